@@ -1,0 +1,185 @@
+package dev.jvllm.api;
+
+import dev.jvllm.api.ops.*;
+import java.lang.foreign.MemorySegment;
+
+/**
+ * A device that holds tensors and runs the op catalog (DESIGN.md §3).
+ *
+ * <p>One method per op, each taking one immutable args record (package {@code dev.jvllm.api.ops})
+ * whose Javadoc states the math, the accumulation and the cast order. The CPU reference backend
+ * ({@code reference-cpu}) is the executable specification; other backends prove themselves against
+ * it with the conformance suite ({@code conformance-tests}).
+ *
+ * <p>Ops may run asynchronously in submission order (a CUDA stream); {@link #read} and
+ * {@link #synchronize} wait. A backend instance is used by one thread at a time.
+ *
+ * <p>New ops arrive as default methods that throw {@link UnsupportedOperationException}, so
+ * existing backends keep compiling; {@link #supports} must then answer false for them.
+ */
+public interface Backend extends AutoCloseable {
+
+    /** The provider name ("cpu", "cuda"). */
+    String name();
+
+    /** A one-line description of the device for reports ("cpu: 2 threads, AVX2 (256-bit vectors)"). */
+    String description();
+
+    // ---- memory ----
+
+    /** A new zero-filled contiguous tensor. */
+    Tensor allocate(DType dtype, int... shape);
+
+    /**
+     * Copies host memory into {@code dst}. {@code src} holds {@code dst.numel()} elements in dst's
+     * dtype, contiguous, little-endian; dst may be a strided view.
+     */
+    void write(Tensor dst, MemorySegment src);
+
+    /** Copies {@code src} to host memory as contiguous little-endian elements, waiting for pending ops. */
+    void read(Tensor src, MemorySegment dst);
+
+    /**
+     * A tensor over host memory the caller keeps alive (e.g. a memory-mapped safetensors region),
+     * used in place when the backend can (the CPU backend does, for every dtype), copied to the
+     * device otherwise.
+     */
+    default Tensor wrap(MemorySegment host, DType dtype, int... shape) {
+        Tensor t = allocate(dtype, shape);
+        write(t, host);
+        return t;
+    }
+
+    /** Waits until every submitted op has finished. */
+    default void synchronize() {
+    }
+
+    /** The communicator of this backend's tensor-parallel group (a group of one unless created by a provider). */
+    default Communicator communicator() {
+        return Communicator.single();
+    }
+
+    /** Releases the device and everything allocated on it. */
+    @Override
+    void close();
+
+    // ---- capability ----
+
+    /**
+     * Whether this backend runs the op with these arguments. A pure function of dtypes, shapes and
+     * flags: no data is read and nothing runs. Harnesses report "unsupported" instead of failing.
+     */
+    boolean supports(OpArgs args);
+
+    /** Runs any op through its method (harnesses use this to iterate generically). */
+    default void run(OpArgs args) {
+        switch (args) {
+            case Copy a -> copy(a);
+            case Cast a -> cast(a);
+            case GatherRows a -> gatherRows(a);
+            case Fill a -> fill(a);
+            case Binary a -> binary(a);
+            case Scale a -> scale(a);
+            case Activation a -> activation(a);
+            case GatedActivation a -> gatedActivation(a);
+            case Embedding a -> embedding(a);
+            case Linear a -> linear(a);
+            case RmsNorm a -> rmsNorm(a);
+            case LayerNorm a -> layerNorm(a);
+            case GatedRmsNorm a -> gatedRmsNorm(a);
+            case Rotary a -> rotary(a);
+            case KvCacheWrite a -> kvCacheWrite(a);
+            case PagedAttention a -> pagedAttention(a);
+            case CausalConv1d a -> causalConv1d(a);
+            case CausalConv1dUpdate a -> causalConv1dUpdate(a);
+            case SelectiveScan a -> selectiveScan(a);
+            case SelectiveStateUpdate a -> selectiveStateUpdate(a);
+            case SsdChunkScan a -> ssdChunkScan(a);
+            case SsdStateUpdate a -> ssdStateUpdate(a);
+            case ShortConv a -> shortConv(a);
+            case LinearAttention a -> linearAttention(a);
+            case MoeRouting a -> moeRouting(a);
+            case MoeExperts a -> moeExperts(a);
+            case Argmax a -> argmax(a);
+            case Sample a -> sample(a);
+            case Penalties a -> penalties(a);
+            case TopLogprobs a -> topLogprobs(a);
+        }
+    }
+
+    // ---- data ----
+    /** See {@link Copy}. */
+    void copy(Copy a);
+    /** See {@link Cast}. */
+    void cast(Cast a);
+    /** See {@link GatherRows}. */
+    void gatherRows(GatherRows a);
+    /** See {@link Fill}. */
+    void fill(Fill a);
+
+    // ---- elementwise ----
+    /** See {@link Binary}. */
+    void binary(Binary a);
+    /** See {@link Scale}. */
+    void scale(Scale a);
+    /** See {@link Activation}. */
+    void activation(Activation a);
+    /** See {@link GatedActivation}. */
+    void gatedActivation(GatedActivation a);
+
+    // ---- embedding, linear ----
+    /** See {@link Embedding}. */
+    void embedding(Embedding a);
+    /** See {@link Linear} and {@link LinearWeight}. */
+    void linear(Linear a);
+
+    // ---- norms ----
+    /** See {@link RmsNorm}. */
+    void rmsNorm(RmsNorm a);
+    /** See {@link LayerNorm}. */
+    void layerNorm(LayerNorm a);
+    /** See {@link GatedRmsNorm}. */
+    void gatedRmsNorm(GatedRmsNorm a);
+
+    // ---- rotary, attention ----
+    /** See {@link Rotary}. */
+    void rotary(Rotary a);
+    /** See {@link KvCacheWrite}. */
+    void kvCacheWrite(KvCacheWrite a);
+    /** See {@link PagedAttention}. */
+    void pagedAttention(PagedAttention a);
+
+    // ---- state-space ----
+    /** See {@link CausalConv1d}. */
+    void causalConv1d(CausalConv1d a);
+    /** See {@link CausalConv1dUpdate}. */
+    void causalConv1dUpdate(CausalConv1dUpdate a);
+    /** See {@link SelectiveScan}. */
+    void selectiveScan(SelectiveScan a);
+    /** See {@link SelectiveStateUpdate}. */
+    void selectiveStateUpdate(SelectiveStateUpdate a);
+    /** See {@link SsdChunkScan}. */
+    void ssdChunkScan(SsdChunkScan a);
+    /** See {@link SsdStateUpdate}. */
+    void ssdStateUpdate(SsdStateUpdate a);
+    /** See {@link ShortConv}. */
+    void shortConv(ShortConv a);
+    /** See {@link LinearAttention}. */
+    void linearAttention(LinearAttention a);
+
+    // ---- MoE ----
+    /** See {@link MoeRouting}. */
+    void moeRouting(MoeRouting a);
+    /** See {@link MoeExperts}. */
+    void moeExperts(MoeExperts a);
+
+    // ---- sampling ----
+    /** See {@link Argmax}. */
+    void argmax(Argmax a);
+    /** See {@link Sample}. */
+    void sample(Sample a);
+    /** See {@link Penalties}. */
+    void penalties(Penalties a);
+    /** See {@link TopLogprobs}. */
+    void topLogprobs(TopLogprobs a);
+}

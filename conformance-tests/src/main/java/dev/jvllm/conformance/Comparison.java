@@ -1,0 +1,146 @@
+package dev.jvllm.conformance;
+
+import dev.jvllm.api.DType;
+import dev.jvllm.api.Tensor;
+import dev.jvllm.api.Tensors;
+import java.util.Arrays;
+
+/** The comparison rules of the suite: NaN/Inf pattern first, then the output's {@link Tolerance}. */
+public final class Comparison {
+    private Comparison() {
+    }
+
+    /** Compares every {@link Checked} output of the candidate with the reference's; null when all agree. */
+    public static String compareOutputs(Instance reference, Instance candidate) {
+        String g = candidate.builder().guardViolation();
+        if (g != null) {
+            return g;
+        }
+        for (int i = 0; i < reference.outputs().size(); i++) {
+            Checked r = reference.outputs().get(i);
+            Checked c = candidate.outputs().get(i);
+            String m = compare(r.name(), r.tensor(), c.tensor(), r.tolerance());
+            if (m != null) {
+                return m;
+            }
+            String u = untouched(c, candidate.builder());
+            if (u != null) {
+                return u;
+            }
+        }
+        return null;
+    }
+
+    /** Checks that the candidate left its declared untouched slots bit-identical. */
+    static String untouched(Checked c, CaseBuilder b) {
+        if (c.untouchedSlots().length == 0) {
+            return null;
+        }
+        byte[] before = b.initialBytes(c.tensor());
+        if (before == null) {
+            throw new IllegalStateException("output " + c.name() + " declares untouched slots but was not made with "
+                    + "CaseBuilder.state(...)");
+        }
+        byte[] after = Tensors.toBytes(c.tensor());
+        int slots = c.tensor().dim(0);
+        int slotBytes = slots == 0 ? 0 : after.length / slots;
+        for (int s : c.untouchedSlots()) {
+            int from = s * slotBytes;
+            if (!Arrays.equals(before, from, from + slotBytes, after, from, from + slotBytes)) {
+                return c.name() + ": slot " + s + " is not in the batch but was modified";
+            }
+        }
+        return null;
+    }
+
+    /** Compares one output; null when within tolerance. */
+    public static String compare(String name, Tensor ref, Tensor cand, Tolerance tol) {
+        if (!Arrays.equals(ref.shape(), cand.shape()) || ref.dtype() != cand.dtype()) {
+            return name + ": candidate is " + cand.describe() + ", reference " + ref.describe();
+        }
+        if (tol instanceof Tolerance.BitExact || !ref.dtype().isFloat() && ref.dtype() != DType.F8_E4M3) {
+            byte[] a = Tensors.toBytes(ref);
+            byte[] b = Tensors.toBytes(cand);
+            int es = ref.dtype().byteSize();
+            for (int i = 0; i < a.length; i++) {
+                if (a[i] != b[i]) {
+                    int e = i / es;
+                    return name + ": element " + e + " differs (bit-exact expected): reference "
+                            + element(ref, e) + ", candidate " + element(cand, e);
+                }
+            }
+            return null;
+        }
+        float[] r = Tensors.toFloats(ref);
+        float[] c = Tensors.toFloats(cand);
+        for (int i = 0; i < r.length; i++) {
+            boolean rn = Float.isNaN(r[i]), cn = Float.isNaN(c[i]);
+            boolean ri = Float.isInfinite(r[i]), ci = Float.isInfinite(c[i]);
+            if (rn != cn || ri != ci || (ri && r[i] != c[i])) {
+                return name + ": NaN/Inf pattern differs at element " + i + ": reference " + r[i] + ", candidate " + c[i];
+            }
+        }
+        switch (tol) {
+            case Tolerance.Nmse(double max) -> {
+                double num = 0, den = 0;
+                int worst = -1;
+                double worstErr = -1;
+                for (int i = 0; i < r.length; i++) {
+                    if (!Float.isFinite(r[i])) {
+                        continue;
+                    }
+                    double d = (double) c[i] - r[i];
+                    num += d * d;
+                    den += (double) r[i] * r[i];
+                    if (Math.abs(d) > worstErr) {
+                        worstErr = Math.abs(d);
+                        worst = i;
+                    }
+                }
+                double nmse = den == 0 ? (num <= 1e-30 ? 0 : Double.POSITIVE_INFINITY) : num / den;
+                if (nmse > max) {
+                    return String.format("%s: NMSE %.3g > %.3g (worst element %d: reference %s, candidate %s)", name,
+                            nmse, max, worst, worst < 0 ? "-" : r[worst], worst < 0 ? "-" : c[worst]);
+                }
+                return null;
+            }
+            case Tolerance.Close(double atol, double rtol) -> {
+                for (int i = 0; i < r.length; i++) {
+                    if (!Float.isFinite(r[i])) {
+                        continue;
+                    }
+                    double d = Math.abs((double) c[i] - r[i]);
+                    if (d > atol + rtol * Math.abs(r[i])) {
+                        return String.format("%s: element %d: reference %s, candidate %s, |diff| %.3g > %.3g + %.3g*|ref|",
+                                name, i, r[i], c[i], d, atol, rtol);
+                    }
+                }
+                return null;
+            }
+            case Tolerance.BitExact b -> throw new AssertionError("handled above");
+        }
+    }
+
+    /** The NMSE between two float arrays (Σ(c−r)² / Σr²), for reports. */
+    public static double nmse(float[] r, float[] c) {
+        double num = 0, den = 0;
+        for (int i = 0; i < r.length; i++) {
+            if (Float.isFinite(r[i]) && Float.isFinite(c[i])) {
+                double d = (double) c[i] - r[i];
+                num += d * d;
+                den += (double) r[i] * r[i];
+            }
+        }
+        return den == 0 ? (num == 0 ? 0 : Double.POSITIVE_INFINITY) : num / den;
+    }
+
+    private static String element(Tensor t, int e) {
+        if (t.dtype() == DType.I32) {
+            return String.valueOf(Tensors.toInts(t)[e]);
+        }
+        if (t.dtype().isFloat() || t.dtype() == DType.F8_E4M3) {
+            return String.valueOf(Tensors.toFloats(t)[e]);
+        }
+        return "byte " + Tensors.toBytes(t)[e * t.dtype().byteSize()];
+    }
+}
