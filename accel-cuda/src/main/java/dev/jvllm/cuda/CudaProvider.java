@@ -1,0 +1,41 @@
+package dev.jvllm.cuda;
+
+import dev.jvllm.api.Backend;
+import dev.jvllm.api.BackendOptions;
+import dev.jvllm.api.BackendProvider;
+
+/**
+ * The CUDA backend's provider. Probing loads the driver library and asks it about devices; it
+ * never creates a context and never throws.
+ *
+ * <p>The backend's kernels and bindings arrive with the CUDA work; until then the probe reports
+ * "unavailable" with what it found, so {@code Backends.best()} never picks a backend that
+ * cannot run ops.
+ */
+public final class CudaProvider implements BackendProvider {
+    /** Oldest compute capability the shipped kernels target (sm_80). */
+    static final int MIN_COMPUTE_CAPABILITY = 80;
+    /** Oldest driver API version able to load kernels built by CUDA 13.0 (CUDA_VERSION encoding). */
+    static final int MIN_DRIVER_VERSION = 13000;
+
+    @Override
+    public String name() {
+        return "cuda";
+    }
+
+    @Override
+    public int priority() {
+        return 100;
+    }
+
+    @Override
+    public Probe probe() {
+        return CudaProbe.probe(MIN_COMPUTE_CAPABILITY, MIN_DRIVER_VERSION, false);
+    }
+
+    @Override
+    public Backend create(BackendOptions options) {
+        Probe p = probe();
+        throw new IllegalStateException("the cuda backend cannot be created: " + p.reason());
+    }
+}
