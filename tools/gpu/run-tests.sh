@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# Runs on the GPU machine (no Java, no Maven), from the repo root, with .gpu/ carried over
+# (made by tools/gpu/package.sh).
+#
+#   bash tools/gpu/run-tests.sh [junit console options...]
+#       runs the JUnit console launcher over every module's test classes; options pass through,
+#       e.g. --include-classname '.*Cuda.*'  or  --select-class dev.jvllm.cuda.CudaBackendTest
+#       (a --select-* option replaces the class-path scan).
+#   bash tools/gpu/run-tests.sh --cli <jvllm args...>
+#       runs the jvllm CLI, e.g. --cli backends
+#
+# Reports (JUnit XML) and the console log go to $OUT when set.
+# Environment: JVLLM_JAVA_OPTS extra JVM options (e.g. -Xmx32g -Djvllm.backend=cuda).
+set -uo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+cd "$ROOT" || exit 1
+G="$ROOT/.gpu"
+JRT_PARENT="${JVLLM_JRT_DIR:-/tmp}"
+JRT="$JRT_PARENT/jrt"
+
+die() {
+    printf 'run-tests.sh: %s\n' "$*" >&2
+    exit 1
+}
+
+[[ -f "$G/jrt.tgz" ]] || die ".gpu/jrt.tgz missing: run bash tools/gpu/package.sh first, and carry .gpu"
+
+# Unpack the runtime once per jrt.tgz.
+sum="$(cksum <"$G/jrt.tgz")"
+if [[ ! -x "$JRT/bin/java" || "$(cat "$JRT/.jrt.cksum" 2>/dev/null)" != "$sum" ]]; then
+    rm -rf "$JRT"
+    mkdir -p "$JRT_PARENT"
+    tar xzf "$G/jrt.tgz" -C "$JRT_PARENT" || die "could not unpack .gpu/jrt.tgz into $JRT_PARENT"
+    printf '%s\n' "$sum" >"$JRT/.jrt.cksum"
+fi
+JAVA="$JRT/bin/java"
+# shellcheck disable=SC2206  # JVLLM_JAVA_OPTS is a list of options
+JVM=(--add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -Xss4m ${JVLLM_JAVA_OPTS:-})
+
+if [[ "${1:-}" == "--cli" ]]; then
+    shift
+    exec "$JAVA" "${JVM[@]}" -cp "$G/lib/*" dev.jvllm.engine.cli.Main "$@"
+fi
+
+console=("$G"/junit-platform-console-standalone-*.jar)
+[[ -f "${console[0]}" ]] || die ".gpu/junit-platform-console-standalone-*.jar missing: run tools/gpu/package.sh"
+
+dirs=()
+for d in "$G"/test-classes/*/; do
+    [[ -d "$d" ]] && dirs+=("${d%/}")
+done
+[[ ${#dirs[@]} -gt 0 ]] || die "no test classes under .gpu/test-classes"
+test_cp="$(IFS=:; echo "${dirs[*]}")"
+
+# Explicit selectors and a class-path scan cannot be combined.
+scan=(--scan-class-path="$test_cp")
+for a in "$@"; do
+    case "$a" in
+        --select* | --scan-class-path* | --scan-classpath* | --scan-modules | \
+            -u | -f | -d | -o | -p | -c | -m | -r | -i)
+            scan=()
+            ;;
+    esac
+done
+
+reports=()
+if [[ -n "${OUT:-}" ]]; then
+    mkdir -p "$OUT/junit"
+    reports=(--reports-dir="$OUT/junit")
+fi
+
+if command -v nvidia-smi >/dev/null 2>&1; then
+    nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader 2>/dev/null | sed 's/^/GPU: /'
+fi
+"$JAVA" -version 2>&1 | head -n 1 | sed 's/^/java: /'
+
+cmd=("$JAVA" "${JVM[@]}" -cp "$G/lib/*:$test_cp:${console[0]}"
+    org.junit.platform.console.ConsoleLauncher execute
+    --disable-banner --disable-ansi-colors --details=tree --fail-if-no-tests
+    "${scan[@]}" "${reports[@]}" "$@")
+
+if [[ -n "${OUT:-}" ]]; then
+    "${cmd[@]}" 2>&1 | tee "$OUT/run-tests.log"
+    exit "${PIPESTATUS[0]}"
+fi
+exec "${cmd[@]}"
