@@ -1,0 +1,205 @@
+package dev.jvllm.models.layers;
+
+import dev.jvllm.api.Backend;
+import dev.jvllm.api.DType;
+import dev.jvllm.api.Tensor;
+import dev.jvllm.api.Tensors;
+import dev.jvllm.api.ops.Cast;
+import dev.jvllm.api.ops.Linear;
+import dev.jvllm.api.ops.LinearWeight;
+import dev.jvllm.models.loader.CheckpointTensor;
+import java.util.List;
+
+/**
+ * What the linear variants share: {@code out = x · Wᵀ + b} over this rank's part of W, where W is
+ * held as one part per shard (q/k/v, gate/up, or a single part). Each part writes its own columns
+ * of the output through a strided view, so separately stored q/k/v need no fused copy and a
+ * memory-mapped checkpoint stays in place on the CPU. The variants differ only in which rows and
+ * columns of each checkpoint tensor belong to this rank (vLLM's weight loaders).
+ */
+public abstract class LinearBase extends Module {
+    /**
+     * Where one shard's rows come from and where its outputs go.
+     *
+     * @param id          the shard id checkpoint names map to (null for a single-part layer)
+     * @param fullRows    rows this shard has in the checkpoint (all ranks together)
+     * @param rowStart    first checkpoint row (within the shard) that this rank holds
+     * @param rows        rows this rank holds = output columns of this part
+     * @param outOffset   first output column of this part
+     */
+    protected record Shard(Object id, int fullRows, int rowStart, int rows, int outOffset) {
+    }
+
+    /** One loaded part. */
+    private record Part(LinearWeight weight, Tensor bias) {
+    }
+
+    protected final int inFeatures;   // K of this rank
+    protected final int outFeatures;  // N of this rank
+    protected final boolean hasBias;
+    private final List<Shard> shards;
+    private final Part[] parts;
+    private final int colStart;       // first checkpoint column this rank holds (row-parallel)
+    private final int fullCols;
+    private final boolean transposedOnDisk;
+
+    /**
+     * @param colStart, fullCols  the K range of the checkpoint this rank reads: [colStart, colStart+inFeatures) of fullCols
+     * @param transposedOnDisk    GPT-2's Conv1D stores W as [K, N]
+     */
+    protected LinearBase(ModelContext ctx, String prefix, int inFeatures, int fullCols, int colStart, boolean bias,
+            List<Shard> shards, boolean transposedOnDisk) {
+        super(ctx, prefix);
+        this.inFeatures = inFeatures;
+        this.fullCols = fullCols;
+        this.colStart = colStart;
+        this.hasBias = bias;
+        this.shards = List.copyOf(shards);
+        this.transposedOnDisk = transposedOnDisk;
+        this.parts = new Part[shards.size()];
+        int n = 0;
+        for (Shard s : shards) {
+            n = Math.max(n, s.outOffset() + s.rows());
+        }
+        this.outFeatures = n;
+        Object[] ids = shards.size() == 1 && shards.get(0).id() == null ? new Object[0]
+                : shards.stream().map(Shard::id).toArray();
+        param("weight", (t, id) -> loadShards(t, id, false), ids);
+        if (bias) {
+            param("bias", (t, id) -> loadShards(t, id, true), ids);
+        }
+    }
+
+    /** K of this rank. */
+    public int inFeatures() {
+        return inFeatures;
+    }
+
+    /** N of this rank (the width of {@link #forward}'s output). */
+    public int outFeatures() {
+        return outFeatures;
+    }
+
+    /** Whether this rank adds the bias (row-parallel layers add it on rank 0 only). */
+    protected boolean addsBias() {
+        return hasBias;
+    }
+
+    /** out [T, outFeatures] = x [T, inFeatures] · Wᵀ (+ b), for this rank's part. */
+    public void forward(Tensor x, Tensor out) {
+        Backend b = ctx.backend();
+        for (int i = 0; i < parts.length; i++) {
+            Part p = parts[i];
+            if (p == null || p.weight() == null) {
+                throw new IllegalStateException("linear " + prefix + ": weights not loaded");
+            }
+            Shard s = shards.get(i);
+            Tensor o = parts.length == 1 && s.rows() == out.cols() ? out : out.narrowLast(s.outOffset(), s.rows());
+            b.linear(new Linear(x, p.weight(), addsBias() ? p.bias() : null, o));
+        }
+    }
+
+    private void loadShards(CheckpointTensor t, Object id, boolean isBias) {
+        if (id == null && shards.size() > 1) { // fused on disk: [shard0 rows; shard1 rows; ...]
+            int total = shards.stream().mapToInt(Shard::fullRows).sum();
+            checkRows(t, total, isBias);
+            int base = 0;
+            for (int i = 0; i < shards.size(); i++) {
+                loadPart(i, t, base + shards.get(i).rowStart(), isBias);
+                base += shards.get(i).fullRows();
+            }
+            return;
+        }
+        int i = indexOf(id);
+        checkRows(t, shards.get(i).fullRows(), isBias);
+        loadPart(i, t, shards.get(i).rowStart(), isBias);
+    }
+
+    private int indexOf(Object id) {
+        for (int i = 0; i < shards.size(); i++) {
+            if (java.util.Objects.equals(shards.get(i).id(), id)) {
+                return i;
+            }
+        }
+        throw new IllegalArgumentException("linear " + prefix + " has no shard " + id);
+    }
+
+    private void checkRows(CheckpointTensor t, int rows, boolean isBias) {
+        long[] shape = t.shape();
+        boolean ok;
+        String expected;
+        if (isBias) {
+            ok = shape.length == 1 && shape[0] == rows;
+            expected = "[" + rows + "]";
+        } else if (transposedOnDisk) {
+            ok = shape.length == 2 && shape[0] == fullCols && shape[1] == rows;
+            expected = "[" + fullCols + ", " + rows + "] (Conv1D layout: [in, out])";
+        } else {
+            ok = shape.length == 2 && shape[0] == rows && shape[1] == fullCols;
+            expected = "[" + rows + ", " + fullCols + "]";
+        }
+        if (!ok) {
+            throw new IllegalArgumentException("tensor " + t.name() + " has shape " + t.shapeString() + ", expected "
+                    + expected + " for " + prefix + " (check hidden_size/intermediate_size/heads in config.json)");
+        }
+    }
+
+    private void loadPart(int i, CheckpointTensor t, int rowStart, boolean isBias) {
+        Shard s = shards.get(i);
+        Part old = parts[i];
+        if (isBias) {
+            Tensor bias = floatSlice(t, rowStart, s.rows(), 0, 1, false);
+            parts[i] = new Part(old == null ? null : old.weight(), bias);
+        } else {
+            Tensor w = floatSlice(t, rowStart, s.rows(), colStart, inFeatures, transposedOnDisk);
+            parts[i] = new Part(new LinearWeight.Dense(w), old == null ? null : old.bias());
+        }
+    }
+
+    /**
+     * Rows [rowStart, rowStart+rows) × columns [c0, c0+cols) of a checkpoint matrix (or a 1-D
+     * range of a vector when cols == 1 and it is 1-D), as a backend tensor in the weight dtype.
+     * Zero-copy on the CPU when the dtype is kept: the row range is a contiguous slice of the
+     * mapping and the column range a strided view of it.
+     */
+    private Tensor floatSlice(CheckpointTensor t, int rowStart, int rows, int c0, int cols, boolean transposed) {
+        Backend b = ctx.backend();
+        DType src = t.dtype();
+        if (!src.isFloat()) {
+            throw new IllegalArgumentException("tensor " + t.name() + " is " + src + "; dense linear weights must be "
+                    + "F32, F16 or BF16 (quantized checkpoints need a quantization config)");
+        }
+        DType dst = t.rank() == 1 ? ctx.activationDType() : ctx.weightDType(src);
+        if (t.rank() == 1) {
+            long es = src.byteSize();
+            Tensor v = b.wrap(t.data().asSlice(rowStart * es, rows * es), src, rows);
+            return convert(v, dst);
+        }
+        if (transposed) { // [K, N] on disk → W [rows, cols] by a host transpose
+            float[] all = t.toFloatArray();
+            int n = (int) t.dim(1);
+            float[] w = new float[rows * cols];
+            for (int r = 0; r < rows; r++) {
+                for (int c = 0; c < cols; c++) {
+                    w[r * cols + c] = all[(c0 + c) * n + rowStart + r];
+                }
+            }
+            return ctx.own(Tensors.fromFloats(b, dst, w, rows, cols));
+        }
+        long rowBytes = (long) fullCols * src.byteSize();
+        Tensor block = b.wrap(t.data().asSlice(rowStart * rowBytes, rows * rowBytes), src, rows, fullCols);
+        Tensor v = cols == fullCols ? block : block.narrowLast(c0, cols);
+        return convert(v, dst);
+    }
+
+    /** v came from {@code wrap}: host memory in place on the CPU (closing it is a no-op), a device copy elsewhere. */
+    private Tensor convert(Tensor v, DType dst) {
+        ctx.own(v);
+        if (v.dtype() == dst) {
+            return v;
+        }
+        Tensor out = ctx.own(ctx.backend().allocate(dst, v.shape()));
+        ctx.backend().cast(new Cast(v, out));
+        return out;
+    }
+}

@@ -1,0 +1,107 @@
+package dev.jvllm.models.layers;
+
+import dev.jvllm.api.Backend;
+import dev.jvllm.api.DType;
+import dev.jvllm.api.Tensor;
+import dev.jvllm.models.loader.ModelConfig;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * What every layer constructor receives with its prefix (vLLM's {@code VllmConfig} + platform):
+ * the model config, this rank's tensor-parallel placement, the backend, and the dtypes.
+ *
+ * <p>It also owns the device memory layers allocate for weights (closed with the model) and the
+ * registry of attention layers by prefix, where a duplicate prefix is an error.
+ */
+public final class ModelContext implements AutoCloseable {
+    private final ModelConfig config;
+    private final ParallelConfig parallel;
+    private final Backend backend;
+    private final DType activationDType;
+    private final DType weightDType; // null: keep the checkpoint's float dtype
+    private final List<Tensor> owned = new ArrayList<>();
+    private final Map<String, Object> attentionLayers = new LinkedHashMap<>();
+    private final List<AutoCloseable> closeables = new ArrayList<>();
+
+    /**
+     * @param activationDType dtype of activations between ops (F32 on the CPU engine)
+     * @param weightDType     dtype dense weights are stored in, or null to keep each checkpoint
+     *                        tensor's own float dtype (zero-copy on the CPU)
+     */
+    public ModelContext(ModelConfig config, ParallelConfig parallel, Backend backend, DType activationDType,
+            DType weightDType) {
+        this.config = config;
+        this.parallel = parallel;
+        this.backend = backend;
+        this.activationDType = activationDType;
+        this.weightDType = weightDType;
+    }
+
+    public ModelConfig config() {
+        return config;
+    }
+
+    public ParallelConfig parallel() {
+        return parallel;
+    }
+
+    public Backend backend() {
+        return backend;
+    }
+
+    public DType activationDType() {
+        return activationDType;
+    }
+
+    /** The dtype a dense weight stored as {@code checkpointDType} is kept in. */
+    public DType weightDType(DType checkpointDType) {
+        return weightDType != null ? weightDType : checkpointDType;
+    }
+
+    /** Records a tensor the model owns; it is closed with the context. */
+    public Tensor own(Tensor t) {
+        owned.add(t);
+        return t;
+    }
+
+    /**
+     * Registers an attention layer by prefix (the engine finds each layer's KV cache this way).
+     *
+     * @throws IllegalArgumentException when the prefix is already taken
+     */
+    public void registerAttention(String prefix, Object layer) {
+        if (attentionLayers.putIfAbsent(prefix, layer) != null) {
+            throw new IllegalArgumentException("duplicate attention layer prefix " + prefix
+                    + ": every attention layer needs its own prefix (its checkpoint name)");
+        }
+    }
+
+    /** Attention layers in registration order, by prefix. */
+    public Map<String, Object> attentionLayers() {
+        return Map.copyOf(attentionLayers);
+    }
+
+    /** Something to close after the weights (the checkpoint mapping they may live in). */
+    public void onClose(AutoCloseable c) {
+        closeables.add(c);
+    }
+
+    @Override
+    public void close() {
+        for (Tensor t : owned) {
+            t.close();
+        }
+        owned.clear();
+        for (AutoCloseable c : closeables) {
+            try {
+                c.close();
+            } catch (Exception e) {
+                throw new IllegalStateException("closing " + c + ": " + e.getMessage(), e);
+            }
+        }
+        closeables.clear();
+    }
+}
