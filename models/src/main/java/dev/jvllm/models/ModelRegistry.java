@@ -1,6 +1,9 @@
 package dev.jvllm.models;
 
+import dev.jvllm.models.arch.GPT2LMHeadModel;
+import dev.jvllm.models.arch.Gemma2ForCausalLM;
 import dev.jvllm.models.arch.LlamaForCausalLM;
+import dev.jvllm.models.arch.OPTForCausalLM;
 import dev.jvllm.models.arch.MistralForCausalLM;
 import dev.jvllm.models.arch.Phi3ForCausalLM;
 import dev.jvllm.models.arch.Qwen2ForCausalLM;
@@ -40,6 +43,9 @@ public final class ModelRegistry {
         m.put("Qwen2ForCausalLM", Qwen2ForCausalLM::new);
         m.put("Qwen3ForCausalLM", Qwen3ForCausalLM::new);
         m.put("Phi3ForCausalLM", Phi3ForCausalLM::new);
+        m.put("Gemma2ForCausalLM", Gemma2ForCausalLM::new);
+        m.put("OPTForCausalLM", OPTForCausalLM::new);
+        m.put("GPT2LMHeadModel", GPT2LMHeadModel::new);
         return m;
     }
 

@@ -16,8 +16,14 @@ public class QKVParallelLinear extends LinearBase {
 
     public QKVParallelLinear(ModelContext ctx, String prefix, int hiddenSize, int headSize, int totalHeads,
             int totalKvHeads, boolean bias) {
+        this(ctx, prefix, hiddenSize, headSize, totalHeads, totalKvHeads, bias, false);
+    }
+
+    /** @param transposedOnDisk GPT-2's Conv1D {@code c_attn}: W stored as [in, 3·out] */
+    public QKVParallelLinear(ModelContext ctx, String prefix, int hiddenSize, int headSize, int totalHeads,
+            int totalKvHeads, boolean bias, boolean transposedOnDisk) {
         super(ctx, prefix, hiddenSize, hiddenSize, 0, bias, shards(ctx, prefix, headSize, totalHeads, totalKvHeads),
-                false);
+                transposedOnDisk);
         ParallelConfig p = ctx.parallel();
         this.numHeads = totalHeads / p.tpSize();
         this.numKvHeads = kvHeadsPerRank(p, totalKvHeads, prefix);

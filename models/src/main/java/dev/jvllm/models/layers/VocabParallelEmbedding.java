@@ -23,16 +23,32 @@ public class VocabParallelEmbedding extends Module {
     protected final int hidden;
     protected final int shardStart; // first padded-vocab row this rank owns
     protected final int shardRows;
+    protected final boolean replicated;
     protected Tensor table;         // [shardRows, hidden]
 
     public VocabParallelEmbedding(ModelContext ctx, String prefix, int vocabSize, int hidden) {
+        this(ctx, prefix, vocabSize, hidden, false);
+    }
+
+    /**
+     * @param replicated every rank holds all rows, unpadded, and no all-reduce follows (tables
+     *     indexed by something other than the vocabulary, e.g. learned positions)
+     */
+    public VocabParallelEmbedding(ModelContext ctx, String prefix, int vocabSize, int hidden, boolean replicated) {
         super(ctx, prefix);
         this.vocabSize = vocabSize;
         this.hidden = hidden;
-        this.paddedVocab = (vocabSize + PAD - 1) / PAD * PAD;
+        this.replicated = replicated;
         ParallelConfig p = ctx.parallel();
-        this.shardRows = p.divide(paddedVocab, prefix + " padded vocab");
-        this.shardStart = p.tpRank() * shardRows;
+        if (replicated) {
+            this.paddedVocab = vocabSize;
+            this.shardRows = vocabSize;
+            this.shardStart = 0;
+        } else {
+            this.paddedVocab = (vocabSize + PAD - 1) / PAD * PAD;
+            this.shardRows = p.divide(paddedVocab, prefix + " padded vocab");
+            this.shardStart = p.tpRank() * shardRows;
+        }
         param("weight", (t, id) -> table = loadRows(t));
     }
 
@@ -62,7 +78,7 @@ public class VocabParallelEmbedding extends Module {
     /** out [T, hidden] = the embedding rows of ids [T] (summed over ranks). */
     public void forward(Tensor ids, Tensor out) {
         ctx.backend().embedding(new Embedding(ids, table(), shardStart, out));
-        if (ctx.parallel().tpSize() > 1) {
+        if (!replicated && ctx.parallel().tpSize() > 1) {
             ctx.parallel().comm().allReduceSum(out);
         }
     }
