@@ -17,7 +17,7 @@ public final class CpuTensor implements Tensor {
     private final Arena owner; // null for views and wrapped host memory
 
     CpuTensor(CpuBackend backend, MemorySegment storage, TensorLayout layout, Arena owner) {
-        long need = layout.endElement() * layout.dtype().byteSize();
+        long need = layout.numel() == 0 ? 0 : layout.endElement() * layout.dtype().byteSize();
         if (need > storage.byteSize()) {
             throw new IllegalArgumentException("layout " + layout + " needs " + need + " bytes, storage has "
                     + storage.byteSize());

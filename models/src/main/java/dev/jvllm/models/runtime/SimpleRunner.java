@@ -58,8 +58,23 @@ public final class SimpleRunner implements AutoCloseable {
         }
     }
 
+    /** Picks the next token from the last position's logits. */
+    @FunctionalInterface
+    public interface TokenPicker {
+        /**
+         * @param logits F32 [1, vocab] on the model's backend
+         * @param step   index of the token being generated (0 for the first)
+         */
+        int pick(Tensor logits, int step);
+    }
+
     /** Greedy continuation of a fresh sequence: the {@code newTokens} generated ids. */
     public int[] greedy(int[] prompt, int newTokens) {
+        return generate(prompt, newTokens, (logits, step) -> argmax(Tensors.toFloats(logits)));
+    }
+
+    /** Continuation of a fresh sequence, one token at a time, chosen by {@code picker}. */
+    public int[] generate(int[] prompt, int newTokens, TokenPicker picker) {
         if (prompt.length == 0) {
             throw new IllegalArgumentException("the prompt must have at least one token");
         }
@@ -68,7 +83,7 @@ public final class SimpleRunner implements AutoCloseable {
         int start = 0;
         for (int i = 0; i < newTokens; i++) {
             try (Tensor logits = step(next, start, false)) {
-                out[i] = argmax(Tensors.toFloats(logits));
+                out[i] = picker.pick(logits, i);
             }
             start += next.length;
             next = new int[] {out[i]};

@@ -1,0 +1,101 @@
+package dev.jvllm.engine.cli;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+import dev.jvllm.models.loader.Checkpoint;
+import dev.jvllm.models.loader.CheckpointTensor;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.lang.foreign.ValueLayout;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.List;
+import java.util.stream.Collectors;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The CLI contract others rely on: {@code logits --output} and {@code generate --prompt-token-ids --json}. */
+class ModelCommandsTest {
+    static final Path FIXTURE = Path.of("../models/src/test/resources/fixtures/llama");
+
+    record Result(int code, String out, String err) {
+    }
+
+    static Result run(String... args) {
+        ByteArrayOutputStream out = new ByteArrayOutputStream(), err = new ByteArrayOutputStream();
+        int code = Main.run(List.of(args), new PrintStream(out, true, StandardCharsets.UTF_8),
+                new PrintStream(err, true, StandardCharsets.UTF_8));
+        return new Result(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+    }
+
+    static int[] ints(CheckpointTensor t) {
+        int[] v = new int[(int) t.numel()];
+        for (int i = 0; i < v.length; i++) {
+            v[i] = t.data().get(ValueLayout.JAVA_INT_UNALIGNED, 4L * i);
+        }
+        return v;
+    }
+
+    @Test
+    void logitsWritesTheRealVocabularyLogitsOfEveryPromptPosition(@TempDir Path tmp) throws Exception {
+        try (Checkpoint expected = Checkpoint.open(FIXTURE.resolve("expected.safetensors"))) {
+            int[] prompt = ints(expected.get("prompt_0"));
+            float[] want = expected.get("logits_0").toFloatArray();
+            Path out = tmp.resolve("l.safetensors");
+            String ids = Arrays.stream(prompt).mapToObj(Integer::toString).collect(Collectors.joining(","));
+            Result r = run("logits", "--model", FIXTURE.toString(), "--prompt-token-ids", ids, "--output", out.toString(),
+                    "--backend", "cpu");
+            assertEquals(0, r.code(), r.err());
+            try (Checkpoint got = Checkpoint.open(out)) {
+                CheckpointTensor t = got.get("logits");
+                assertEquals("F32", t.dtype().safetensorsName());
+                assertArrayEquals(new long[] {prompt.length, 384}, t.shape());
+                float[] g = t.toFloatArray();
+                for (int i = 0; i < want.length; i++) {
+                    assertEquals(want[i], g[i], 1e-3, "logit " + i);
+                }
+            }
+        }
+    }
+
+    @Test
+    void generateJsonPrintsOnlyTheGeneratedIds() throws Exception {
+        try (Checkpoint expected = Checkpoint.open(FIXTURE.resolve("expected.safetensors"))) {
+            int[] prompt = ints(expected.get("prompt_1"));
+            int[] greedy = ints(expected.get("greedy_1"));
+            String ids = Arrays.stream(prompt).mapToObj(Integer::toString).collect(Collectors.joining(","));
+            Result r = run("generate", "--model", FIXTURE.toString(), "--prompt-token-ids", ids, "--max-tokens",
+                    String.valueOf(greedy.length), "--temperature", "0", "--json", "--tensor-parallel-size", "2");
+            assertEquals(0, r.code(), r.err());
+            String want = "{\"token_ids\": [" + Arrays.stream(greedy).mapToObj(Integer::toString)
+                    .collect(Collectors.joining(", ")) + "]}";
+            assertEquals(want, r.out().strip());
+        }
+    }
+
+    @Test
+    void seededSamplingIsReproducibleAndBadInputIsAUsageError() {
+        String[] args = {"generate", "--model", FIXTURE.toString(), "--prompt-token-ids", "5,6,7", "--max-tokens", "6",
+                "--temperature", "0.9", "--top-p", "0.9", "--seed", "11", "--json"};
+        Result a = run(args), b = run(args);
+        assertEquals(0, a.code(), a.err());
+        assertEquals(a.out(), b.out());
+        assertEquals(2, run("generate", "--model", FIXTURE.toString(), "--prompt-token-ids", "5,x").code());
+        assertEquals(2, run("generate", "--model", "/nonexistent", "--prompt-token-ids", "5").code());
+        assertEquals(2, run("logits", "--model", FIXTURE.toString(), "--prompt-token-ids", "5").code()); // no --output
+        Result text = run("generate", "--model", FIXTURE.toString(), "Once upon a time");
+        assertEquals(2, text.code());
+        assertTrue(text.err().contains("--prompt-token-ids"), text.err());
+    }
+
+    @Test
+    void unknownArchitectureNamesTheSupportedOnes(@TempDir Path tmp) throws Exception {
+        Files.writeString(tmp.resolve("config.json"), "{\"architectures\": [\"NopeForCausalLM\"]}");
+        Result r = run("logits", "--model", tmp.toString(), "--prompt-token-ids", "1", "--output",
+                tmp.resolve("x.safetensors").toString());
+        assertEquals(1, r.code());
+        assertTrue(r.err().contains("NopeForCausalLM") && r.err().contains("LlamaForCausalLM"), r.err());
+    }
+}
