@@ -47,6 +47,11 @@ def archs():
         "original_max_position_embeddings": 32}))
     a["llama_tied_mha_linear"] = lambda: T.LlamaConfig(**_rope(dict(common, num_key_value_heads=4,
         tie_word_embeddings=True, attention_bias=True, mlp_bias=True), {"rope_type": "linear", "factor": 2.0}))
+    a["llama_yarn"] = lambda: T.LlamaConfig(**_rope(dict(common), {
+        "rope_type": "yarn", "factor": 4.0, "original_max_position_embeddings": 32, "beta_fast": 32.0,
+        "beta_slow": 1.0}))
+    # dynamic NTK: transformers rescales only past max_position_embeddings, which the prompts stay below
+    a["llama_dynamic"] = lambda: T.LlamaConfig(**_rope(dict(common), {"rope_type": "dynamic", "factor": 2.0}))
     a["mistral"] = lambda: T.MistralConfig(**dict(common, sliding_window=8, head_dim=16))
     a["qwen2"] = lambda: T.Qwen2Config(**dict(common, tie_word_embeddings=True, use_sliding_window=False))
     a["qwen3"] = lambda: T.Qwen3Config(**dict(common, head_dim=32))
