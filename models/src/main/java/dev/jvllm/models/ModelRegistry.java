@@ -3,6 +3,7 @@ package dev.jvllm.models;
 import dev.jvllm.models.arch.GPT2LMHeadModel;
 import dev.jvllm.models.arch.Gemma2ForCausalLM;
 import dev.jvllm.models.arch.LlamaForCausalLM;
+import dev.jvllm.models.arch.MambaForCausalLM;
 import dev.jvllm.models.arch.OPTForCausalLM;
 import dev.jvllm.models.arch.MistralForCausalLM;
 import dev.jvllm.models.arch.Phi3ForCausalLM;
@@ -46,6 +47,7 @@ public final class ModelRegistry {
         m.put("Gemma2ForCausalLM", Gemma2ForCausalLM::new);
         m.put("OPTForCausalLM", OPTForCausalLM::new);
         m.put("GPT2LMHeadModel", GPT2LMHeadModel::new);
+        m.put("MambaForCausalLM", MambaForCausalLM::new);
         return m;
     }
 

@@ -18,10 +18,11 @@ import java.util.Map;
  * @param maxSeqLen     longest seqLen in the batch
  * @param kvCaches      each attention layer's cache, by the layer's prefix
  * @param states        state slots of the batch for stateful layers, or null
+ * @param stateCaches   each stateful layer's state pools ([numSlots, ...] per {@code StateSpec}), by prefix
  */
 public record ForwardContext(Tensor positions, int maxPosition, Tensor queryStartLoc, Tensor seqLens,
         Tensor blockTables, Tensor slotMapping, int maxQueryLen, int maxSeqLen, Map<String, KvCache> kvCaches,
-        StateBatch states) {
+        StateBatch states, Map<String, java.util.List<Tensor>> stateCaches) {
 
     /** Number of tokens in the batch. */
     public int numTokens() {
@@ -31,6 +32,15 @@ public record ForwardContext(Tensor positions, int maxPosition, Tensor queryStar
     /** Number of sequences in the batch. */
     public int numSeqs() {
         return seqLens.dim(0);
+    }
+
+    /** The state pools of the stateful layer with this prefix, in its StateSpec order. */
+    public java.util.List<Tensor> stateCache(String prefix) {
+        java.util.List<Tensor> c = stateCaches == null ? null : stateCaches.get(prefix);
+        if (c == null || states == null) {
+            throw new IllegalStateException("no state pools for stateful layer " + prefix);
+        }
+        return c;
     }
 
     /** The cache of the attention layer with this prefix. */

@@ -25,6 +25,22 @@ public final class ModelContext implements AutoCloseable {
     private final List<Tensor> owned = new ArrayList<>();
     private final Map<String, Object> attentionLayers = new LinkedHashMap<>();
     private final List<AutoCloseable> closeables = new ArrayList<>();
+    private final Map<String, List<StateSpec>> stateLayers = new LinkedHashMap<>();
+
+    /**
+     * One per-sequence state tensor a stateful layer needs (conv state, SSM state, ...): the
+     * engine allocates {@code [numSlots, shape...]} of it next to the KV cache.
+     */
+    public record StateSpec(String name, DType dtype, int... shape) {
+        public StateSpec {
+            shape = shape.clone();
+        }
+
+        @Override
+        public int[] shape() {
+            return shape.clone();
+        }
+    }
 
     /**
      * @param activationDType dtype of activations between ops (F32 on the CPU engine)
@@ -77,6 +93,21 @@ public final class ModelContext implements AutoCloseable {
             throw new IllegalArgumentException("duplicate attention layer prefix " + prefix
                     + ": every attention layer needs its own prefix (its checkpoint name)");
         }
+    }
+
+    /**
+     * Registers a stateful layer (Mamba mixer, short conv, linear attention) and the per-sequence
+     * states it keeps, by prefix; a duplicate prefix is an error.
+     */
+    public void registerState(String prefix, List<StateSpec> specs) {
+        if (stateLayers.putIfAbsent(prefix, List.copyOf(specs)) != null) {
+            throw new IllegalArgumentException("duplicate stateful layer prefix " + prefix);
+        }
+    }
+
+    /** Stateful layers in registration order, by prefix, with their per-sequence state specs. */
+    public Map<String, List<StateSpec>> stateLayers() {
+        return java.util.Collections.unmodifiableMap(stateLayers);
     }
 
     /** Attention layers in registration order, by prefix. */

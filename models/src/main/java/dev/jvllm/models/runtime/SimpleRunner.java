@@ -4,6 +4,7 @@ import dev.jvllm.api.Backend;
 import dev.jvllm.api.DType;
 import dev.jvllm.api.Tensor;
 import dev.jvllm.api.Tensors;
+import dev.jvllm.api.ops.StateBatch;
 import dev.jvllm.models.CausalLM;
 import dev.jvllm.models.layers.Attention;
 import dev.jvllm.models.layers.ForwardContext;
@@ -29,6 +30,7 @@ public final class SimpleRunner implements AutoCloseable {
     private final int maxTokens;
     private final int numBlocks;
     private final Map<String, KvCache> caches = new LinkedHashMap<>();
+    private final Map<String, List<Tensor>> states = new LinkedHashMap<>(); // one slot: the sequence
     private final List<Tensor> owned = new ArrayList<>();
 
     /** @param maxTokens the longest sequence (prompt + generated) this runner serves */
@@ -43,6 +45,16 @@ public final class SimpleRunner implements AutoCloseable {
             Tensor k = own(backend.allocate(ctx.activationDType(), numBlocks, BLOCK_SIZE, a.numKvHeads(), a.headSize()));
             Tensor v = own(backend.allocate(ctx.activationDType(), numBlocks, BLOCK_SIZE, a.numKvHeads(), a.headSize()));
             caches.put(e.getKey(), new KvCache(k, v));
+        }
+        for (Map.Entry<String, List<ModelContext.StateSpec>> e : ctx.stateLayers().entrySet()) {
+            List<Tensor> pools = new ArrayList<>();
+            for (ModelContext.StateSpec spec : e.getValue()) {
+                int[] shape = new int[spec.shape().length + 1];
+                shape[0] = 1;
+                System.arraycopy(spec.shape(), 0, shape, 1, spec.shape().length);
+                pools.add(own(backend.allocate(spec.dtype(), shape)));
+            }
+            states.put(e.getKey(), pools);
         }
     }
 
@@ -113,8 +125,12 @@ public final class SimpleRunner implements AutoCloseable {
              Tensor qsl = Tensors.fromInts(backend, new int[] {0, n}, 2);
              Tensor lens = Tensors.fromInts(backend, new int[] {seqLen}, 1);
              Tensor tables = Tensors.fromInts(backend, table, 1, numBlocks);
-             Tensor slotT = Tensors.fromInts(backend, slots, n)) {
-            ForwardContext fc = new ForwardContext(pos, seqLen - 1, qsl, lens, tables, slotT, n, seqLen, caches, null);
+             Tensor slotT = Tensors.fromInts(backend, slots, n);
+             Tensor stateIdx = Tensors.fromInts(backend, new int[] {0}, 1);
+             Tensor hasState = Tensors.fromInts(backend, new int[] {start > 0 ? 1 : 0}, 1)) {
+            StateBatch sb = new StateBatch(qsl, stateIdx, hasState); // a fresh sequence starts from zero state
+            ForwardContext fc = new ForwardContext(pos, seqLen - 1, qsl, lens, tables, slotT, n, seqLen, caches, sb,
+                    states);
             try (Tensor hidden = model.forward(idsT, fc)) {
                 return model.computeLogits(allRows ? hidden : hidden.slice(n - 1, 1));
             }
