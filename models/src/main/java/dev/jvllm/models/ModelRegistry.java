@@ -4,6 +4,7 @@ import dev.jvllm.models.arch.GPT2LMHeadModel;
 import dev.jvllm.models.arch.Gemma2ForCausalLM;
 import dev.jvllm.models.arch.LlamaForCausalLM;
 import dev.jvllm.models.arch.MambaForCausalLM;
+import dev.jvllm.models.arch.MixtralForCausalLM;
 import dev.jvllm.models.arch.OPTForCausalLM;
 import dev.jvllm.models.arch.MistralForCausalLM;
 import dev.jvllm.models.arch.Phi3ForCausalLM;
@@ -48,6 +49,7 @@ public final class ModelRegistry {
         m.put("OPTForCausalLM", OPTForCausalLM::new);
         m.put("GPT2LMHeadModel", GPT2LMHeadModel::new);
         m.put("MambaForCausalLM", MambaForCausalLM::new);
+        m.put("MixtralForCausalLM", MixtralForCausalLM::new);
         return m;
     }
 

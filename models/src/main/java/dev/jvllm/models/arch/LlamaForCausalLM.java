@@ -95,6 +95,17 @@ public class LlamaForCausalLM extends Module implements CausalLM {
         return config.slidingWindow().orElse(0);
     }
 
+    /** The feed-forward block of layer i (Mixtral swaps in a mixture of experts). */
+    protected FeedForward feedForward(ModelContext ctx, String layerPrefix, int layer) {
+        ModelConfig c = ctx.config();
+        return new Mlp(ctx, join(layerPrefix, "mlp"), c.hiddenSize(), c.intermediateSize(), c.mlpBias());
+    }
+
+    /** A decoder layer's feed-forward block: x [T, H] → out [T, H]. */
+    protected interface FeedForward {
+        void forward(Tensor x, Tensor out, Workspace ws);
+    }
+
     /** The checkpoint names the loader ignores. */
     protected boolean skipWeight(String name) {
         return name.contains("rotary_emb.inv_freq") || name.contains("rotary_emb.cos_cached")
@@ -146,7 +157,7 @@ public class LlamaForCausalLM extends Module implements CausalLM {
         final Norm inputNorm;
         final Norm postAttentionNorm;
         final SelfAttention attn;
-        final Mlp mlp;
+        final FeedForward mlp;
 
         DecoderLayer(ModelContext ctx, String prefix, int index, LlamaForCausalLM model) {
             super(ctx, prefix);
@@ -155,7 +166,9 @@ public class LlamaForCausalLM extends Module implements CausalLM {
             attn = add(new SelfAttention(ctx, join(prefix, "self_attn"), index, model));
             postAttentionNorm = add(new Norm(ctx, join(prefix, "post_attention_layernorm"), Norm.Kind.RMS, c.hiddenSize(),
                     c.normEps(), false));
-            mlp = add(new Mlp(ctx, join(prefix, "mlp"), c.hiddenSize(), c.intermediateSize(), c.mlpBias()));
+            FeedForward ff = model.feedForward(ctx, prefix, index);
+            mlp = ff;
+            add((Module) ff);
         }
 
         /** x: previous layer's output, residual: the stream; both [T, H], updated in place. */
@@ -231,7 +244,7 @@ public class LlamaForCausalLM extends Module implements CausalLM {
     }
 
     /** gate_up → SiLU(gate)·up → down. */
-    protected static final class Mlp extends Module {
+    protected static final class Mlp extends Module implements FeedForward {
         final MergedColumnParallelLinear gateUp;
         final RowParallelLinear down;
         final int inter;
@@ -244,7 +257,8 @@ public class LlamaForCausalLM extends Module implements CausalLM {
             inter = gateUp.outFeatures() / 2;
         }
 
-        void forward(Tensor x, Tensor out, Workspace ws) {
+        @Override
+        public void forward(Tensor x, Tensor out, Workspace ws) {
             int t = x.dim(0);
             Tensor gu = ws.allocate(x.dtype(), t, 2 * inter);
             gateUp.forward(x, gu);
