@@ -3,6 +3,7 @@ package dev.jvllm.models;
 import dev.jvllm.models.arch.GPT2LMHeadModel;
 import dev.jvllm.models.arch.Gemma2ForCausalLM;
 import dev.jvllm.models.arch.LlamaForCausalLM;
+import dev.jvllm.models.arch.Mamba2ForCausalLM;
 import dev.jvllm.models.arch.MambaForCausalLM;
 import dev.jvllm.models.arch.MixtralForCausalLM;
 import dev.jvllm.models.arch.OPTForCausalLM;
@@ -50,6 +51,7 @@ public final class ModelRegistry {
         m.put("GPT2LMHeadModel", GPT2LMHeadModel::new);
         m.put("MambaForCausalLM", MambaForCausalLM::new);
         m.put("MixtralForCausalLM", MixtralForCausalLM::new);
+        m.put("Mamba2ForCausalLM", Mamba2ForCausalLM::new);
         return m;
     }
 
