@@ -2,6 +2,7 @@ package dev.jvllm.models;
 
 import dev.jvllm.models.arch.GPT2LMHeadModel;
 import dev.jvllm.models.arch.Gemma2ForCausalLM;
+import dev.jvllm.models.arch.Lfm2ForCausalLM;
 import dev.jvllm.models.arch.LlamaForCausalLM;
 import dev.jvllm.models.arch.Mamba2ForCausalLM;
 import dev.jvllm.models.arch.MambaForCausalLM;
@@ -52,6 +53,7 @@ public final class ModelRegistry {
         m.put("MambaForCausalLM", MambaForCausalLM::new);
         m.put("MixtralForCausalLM", MixtralForCausalLM::new);
         m.put("Mamba2ForCausalLM", Mamba2ForCausalLM::new);
+        m.put("Lfm2ForCausalLM", Lfm2ForCausalLM::new);
         return m;
     }
 

@@ -4,10 +4,8 @@ import dev.jvllm.api.Backend;
 import dev.jvllm.api.DType;
 import dev.jvllm.api.Tensor;
 import dev.jvllm.api.ops.ActivationKind;
-import dev.jvllm.api.ops.Copy;
 import dev.jvllm.api.ops.GatedActivation;
 import dev.jvllm.models.CausalLM;
-import dev.jvllm.models.layers.Attention;
 import dev.jvllm.models.layers.ForwardContext;
 import dev.jvllm.models.layers.LogitsProcessor;
 import dev.jvllm.models.layers.MergedColumnParallelLinear;
@@ -15,8 +13,6 @@ import dev.jvllm.models.layers.ModelContext;
 import dev.jvllm.models.layers.Module;
 import dev.jvllm.models.layers.Norm;
 import dev.jvllm.models.layers.ParallelLMHead;
-import dev.jvllm.models.layers.QKVParallelLinear;
-import dev.jvllm.models.layers.RotaryEmbedding;
 import dev.jvllm.models.layers.RowParallelLinear;
 import dev.jvllm.models.layers.VocabParallelEmbedding;
 import dev.jvllm.models.layers.WeightLoading;
@@ -98,7 +94,7 @@ public class LlamaForCausalLM extends Module implements CausalLM {
     /** The feed-forward block of layer i (Mixtral swaps in a mixture of experts). */
     protected FeedForward feedForward(ModelContext ctx, String layerPrefix, int layer) {
         ModelConfig c = ctx.config();
-        return new Mlp(ctx, join(layerPrefix, "mlp"), c.hiddenSize(), c.intermediateSize(), c.mlpBias());
+        return new Mlp(ctx, join(layerPrefix, "mlp"), c.hiddenSize(), c.intermediateSize(), c.mlpBias(), "down_proj");
     }
 
     /** A decoder layer's feed-forward block: x [T, H] → out [T, H]. */
@@ -163,7 +159,9 @@ public class LlamaForCausalLM extends Module implements CausalLM {
             super(ctx, prefix);
             ModelConfig c = ctx.config();
             inputNorm = add(new Norm(ctx, join(prefix, "input_layernorm"), Norm.Kind.RMS, c.hiddenSize(), c.normEps(), false));
-            attn = add(new SelfAttention(ctx, join(prefix, "self_attn"), index, model));
+            attn = add(new SelfAttention(ctx, join(prefix, "self_attn"), model.qkvBias(), model.oBias(),
+                    model.qkNorm() ? "q_norm" : null, model.qkNorm() ? "k_norm" : null, "o_proj",
+                    model.slidingWindow(index)));
             postAttentionNorm = add(new Norm(ctx, join(prefix, "post_attention_layernorm"), Norm.Kind.RMS, c.hiddenSize(),
                     c.normEps(), false));
             FeedForward ff = model.feedForward(ctx, prefix, index);
@@ -180,80 +178,18 @@ public class LlamaForCausalLM extends Module implements CausalLM {
         }
     }
 
-    /** Self-attention: qkv projection, rotary, paged attention, output projection. */
-    protected static final class SelfAttention extends Module {
-        final QKVParallelLinear qkv;
-        final RowParallelLinear o;
-        final RotaryEmbedding rotary;
-        final Attention attention;
-        final Norm qNorm;
-        final Norm kNorm;
-        final int headDim;
-
-        SelfAttention(ModelContext ctx, String prefix, int layer, LlamaForCausalLM model) {
-            super(ctx, prefix);
-            ModelConfig c = ctx.config();
-            int heads = c.numAttentionHeads();
-            int kv = c.numKeyValueHeads();
-            headDim = c.headDim();
-            qkv = add(new QKVParallelLinear(ctx, join(prefix, "qkv_proj"), c.hiddenSize(), headDim, heads, kv,
-                    model.qkvBias()));
-            o = add(new RowParallelLinear(ctx, join(prefix, "o_proj"), heads * headDim, c.hiddenSize(), model.oBias(),
-                    true));
-            int rotaryDim = (int) (headDim * c.partialRotaryFactor());
-            rotary = new RotaryEmbedding(ctx, headDim, rotaryDim, c.maxPositionEmbeddings(), c.ropeTheta(),
-                    c.ropeScaling(), true);
-            attention = new Attention(ctx, join(prefix, "attn"), qkv.numHeads(), headDim,
-                    (float) (1.0 / Math.sqrt(headDim)), qkv.numKvHeads(), model.slidingWindow(layer), 0f);
-            if (model.qkNorm()) {
-                qNorm = add(new Norm(ctx, join(prefix, "q_norm"), Norm.Kind.RMS, headDim, c.normEps(), false));
-                kNorm = add(new Norm(ctx, join(prefix, "k_norm"), Norm.Kind.RMS, headDim, c.normEps(), false));
-            } else {
-                qNorm = null;
-                kNorm = null;
-            }
-        }
-
-        /** x [T, H] → out [T, H]. */
-        void forward(Tensor x, Tensor out, ForwardContext fc, Workspace ws) {
-            int t = x.dim(0);
-            DType dt = x.dtype();
-            int qw = qkv.numHeads() * headDim, kw = qkv.numKvHeads() * headDim;
-            Tensor fused = ws.allocate(dt, t, qw + 2 * kw);
-            qkv.forward(x, fused);
-            Tensor q = fused.narrowLast(0, qw);
-            Tensor k = fused.narrowLast(qw, kw);
-            Tensor v = fused.narrowLast(qw + kw, kw);
-            if (qNorm != null) { // per-head norm needs [T·heads, D] rows: work on contiguous copies
-                q = headNorm(q, qNorm, ws);
-                k = headNorm(k, kNorm, ws);
-            }
-            rotary.apply(fc.positions(), q, k, fc.maxPosition());
-            Tensor attnOut = ws.allocate(dt, t, qw);
-            attention.forward(q, k, v, attnOut, fc);
-            o.forward(attnOut, out);
-        }
-
-        private Tensor headNorm(Tensor x, Norm n, Workspace ws) {
-            Tensor c = ws.allocate(x.dtype(), x.shape());
-            ctx.backend().copy(new Copy(x, c));
-            Tensor rows = c.reshape(x.dim(0) * (x.cols() / headDim), headDim);
-            n.forward(rows, rows);
-            return c;
-        }
-    }
-
-    /** gate_up → SiLU(gate)·up → down. */
+    /** gate_up → SiLU(gate)·up → down ({@code gate_up_proj} is loaded from the stacked gate and up tensors). */
     protected static final class Mlp extends Module implements FeedForward {
         final MergedColumnParallelLinear gateUp;
         final RowParallelLinear down;
         final int inter;
 
-        Mlp(ModelContext ctx, String prefix, int hidden, int intermediate, boolean bias) {
+        /** @param downName the down projection's name ({@code down_proj}; LFM2: {@code w2}) */
+        Mlp(ModelContext ctx, String prefix, int hidden, int intermediate, boolean bias, String downName) {
             super(ctx, prefix);
             gateUp = add(new MergedColumnParallelLinear(ctx, join(prefix, "gate_up_proj"), hidden,
                     new int[] {intermediate, intermediate}, bias));
-            down = add(new RowParallelLinear(ctx, join(prefix, "down_proj"), intermediate, hidden, bias, true));
+            down = add(new RowParallelLinear(ctx, join(prefix, downName), intermediate, hidden, bias, true));
             inter = gateUp.outFeatures() / 2;
         }
 
