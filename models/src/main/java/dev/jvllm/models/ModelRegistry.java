@@ -1,5 +1,6 @@
 package dev.jvllm.models;
 
+import dev.jvllm.models.arch.BambaForCausalLM;
 import dev.jvllm.models.arch.GPT2LMHeadModel;
 import dev.jvllm.models.arch.Gemma2ForCausalLM;
 import dev.jvllm.models.arch.Lfm2ForCausalLM;
@@ -54,6 +55,7 @@ public final class ModelRegistry {
         m.put("MixtralForCausalLM", MixtralForCausalLM::new);
         m.put("Mamba2ForCausalLM", Mamba2ForCausalLM::new);
         m.put("Lfm2ForCausalLM", Lfm2ForCausalLM::new);
+        m.put("BambaForCausalLM", BambaForCausalLM::new);
         return m;
     }
 
