@@ -3,6 +3,7 @@ package dev.jvllm.models;
 import dev.jvllm.models.arch.BambaForCausalLM;
 import dev.jvllm.models.arch.GPT2LMHeadModel;
 import dev.jvllm.models.arch.Gemma2ForCausalLM;
+import dev.jvllm.models.arch.JambaForCausalLM;
 import dev.jvllm.models.arch.Lfm2ForCausalLM;
 import dev.jvllm.models.arch.LlamaForCausalLM;
 import dev.jvllm.models.arch.Mamba2ForCausalLM;
@@ -56,6 +57,7 @@ public final class ModelRegistry {
         m.put("Mamba2ForCausalLM", Mamba2ForCausalLM::new);
         m.put("Lfm2ForCausalLM", Lfm2ForCausalLM::new);
         m.put("BambaForCausalLM", BambaForCausalLM::new);
+        m.put("JambaForCausalLM", JambaForCausalLM::new);
         return m;
     }
 

@@ -34,6 +34,12 @@ final class SelfAttention extends Module {
      */
     SelfAttention(ModelContext ctx, String prefix, boolean qkvBias, boolean oBias, String qNormName, String kNormName,
             String oName, int slidingWindow) {
+        this(ctx, prefix, qkvBias, oBias, qNormName, kNormName, oName, slidingWindow, true);
+    }
+
+    /** @param rope false for attention without positional rotation (Jamba) */
+    SelfAttention(ModelContext ctx, String prefix, boolean qkvBias, boolean oBias, String qNormName, String kNormName,
+            String oName, int slidingWindow, boolean rope) {
         super(ctx, prefix);
         ModelConfig c = ctx.config();
         int heads = c.numAttentionHeads();
@@ -43,8 +49,8 @@ final class SelfAttention extends Module {
                 qkvBias));
         o = add(new RowParallelLinear(ctx, join(prefix, oName), heads * headDim, c.hiddenSize(), oBias, true));
         int rotaryDim = (int) (headDim * c.partialRotaryFactor());
-        rotary = new RotaryEmbedding(ctx, headDim, rotaryDim, c.maxPositionEmbeddings(), c.ropeTheta(),
-                c.ropeScaling(), true);
+        rotary = rope ? new RotaryEmbedding(ctx, headDim, rotaryDim, c.maxPositionEmbeddings(), c.ropeTheta(),
+                c.ropeScaling(), true) : null;
         attention = new Attention(ctx, join(prefix, "attn"), qkv.numHeads(), headDim,
                 (float) (1.0 / Math.sqrt(headDim)), qkv.numKvHeads(), slidingWindow, 0f);
         if (qNormName != null) {
@@ -70,7 +76,9 @@ final class SelfAttention extends Module {
             q = headNorm(q, qNorm, ws);
             k = headNorm(k, kNorm, ws);
         }
-        rotary.apply(fc.positions(), q, k, fc.maxPosition());
+        if (rotary != null) {
+            rotary.apply(fc.positions(), q, k, fc.maxPosition());
+        }
         Tensor attnOut = ws.allocate(dt, t, qw);
         attention.forward(q, k, v, attnOut, fc);
         o.forward(attnOut, out);

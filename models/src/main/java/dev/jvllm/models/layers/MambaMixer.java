@@ -34,9 +34,21 @@ public final class MambaMixer extends Module {
     private Tensor a;           // F32 [I/tp, N] = −exp(A_log)
     private Tensor d;           // F32 [I/tp]
     private Tensor dtBias;      // F32 [I/tp]
+    private final Norm dtNorm;  // Jamba: RMSNorm of dt, B and C after x_proj; else null
+    private final Norm bNorm;
+    private final Norm cNorm;
 
     public MambaMixer(ModelContext ctx, String prefix, int hidden, int intermediate, int stateSize, int kernel,
             int dtRank, boolean bias, boolean convBias) {
+        this(ctx, prefix, hidden, intermediate, stateSize, kernel, dtRank, bias, convBias, 0);
+    }
+
+    /**
+     * @param innerNormEps when &gt; 0, Jamba's RMSNorms of dt, B and C ({@code dt_layernorm},
+     *     {@code b_layernorm}, {@code c_layernorm}) with this epsilon
+     */
+    public MambaMixer(ModelContext ctx, String prefix, int hidden, int intermediate, int stateSize, int kernel,
+            int dtRank, boolean bias, boolean convBias, double innerNormEps) {
         super(ctx, prefix);
         ParallelConfig p = ctx.parallel();
         this.inner = p.divide(intermediate, prefix + " intermediate size");
@@ -57,6 +69,15 @@ public final class MambaMixer extends Module {
         param("dt_proj.bias", (t, id) -> dtBias = channels(t, 1, DType.F32));
         param("D", (t, id) -> d = channels(t, 1, DType.F32));
         param("A_log", (t, id) -> a = minusExp(t));
+        if (innerNormEps > 0) {
+            dtNorm = add(new Norm(ctx, join(prefix, "dt_layernorm"), Norm.Kind.RMS, dtRank, innerNormEps, false));
+            bNorm = add(new Norm(ctx, join(prefix, "b_layernorm"), Norm.Kind.RMS, stateSize, innerNormEps, false));
+            cNorm = add(new Norm(ctx, join(prefix, "c_layernorm"), Norm.Kind.RMS, stateSize, innerNormEps, false));
+        } else {
+            dtNorm = null;
+            bNorm = null;
+            cNorm = null;
+        }
         DType act = ctx.activationDType();
         ctx.registerState(prefix, List.of(new ModelContext.StateSpec("conv", act, kernel - 1, inner),
                 new ModelContext.StateSpec("ssm", DType.F32, inner, stateSize)));
@@ -75,6 +96,11 @@ public final class MambaMixer extends Module {
                 conv));
         Tensor ssm = ws.allocate(dt, t, dtRank + 2 * stateSize);
         xProj.forward(conv, ssm);
+        if (dtNorm != null) { // in place on the [dt | B | C] column views
+            dtNorm.forward(ssm.narrowLast(0, dtRank), ssm.narrowLast(0, dtRank));
+            bNorm.forward(ssm.narrowLast(dtRank, stateSize), ssm.narrowLast(dtRank, stateSize));
+            cNorm.forward(ssm.narrowLast(dtRank + stateSize, stateSize), ssm.narrowLast(dtRank + stateSize, stateSize));
+        }
         Tensor delta = ws.allocate(dt, t, inner);
         dtProj.forward(ssm.narrowLast(0, dtRank), delta);
         Tensor y = ws.allocate(dt, t, inner);

@@ -44,11 +44,15 @@ public final class WeightLoading {
             }
             String target = name;
             Object shard = null;
+            // a rule applies only where its target exists (MoE experts keep their own gate_proj/up_proj)
             for (Stacked s : stacked) {
                 if (name.contains(s.checkpointPart())) {
-                    target = name.replace(s.checkpointPart(), s.paramPart());
-                    shard = s.shardId();
-                    break;
+                    String mapped = name.replace(s.checkpointPart(), s.paramPart());
+                    if (params.containsKey(mapped)) {
+                        target = mapped;
+                        shard = s.shardId();
+                        break;
+                    }
                 }
             }
             Param p = params.get(target);
