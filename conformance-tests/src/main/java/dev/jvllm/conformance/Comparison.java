@@ -121,6 +121,111 @@ public final class Comparison {
         }
     }
 
+    /**
+     * How far a candidate output is from the reference, in the terms of its tolerance, for the
+     * report's "worst error" column.
+     *
+     * @param output the {@link Checked#name()} measured
+     * @param metric "nmse", "close" (max |c−r| against atol + rtol·|r|) or "bit-exact"
+     * @param value  the NMSE, the largest |c−r|, or the number of differing elements
+     * @param ratio  value against the tolerance: ≤ 1 is within it (0 = identical, +∞ = any
+     *     difference where bit-exact was required, or a shape/dtype/NaN-pattern mismatch)
+     */
+    public record Measure(String output, String metric, double value, double ratio) {
+        /** No difference at all (an op without outputs). */
+        public static final Measure NONE = new Measure("-", "bit-exact", 0, 0);
+
+        /** The larger of two measures by {@link #ratio}; null-tolerant. */
+        public static Measure worse(Measure a, Measure b) {
+            if (a == null) {
+                return b;
+            }
+            if (b == null) {
+                return a;
+            }
+            return Double.compare(b.ratio, a.ratio) > 0 ? b : a;
+        }
+
+        /** A short text for reports: {@code out: nmse 3.1e-12 (0.031 of tol)}. */
+        public String describe() {
+            String v = switch (metric) {
+                case "bit-exact" -> value == 0 ? "bit-exact" : String.format("%d elements differ (bit-exact expected)",
+                        (long) value);
+                case "nmse" -> String.format("nmse %.2g", value);
+                case "close" -> String.format("max |Δ| %.2g", value);
+                case "shape" -> "shape or dtype differs";
+                case "nan/inf pattern" -> "NaN/Inf pattern differs";
+                default -> metric + " " + value;
+            };
+            if (value == 0 && !metric.equals("bit-exact")) {
+                return output + ": identical";
+            }
+            if (metric.equals("bit-exact") || Double.isInfinite(ratio) || Double.isNaN(value)) {
+                return output + ": " + v;
+            }
+            return String.format("%s: %s (%.2g of tol)", output, v, ratio);
+        }
+    }
+
+    /** The worst {@link Measure} over every {@link Checked} output of a case (shapes must agree). */
+    public static Measure measureOutputs(Instance reference, Instance candidate) {
+        Measure worst = null;
+        for (int i = 0; i < reference.outputs().size() && i < candidate.outputs().size(); i++) {
+            Checked r = reference.outputs().get(i);
+            Checked c = candidate.outputs().get(i);
+            worst = Measure.worse(worst, measure(r.name(), r.tensor(), c.tensor(), r.tolerance()));
+        }
+        return worst == null ? Measure.NONE : worst;
+    }
+
+    /** Measures one output against the reference in the terms of its tolerance (see {@link Measure}). */
+    public static Measure measure(String name, Tensor ref, Tensor cand, Tolerance tol) {
+        if (!Arrays.equals(ref.shape(), cand.shape()) || ref.dtype() != cand.dtype()) {
+            return new Measure(name, "shape", Double.NaN, Double.POSITIVE_INFINITY);
+        }
+        if (tol instanceof Tolerance.BitExact || !ref.dtype().isFloat() && ref.dtype() != DType.F8_E4M3) {
+            byte[] a = Tensors.toBytes(ref);
+            byte[] b = Tensors.toBytes(cand);
+            int es = ref.dtype().byteSize();
+            long differ = 0;
+            for (int e = 0; e < a.length / es; e++) {
+                if (!Arrays.equals(a, e * es, e * es + es, b, e * es, e * es + es)) {
+                    differ++;
+                }
+            }
+            return new Measure(name, "bit-exact", differ, differ == 0 ? 0 : Double.POSITIVE_INFINITY);
+        }
+        float[] r = Tensors.toFloats(ref);
+        float[] c = Tensors.toFloats(cand);
+        for (int i = 0; i < r.length; i++) {
+            if (Float.isNaN(r[i]) != Float.isNaN(c[i]) || Float.isInfinite(r[i]) != Float.isInfinite(c[i])
+                    || Float.isInfinite(r[i]) && r[i] != c[i]) {
+                return new Measure(name, "nan/inf pattern", Double.NaN, Double.POSITIVE_INFINITY);
+            }
+        }
+        return switch (tol) {
+            case Tolerance.Nmse(double max) -> {
+                double n = nmse(r, c);
+                yield new Measure(name, "nmse", n, max > 0 ? n / max : n == 0 ? 0 : Double.POSITIVE_INFINITY);
+            }
+            case Tolerance.Close(double atol, double rtol) -> {
+                double maxDiff = 0;
+                double ratio = 0;
+                for (int i = 0; i < r.length; i++) {
+                    if (!Float.isFinite(r[i])) {
+                        continue;
+                    }
+                    double d = Math.abs((double) c[i] - r[i]);
+                    double allowed = atol + rtol * Math.abs(r[i]);
+                    maxDiff = Math.max(maxDiff, d);
+                    ratio = Math.max(ratio, allowed > 0 ? d / allowed : d == 0 ? 0 : Double.POSITIVE_INFINITY);
+                }
+                yield new Measure(name, "close", maxDiff, ratio);
+            }
+            case Tolerance.BitExact b -> throw new AssertionError("handled above");
+        };
+    }
+
     /** The NMSE between two float arrays (Σ(c−r)² / Σr²), for reports. */
     public static double nmse(float[] r, float[] c) {
         double num = 0, den = 0;

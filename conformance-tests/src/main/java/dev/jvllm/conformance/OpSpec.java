@@ -60,4 +60,13 @@ public abstract class OpSpec<C> {
     public String compare(C c, Instance reference, Instance candidate) {
         return Comparison.compareOutputs(reference, candidate);
     }
+
+    /**
+     * How far the candidate is from the reference, for the report's "worst error" column. The
+     * default measures every {@link Checked} output against its {@link Tolerance}; a spec that
+     * overrides {@link #compare} with its own rule may override this to match.
+     */
+    public Comparison.Measure measure(C c, Instance reference, Instance candidate) {
+        return Comparison.measureOutputs(reference, candidate);
+    }
 }

@@ -14,11 +14,11 @@ public final class Main {
 
     /** Every subcommand, in the order {@code jvllm help} lists them. */
     static final List<Command> COMMANDS = List.of(
-            new NotImplemented("generate", "generate text from a prompt with a model"),
-            new NotImplemented("logits", "print the logits (top-n) a model computes for a prompt"),
+            new GenerateCommand(),
+            new LogitsCommand(),
             new NotImplemented("tokenize", "encode text to token ids (and back) with a model's tokenizer"),
             new BackendsCommand(),
-            new NotImplemented("conformance", "run the backend conformance suite against a backend"),
+            new ConformanceCommand(),
             new NotImplemented("bench", "benchmark a model or the ops of a backend"));
 
     private Main() {

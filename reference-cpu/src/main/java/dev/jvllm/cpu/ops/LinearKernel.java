@@ -1,18 +1,150 @@
 package dev.jvllm.cpu.ops;
 
+import dev.jvllm.api.DType;
+import dev.jvllm.api.Numerics;
+import dev.jvllm.api.Tensor;
 import dev.jvllm.api.ops.Linear;
+import dev.jvllm.api.ops.LinearWeight;
 import dev.jvllm.cpu.CpuContext;
+import dev.jvllm.cpu.Rows;
 
-/** CPU reference for {@link Linear}: not implemented yet. */
+/**
+ * CPU reference for {@link Linear}: {@code out[t, n] = round(Σ_k x'[t, k] · W[n, k] + bias[n])}
+ * for every {@link LinearWeight} format.
+ *
+ * <p>x: [T, K] (F32, BF16 or F16, rows may be strided views); W: N×K, reconstructed element by
+ * element by {@link LinearDequant} exactly as the format defines it; bias: [N] or null (F32, BF16
+ * or F16); out: [T, N] (F32, BF16 or F16, strided rows allowed). x' is x converted to f32, and for
+ * fp8 weights with activation quantization, quantized to e4m3 and back (see
+ * {@link #activationRow}). The result is rounded once, from f32, to out's dtype.
+ *
+ * <p>Two forms, the same weights and activations, different summation order:
+ * <ul>
+ *   <li>scalar (the specification, {@code -Djvllm.cpu.scalar=true}): for every (t, n),
+ *       {@code acc += x'[t, k] · W[n, k]} in f32 for k = 0, 1, ..., K−1 (separate multiply and add),
+ *       then {@code acc + bias[n]}, rounded to out's dtype;</li>
+ *   <li>SIMD ({@link LinearSimd}): a lane-split dot product with fused multiply-adds and a fixed
+ *       horizontal reduction, the same for every output element whatever T, the thread count or the
+ *       tiling. Results are bit-identical for any thread count, and a row's result does not depend
+ *       on the other rows of the batch (a decode step gives the same bits alone or inside a
+ *       prefill batch).</li>
+ * </ul>
+ */
 public final class LinearKernel {
     private LinearKernel() {
     }
 
+    /**
+     * True for float x/out/bias (F32, BF16, F16) with every weight format, except an fp8 static
+     * input scale that is not F32 with one element, and shapes whose f32 working buffers
+     * (T·K activations, T·N outputs of the scalar form) would not fit in a Java array.
+     */
     public static boolean supports(Linear a) {
-        return false;
+        if (!isFloat(a.x()) || !isFloat(a.out()) || (a.bias() != null && !isFloat(a.bias()))) {
+            return false;
+        }
+        long t = a.x().dim(0);
+        long k = a.weight().inFeatures();
+        long n = a.weight().outFeatures();
+        if (t * k > Integer.MAX_VALUE - 64 || t * n > Integer.MAX_VALUE - 64 || 4 * k > Integer.MAX_VALUE - 64) {
+            return false;
+        }
+        if (a.weight() instanceof LinearWeight.Fp8 f && f.inputScale() != null) {
+            return f.inputScale().dtype() == DType.F32 && f.inputScale().numel() == 1;
+        }
+        return true;
     }
 
     public static void run(Linear a, CpuContext ctx) {
-        throw new UnsupportedOperationException("linear is not implemented on the cpu backend yet");
+        if (!supports(a)) {
+            throw new IllegalArgumentException("linear: unsupported arguments on the cpu backend: x " + a.x().describe()
+                    + ", weight " + a.weight().formatName() + ", bias " + (a.bias() == null ? "none" : a.bias().describe())
+                    + ", out " + a.out().describe() + "; x, bias and out must be F32, BF16 or F16 and an fp8 input "
+                    + "scale F32 [1]");
+        }
+        if (ctx.scalar()) {
+            runScalar(a);
+        } else {
+            LinearSimd.run(a, ctx);
+        }
+    }
+
+    private static boolean isFloat(Tensor t) {
+        DType d = t.dtype();
+        return d == DType.F32 || d == DType.BF16 || d == DType.F16;
+    }
+
+    /** The scalar form: the specification, one dot product per output in natural k order. */
+    static void runScalar(Linear a) {
+        int tRows = a.x().dim(0);
+        int k = a.weight().inFeatures();
+        int n = a.weight().outFeatures();
+        LinearDequant w = LinearDequant.of(a.weight());
+        float[] x = new float[tRows * k]; // x': [T, K]
+        for (int t = 0; t < tRows; t++) {
+            activationRow(a, t, x, t * k);
+        }
+        float[] bias = biasF32(a);
+        float[] out = new float[tRows * n]; // [T, N] in f32, rounded when stored
+        float[] wRow = new float[k];
+        for (int j = 0; j < n; j++) {
+            for (int c = 0; c < k; c++) {
+                wRow[c] = w.at(j, c);
+            }
+            for (int t = 0; t < tRows; t++) {
+                float acc = 0f;
+                for (int c = 0; c < k; c++) {
+                    acc += x[t * k + c] * wRow[c];
+                }
+                out[t * n + j] = acc + bias[j];
+            }
+        }
+        for (int t = 0; t < tRows; t++) {
+            Rows.store(a.out(), t, out, t * n);
+        }
+    }
+
+    /** bias in f32 (zeros when absent): [N]. */
+    static float[] biasF32(Linear a) {
+        int n = a.weight().outFeatures();
+        float[] b = new float[n];
+        if (a.bias() != null) {
+            Rows.load(a.bias(), 0, b, 0);
+        }
+        return b;
+    }
+
+    /**
+     * dst[off + k] = x'[t, k]: row t of x converted to f32, then for fp8 weights with activation
+     * quantization quantized and dequantized with scale a: {@code x' = f32(e4m3(x / a)) · a} (all
+     * in f32, e4m3 rounding to nearest even and saturating at ±448), where a is the static
+     * inputScale or, per token, {@code max_k |x[t, k]| / 448}. A row that is all zeros has a = 0
+     * and stays zero (as vLLM's clamped scale gives). Shared by both forms: it is O(T·K).
+     */
+    static void activationRow(Linear a, int t, float[] dst, int off) {
+        Rows.load(a.x(), t, dst, off);
+        if (!(a.weight() instanceof LinearWeight.Fp8 f)) {
+            return;
+        }
+        int k = a.x().cols();
+        float scale;
+        if (f.dynamicPerToken()) {
+            float amax = 0f;
+            for (int c = 0; c < k; c++) {
+                amax = Math.max(amax, Math.abs(dst[off + c]));
+            }
+            scale = amax / Numerics.E4M3_MAX;
+            if (scale == 0f) {
+                java.util.Arrays.fill(dst, off, off + k, 0f);
+                return;
+            }
+        } else if (f.inputScale() != null) {
+            scale = LinearDequant.floatAt(f.inputScale(), 0);
+        } else {
+            return;
+        }
+        for (int c = 0; c < k; c++) {
+            dst[off + c] = Numerics.e4m3ToF32(Numerics.f32ToE4M3(dst[off + c] / scale)) * scale;
+        }
     }
 }

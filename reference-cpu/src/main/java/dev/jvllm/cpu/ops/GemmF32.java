@@ -1,0 +1,260 @@
+package dev.jvllm.cpu.ops;
+
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.VectorShuffle;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * Register-blocked f32 dot-product micro-kernels: up to 4 rows of x against 4 rows of W, both
+ * K-contiguous f32 arrays.
+ *
+ * <p>The reduction order is the contract of the SIMD linear and is the same in every kernel:
+ * for an (x row, W row) pair, lane j of one accumulator sums {@code x[k]·w[k]} for
+ * k = j, j+L, j+2L, ... &lt; kv with fused multiply-adds in increasing k, then {@link #fold(float[])}
+ * adds the L lanes in a fixed halving tree ({@link #reduce16} computes the same tree with vectors). No kernel shares anything between accumulators, so a result
+ * depends only on its two rows, never on which kernel, tile or thread computed it. (Float
+ * {@code reduceLanes} is avoided on purpose: its order is unspecified and may differ between the
+ * interpreter and compiled code.)
+ */
+final class GemmF32 {
+    static final VectorSpecies<Float> F = LinearSimd.F;
+    static final int L = F.length();
+
+    private GemmF32() {
+    }
+
+    /*
+     * Horizontal sums without crossing a non-inlined call with vector values (C2 would box them):
+     * kernels store their 16 accumulators into buf[16 * L] and reduce16 folds all of them at once
+     * with a network of blends and lane swaps. Level w pairs vectors (a, b) into one whose lanes are
+     * a_j + a_(j+w) in the first half of every 2w-lane block and b_(j-w) + b_j in the second half: for
+     * each accumulator that is exactly a step of the halving tree (lane j += lane j+w), so the result
+     * equals fold(float[]) bit for bit. Shuffles and masks are separate static finals so that C2 sees
+     * constants.
+     */
+    private static final VectorShuffle<Float> SWAP_8 = swap(8);
+    private static final VectorShuffle<Float> SWAP_4 = swap(4);
+    private static final VectorShuffle<Float> SWAP_2 = swap(2);
+    private static final VectorShuffle<Float> SWAP_1 = swap(1);
+    private static final VectorMask<Float> HI_8 = high(8);
+    private static final VectorMask<Float> HI_4 = high(4);
+    private static final VectorMask<Float> HI_2 = high(2);
+    private static final VectorMask<Float> HI_1 = high(1);
+    /** After the network, lane j of result vector v holds the sum of accumulator OWNER[v * L + j]. */
+    private static final int[] OWNER = owners();
+
+    /** Lane j ← lane j ± w: swaps the halves of every 2w-lane block. */
+    private static VectorShuffle<Float> swap(int w) {
+        return w < L ? VectorShuffle.fromOp(F, j -> (j % (2 * w)) < w ? j + w : j - w) : null;
+    }
+
+    /** The second half of every 2w-lane block. */
+    private static VectorMask<Float> high(int w) {
+        if (w >= L) {
+            return null;
+        }
+        boolean[] m = new boolean[L];
+        for (int j = 0; j < L; j++) {
+            m[j] = (j % (2 * w)) >= w;
+        }
+        return VectorMask.fromArray(F, m, 0);
+    }
+
+    private static int[] owners() {
+        int[] own = new int[16 * L]; // own[v * L + j]: accumulator whose partial sum is in lane j of vector v
+        for (int v = 0; v < 16; v++) {
+            java.util.Arrays.fill(own, v * L, (v + 1) * L, v);
+        }
+        int vectors = 16;
+        for (int w = L / 2; w >= 1 && vectors > 1; w /= 2) {
+            for (int p = 0; p < vectors / 2; p++) {
+                for (int j = 0; j < L; j++) {
+                    own[p * L + j] = (j % (2 * w)) < w ? own[2 * p * L + j] : own[(2 * p + 1) * L + j];
+                }
+            }
+            vectors /= 2;
+        }
+        return own;
+    }
+
+    /**
+     * res[i] = fold(accumulator i) for the 16 accumulators stored in buf[i * L .. (i+1) * L);
+     * destroys buf.
+     */
+    static void reduce16(float[] buf, float[] res) {
+        if (L == 16) {
+            level8(buf, 8);
+            level4(buf, 4);
+            level2(buf, 2);
+            level1(buf, 1);
+        } else if (L == 8) {
+            level4(buf, 8);
+            level2(buf, 4);
+            level1(buf, 2);
+        } else {
+            float[] a = new float[L];
+            for (int i = 0; i < 16; i++) {
+                System.arraycopy(buf, i * L, a, 0, L);
+                res[i] = fold(a);
+            }
+            return;
+        }
+        for (int j = 0; j < 16; j++) {
+            res[OWNER[j]] = buf[j];
+        }
+    }
+
+    /*
+     * One level of the network each: `pairs` pairs of vectors in buf become `pairs` vectors. Four
+     * copies rather than one method with parameters, so that each compiles with constant shuffles
+     * and masks even when C2 does not inline it.
+     */
+    private static void level8(float[] buf, int pairs) {
+        for (int p = 0; p < pairs; p++) {
+            FloatVector a = FloatVector.fromArray(F, buf, 2 * p * L);
+            FloatVector b = FloatVector.fromArray(F, buf, (2 * p + 1) * L);
+            a.blend(b, HI_8).add(a.rearrange(SWAP_8).blend(b.rearrange(SWAP_8), HI_8)).intoArray(buf, p * L);
+        }
+    }
+
+    private static void level4(float[] buf, int pairs) {
+        for (int p = 0; p < pairs; p++) {
+            FloatVector a = FloatVector.fromArray(F, buf, 2 * p * L);
+            FloatVector b = FloatVector.fromArray(F, buf, (2 * p + 1) * L);
+            a.blend(b, HI_4).add(a.rearrange(SWAP_4).blend(b.rearrange(SWAP_4), HI_4)).intoArray(buf, p * L);
+        }
+    }
+
+    private static void level2(float[] buf, int pairs) {
+        for (int p = 0; p < pairs; p++) {
+            FloatVector a = FloatVector.fromArray(F, buf, 2 * p * L);
+            FloatVector b = FloatVector.fromArray(F, buf, (2 * p + 1) * L);
+            a.blend(b, HI_2).add(a.rearrange(SWAP_2).blend(b.rearrange(SWAP_2), HI_2)).intoArray(buf, p * L);
+        }
+    }
+
+    private static void level1(float[] buf, int pairs) {
+        for (int p = 0; p < pairs; p++) {
+            FloatVector a = FloatVector.fromArray(F, buf, 2 * p * L);
+            FloatVector b = FloatVector.fromArray(F, buf, (2 * p + 1) * L);
+            a.blend(b, HI_1).add(a.rearrange(SWAP_1).blend(b.rearrange(SWAP_1), HI_1)).intoArray(buf, p * L);
+        }
+    }
+
+    /**
+     * The sum of L lanes in the fixed halving tree: for w = L/2, L/4, ..., 1: a[j] += a[j+w]
+     * (j &lt; w); the result is a[0]. The specification of the kernels' horizontal sum (destroys a).
+     */
+    static float fold(float[] a) {
+        for (int w = L / 2; w >= 1; w /= 2) {
+            for (int j = 0; j < w; j++) {
+                a[j] = a[j] + a[j + w];
+            }
+        }
+        return a[0];
+    }
+
+    /**
+     * res[4i + j] = lane-split dot(x[xi .. xi+kv), w[wj .. wj+kv)) for x rows x0..x3 and W rows
+     * w0..w3 (offsets into the arrays; kv a multiple of L).
+     */
+    static void dot4x4(float[] x, int x0, int x1, int x2, int x3, float[] w, int w0, int w1, int w2, int w3,
+            int kv, float[] buf, float[] res) {
+        FloatVector a00 = FloatVector.zero(F), a01 = a00, a02 = a00, a03 = a00;
+        FloatVector a10 = a00, a11 = a00, a12 = a00, a13 = a00;
+        FloatVector a20 = a00, a21 = a00, a22 = a00, a23 = a00;
+        FloatVector a30 = a00, a31 = a00, a32 = a00, a33 = a00;
+        for (int k = 0; k < kv; k += L) {
+            FloatVector v0 = FloatVector.fromArray(F, x, x0 + k);
+            FloatVector v1 = FloatVector.fromArray(F, x, x1 + k);
+            FloatVector v2 = FloatVector.fromArray(F, x, x2 + k);
+            FloatVector v3 = FloatVector.fromArray(F, x, x3 + k);
+            FloatVector u = FloatVector.fromArray(F, w, w0 + k);
+            a00 = v0.fma(u, a00);
+            a10 = v1.fma(u, a10);
+            a20 = v2.fma(u, a20);
+            a30 = v3.fma(u, a30);
+            u = FloatVector.fromArray(F, w, w1 + k);
+            a01 = v0.fma(u, a01);
+            a11 = v1.fma(u, a11);
+            a21 = v2.fma(u, a21);
+            a31 = v3.fma(u, a31);
+            u = FloatVector.fromArray(F, w, w2 + k);
+            a02 = v0.fma(u, a02);
+            a12 = v1.fma(u, a12);
+            a22 = v2.fma(u, a22);
+            a32 = v3.fma(u, a32);
+            u = FloatVector.fromArray(F, w, w3 + k);
+            a03 = v0.fma(u, a03);
+            a13 = v1.fma(u, a13);
+            a23 = v2.fma(u, a23);
+            a33 = v3.fma(u, a33);
+        }
+        a00.intoArray(buf, 0 * L);
+        a01.intoArray(buf, 1 * L);
+        a02.intoArray(buf, 2 * L);
+        a03.intoArray(buf, 3 * L);
+        a10.intoArray(buf, 4 * L);
+        a11.intoArray(buf, 5 * L);
+        a12.intoArray(buf, 6 * L);
+        a13.intoArray(buf, 7 * L);
+        a20.intoArray(buf, 8 * L);
+        a21.intoArray(buf, 9 * L);
+        a22.intoArray(buf, 10 * L);
+        a23.intoArray(buf, 11 * L);
+        a30.intoArray(buf, 12 * L);
+        a31.intoArray(buf, 13 * L);
+        a32.intoArray(buf, 14 * L);
+        a33.intoArray(buf, 15 * L);
+        reduce16(buf, res);
+    }
+
+    /** {@link #dot4x4} for two x rows: res[4i + j], i &lt; 2. */
+    static void dot2x4(float[] x, int x0, int x1, float[] w, int w0, int w1, int w2, int w3, int kv, float[] buf, float[] res) {
+        FloatVector a00 = FloatVector.zero(F), a01 = a00, a02 = a00, a03 = a00;
+        FloatVector a10 = a00, a11 = a00, a12 = a00, a13 = a00;
+        for (int k = 0; k < kv; k += L) {
+            FloatVector v0 = FloatVector.fromArray(F, x, x0 + k);
+            FloatVector v1 = FloatVector.fromArray(F, x, x1 + k);
+            FloatVector u = FloatVector.fromArray(F, w, w0 + k);
+            a00 = v0.fma(u, a00);
+            a10 = v1.fma(u, a10);
+            u = FloatVector.fromArray(F, w, w1 + k);
+            a01 = v0.fma(u, a01);
+            a11 = v1.fma(u, a11);
+            u = FloatVector.fromArray(F, w, w2 + k);
+            a02 = v0.fma(u, a02);
+            a12 = v1.fma(u, a12);
+            u = FloatVector.fromArray(F, w, w3 + k);
+            a03 = v0.fma(u, a03);
+            a13 = v1.fma(u, a13);
+        }
+        a00.intoArray(buf, 0 * L);
+        a01.intoArray(buf, 1 * L);
+        a02.intoArray(buf, 2 * L);
+        a03.intoArray(buf, 3 * L);
+        a10.intoArray(buf, 4 * L);
+        a11.intoArray(buf, 5 * L);
+        a12.intoArray(buf, 6 * L);
+        a13.intoArray(buf, 7 * L);
+        reduce16(buf, res);
+    }
+
+    /** {@link #dot4x4} for one x row: res[j]. */
+    static void dot1x4(float[] x, int x0, float[] w, int w0, int w1, int w2, int w3, int kv, float[] buf, float[] res) {
+        FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
+        for (int k = 0; k < kv; k += L) {
+            FloatVector v0 = FloatVector.fromArray(F, x, x0 + k);
+            a0 = v0.fma(FloatVector.fromArray(F, w, w0 + k), a0);
+            a1 = v0.fma(FloatVector.fromArray(F, w, w1 + k), a1);
+            a2 = v0.fma(FloatVector.fromArray(F, w, w2 + k), a2);
+            a3 = v0.fma(FloatVector.fromArray(F, w, w3 + k), a3);
+        }
+        a0.intoArray(buf, 0 * L);
+        a1.intoArray(buf, 1 * L);
+        a2.intoArray(buf, 2 * L);
+        a3.intoArray(buf, 3 * L);
+        reduce16(buf, res);
+    }
+}

@@ -1,0 +1,157 @@
+package dev.jvllm.cpu.ops;
+
+import dev.jvllm.api.DType;
+import dev.jvllm.api.Numerics;
+import dev.jvllm.api.Tensor;
+import dev.jvllm.api.ops.Linear;
+import dev.jvllm.cpu.CpuContext;
+import dev.jvllm.cpu.CpuTensor;
+import java.lang.foreign.MemorySegment;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorShape;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * The SIMD form of {@link Linear}.
+ *
+ * <p>Every output element is computed the same way, whatever T, the thread count or the tile it
+ * falls in: {@code v = fold(lane-split FMA dot over k < kv)} ({@link GemmF32}), then the tail
+ * {@code v = fma(x'[k], W[k], v)} for kv ≤ k &lt; K in order (kv = K rounded down to the vector
+ * length L), then {@code v + bias}, rounded once to out's dtype. Hence bit-identical results for
+ * any thread count and batch-invariant rows. The order depends on L, the machine's preferred
+ * vector length (16 floats with AVX-512, 8 with AVX2): {@code -Djvllm.cpu.linear.bits=256} makes an
+ * AVX-512 machine reproduce the bits of an AVX2 one.
+ *
+ * <p>Work: x' (all T rows, f32) is prepared once. Tasks are (T-block × N-block) tiles, run on the
+ * pool. A task walks its N-block four W rows at a time: it dequantizes them into an f32 panel
+ * [4, K] ({@link LinearDequant#row}; a plain copy for f32 weights) and runs the 4×4 / 2×4 / 1×4
+ * micro-kernels over its T-block rows against it.
+ * <ul>
+ *   <li>decode (T ≤ 8): one T-block, N split into ≥ 8 tasks per thread: W is streamed once, every
+ *       row of it meets all T rows of x while it sits in L1;</li>
+ *   <li>prefill: T-blocks of up to 64 rows sized so the block of x' stays in L2 (≈ 512 KiB) while
+ *       the 4-row panel stays in L1 or L2; W is re-dequantized once per T-block, up to 128 flops
+ *       per dequantized element.</li>
+ * </ul>
+ * A task keeps its outputs in an f32 tile and writes them row by row at the end.
+ */
+final class LinearSimd {
+    /** The f32 vector species: the machine's preferred shape, or {@code -Djvllm.cpu.linear.bits=128/256/512}. */
+    static final VectorSpecies<Float> F = species();
+    static final int L = F.length();
+    /** Rows of x in a T-block are chosen so that a block of x' takes about this many bytes. */
+    private static final int X_BLOCK_BYTES = 512 * 1024;
+
+    private LinearSimd() {
+    }
+
+    private static VectorSpecies<Float> species() {
+        String bits = System.getProperty("jvllm.cpu.linear.bits");
+        return bits == null ? FloatVector.SPECIES_PREFERRED
+                : VectorSpecies.of(float.class, VectorShape.forBitSize(Integer.parseInt(bits)));
+    }
+
+    static void run(Linear a, CpuContext ctx) {
+        int tRows = a.x().dim(0);
+        int k = a.weight().inFeatures();
+        int n = a.weight().outFeatures();
+        if (tRows == 0 || n == 0) {
+            return;
+        }
+        LinearDequant w = LinearDequant.of(a.weight());
+        float[] x = new float[tRows * k]; // x': [T, K]
+        ctx.pool().forEach(tRows, t -> LinearKernel.activationRow(a, t, x, t * k));
+        float[] bias = LinearKernel.biasF32(a);
+        Out out = new Out(a.out());
+
+        int tBlock = tRows <= 8 ? tRows : Math.clamp(X_BLOCK_BYTES / (4L * Math.max(k, 1)) / 4 * 4, 8, 64);
+        int tBlocks = (tRows + tBlock - 1) / tBlock;
+        int wantTasks = Math.max(1, 8 * ctx.threads() / tBlocks);
+        int nBlock = Math.max(4, ((n + wantTasks - 1) / wantTasks + 3) / 4 * 4);
+        int nBlocks = (n + nBlock - 1) / nBlock;
+        ctx.pool().forEach(tBlocks * nBlocks, task -> {
+            int tb = task / nBlocks;
+            int nb = task % nBlocks;
+            int t0 = tb * tBlock;
+            int n0 = nb * nBlock;
+            tile(w, x, bias, out, k, t0, Math.min(tRows, t0 + tBlock), n0, Math.min(n, n0 + nBlock));
+        });
+    }
+
+    /** Output columns a task finishes (and writes) at a time: its f32 tile stays small. */
+    private static final int COLUMN_CHUNK = 64;
+
+    /** out[t0..t1, n0..n1): W rows four at a time, each panel against every x row of the block. */
+    private static void tile(LinearDequant w, float[] x, float[] bias, Out out, int k, int t0, int t1, int n0, int n1) {
+        int kv = k - k % L;
+        float[] panel = new float[4 * k]; // W rows j..j+3 in f32: [4, K]
+        float[] res = new float[16];
+        float[] buf = new float[16 * L]; // the kernels' accumulators, reduced in place
+        float[] tileOut = new float[(t1 - t0) * COLUMN_CHUNK]; // out[t0..t1, c0..c0+64) in f32
+        for (int c0 = n0; c0 < n1; c0 += COLUMN_CHUNK) {
+            int cols = Math.min(COLUMN_CHUNK, n1 - c0);
+            for (int j = c0; j < c0 + cols; j += 4) {
+                int nr = Math.min(4, c0 + cols - j);
+                for (int r = 0; r < nr; r++) {
+                    w.row(j + r, panel, r * k);
+                }
+                // a partial panel repeats its last row; the extra results are dropped
+                int w0 = 0;
+                int w1 = Math.min(1, nr - 1) * k;
+                int w2 = Math.min(2, nr - 1) * k;
+                int w3 = Math.min(3, nr - 1) * k;
+                for (int t = t0; t < t1; ) {
+                    int rem = t1 - t;
+                    int rt;
+                    if (rem >= 3) {
+                        rt = Math.min(4, rem);
+                        int x0 = t * k;
+                        GemmF32.dot4x4(x, x0, x0 + k, x0 + 2 * k, x0 + (rt - 1) * k, panel, w0, w1, w2, w3, kv, buf, res);
+                    } else if (rem == 2) {
+                        rt = 2;
+                        GemmF32.dot2x4(x, t * k, (t + 1) * k, panel, w0, w1, w2, w3, kv, buf, res);
+                    } else {
+                        rt = 1;
+                        GemmF32.dot1x4(x, t * k, panel, w0, w1, w2, w3, kv, buf, res);
+                    }
+                    for (int i = 0; i < rt; i++) {
+                        int xo = (t + i) * k;
+                        for (int r = 0; r < nr; r++) {
+                            float v = res[4 * i + r];
+                            int wo = r * k;
+                            for (int c = kv; c < k; c++) {
+                                v = Math.fma(x[xo + c], panel[wo + c], v);
+                            }
+                            tileOut[(t + i - t0) * COLUMN_CHUNK + j - c0 + r] = v + bias[j + r];
+                        }
+                    }
+                    t += rt;
+                }
+            }
+            for (int t = t0; t < t1; t++) {
+                out.store(t, c0, tileOut, (t - t0) * COLUMN_CHUNK, cols);
+            }
+        }
+    }
+
+    /** Writes rows of out, rounding f32 once to its dtype. */
+    private record Out(Tensor t, MemorySegment s, DType dt) {
+        Out(Tensor t) {
+            this(t, CpuTensor.of(t).storage(), t.dtype());
+        }
+
+        /** out[row, col .. col+len) = round(src[off .. off+len)). */
+        void store(int row, int col, float[] src, int off, int len) {
+            long base = t.layout().rowByteOffset(row) + (long) col * dt.byteSize();
+            if (dt == DType.F32) {
+                MemorySegment.copy(src, off, s, LinearDequant.F32, base, len);
+                return;
+            }
+            short[] bits = new short[len];
+            for (int i = 0; i < len; i++) {
+                bits[i] = dt == DType.BF16 ? Numerics.f32ToBf16(src[off + i]) : Numerics.f32ToF16(src[off + i]);
+            }
+            MemorySegment.copy(bits, 0, s, LinearDequant.I16, base, len);
+        }
+    }
+}
