@@ -70,9 +70,12 @@ public final class PagedAttentionSpec extends OpSpec<PagedAttentionSpec.Case> {
         return Gens.size(1, 48, 1, 2, 4, 5, 6, 9, 15, 16, 17, 31, 32, 33, 47);
     }
 
-    /** Decode (one token after 0..80 cached), prefill, or a chunk continuing from cache. */
+    /**
+     * Decode (one token after 0..80 cached, or around 512 and 1030: the SIMD form's key partitions),
+     * prefill, or a chunk continuing from cache.
+     */
     static Gen<Seq> seq() {
-        return Gens.oneOf(0, 1, 2).zip(lengths(), Gens.size(0, 80, 1, 4, 5, 15, 16, 17, 40, 80),
+        return Gens.oneOf(0, 1, 2).zip(lengths(), Gens.size(0, 80, 1, 4, 5, 15, 16, 17, 40, 80, 511, 512, 513, 1030),
                 (kind, len, cached) -> switch (kind) {
                     case 0 -> new Seq(1, cached);
                     case 1 -> new Seq(len, 0);
@@ -116,7 +119,12 @@ public final class PagedAttentionSpec extends OpSpec<PagedAttentionSpec.Case> {
                 new Case(List.of(new Seq(9, 0), new Seq(1, 3)), 1, 256, 1, 2, 1, 0f, DType.F16, DType.F16, DType.F16,
                         false),
                 // head size 96, a single decode at a block boundary
-                new Case(List.of(new Seq(1, 32)), 16, 96, 2, 4, 0, 0f, DType.BF16, DType.BF16, DType.F32, false));
+                new Case(List.of(new Seq(1, 32)), 16, 96, 2, 4, 0, 0f, DType.BF16, DType.BF16, DType.F32, false),
+                // long contexts: decodes and a chunk across 512-key boundaries, with and without a window
+                new Case(List.of(new Seq(1, 1100), new Seq(20, 1010), new Seq(1, 512)), 16, 64, 2, 4, 0, 0f, DType.F32,
+                        DType.BF16, DType.F32, false),
+                new Case(List.of(new Seq(1, 1100), new Seq(9, 600)), 5, 128, 1, 8, 700, 1.5f, DType.BF16, DType.BF16,
+                        DType.BF16, false));
     }
 
     @Override

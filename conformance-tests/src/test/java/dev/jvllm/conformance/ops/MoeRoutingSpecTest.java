@@ -76,7 +76,7 @@ class MoeRoutingSpecTest {
             var rs = assertFails(new MoeRoutingSpec(), replacing(real, MoeRouting.class,
                     a -> hostRouting(a, true, 0, false)), ref);
             assertTrue(rs.stream().filter(r -> r.status() == Conformance.Status.FAIL)
-                    .allMatch(r -> r.message().contains("tie exactly")), failures(rs));
+                    .allMatch(r -> r.message().contains("tie")), failures(rs));
         }
     }
 
@@ -86,7 +86,8 @@ class MoeRoutingSpecTest {
         try (CpuBackend ref = scalar(); CpuBackend real = simd()) {
             var rs = assertFails(new MoeRoutingSpec(), replacing(real, MoeRouting.class,
                     a -> hostRouting(a, false, 3e-2, false)), ref);
-            assertTrue(rs.stream().anyMatch(r -> r.message().contains("reference expert")), failures(rs));
+            assertTrue(rs.stream().anyMatch(r -> r.message().contains("comes after") || r.message().contains("is not picked")),
+                    failures(rs));
         }
     }
 
