@@ -8,6 +8,7 @@ import dev.jvllm.models.arch.Lfm2ForCausalLM;
 import dev.jvllm.models.arch.LlamaForCausalLM;
 import dev.jvllm.models.arch.Mamba2ForCausalLM;
 import dev.jvllm.models.arch.MambaForCausalLM;
+import dev.jvllm.models.arch.MiniMaxText01ForCausalLM;
 import dev.jvllm.models.arch.MixtralForCausalLM;
 import dev.jvllm.models.arch.OPTForCausalLM;
 import dev.jvllm.models.arch.MistralForCausalLM;
@@ -58,6 +59,8 @@ public final class ModelRegistry {
         m.put("Lfm2ForCausalLM", Lfm2ForCausalLM::new);
         m.put("BambaForCausalLM", BambaForCausalLM::new);
         m.put("JambaForCausalLM", JambaForCausalLM::new);
+        m.put("MiniMaxText01ForCausalLM", MiniMaxText01ForCausalLM::new);
+        m.put("MiniMaxForCausalLM", MiniMaxText01ForCausalLM::new); // transformers' name
         return m;
     }
 

@@ -44,7 +44,7 @@ class ParityTest {
 
     @ParameterizedTest
     @ValueSource(strings = {"llama", "llama_tied_mha_linear", "llama_yarn", "llama_dynamic", "mistral", "qwen2", "qwen3", "phi3", "gemma2", "opt", "gpt2",
-            "mamba", "mixtral", "mamba2", "lfm2", "bamba", "jamba"})
+            "mamba", "mixtral", "mamba2", "lfm2", "bamba", "jamba", "minimax"})
     void logitsAndGreedyMatchTransformers(String name) throws Exception {
         try (CausalLM model = ModelLoader.load(fixture(name), CPU, ParallelConfig.single(), DType.F32, null);
              SimpleRunner runner = new SimpleRunner(model, 128);
