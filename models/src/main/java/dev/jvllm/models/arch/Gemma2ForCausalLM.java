@@ -34,33 +34,16 @@ import java.util.Set;
  * interleaved as {@code layer_types} says (older configs: even layers slide); a GELU-tanh gated
  * MLP; final logits soft-capped ({@code final_logit_softcapping}); tied embeddings.
  */
-public final class Gemma2ForCausalLM extends Module implements CausalLM {
-    private final ModelConfig config;
-    private final int hidden;
-    private final VocabParallelEmbedding embedTokens;
-    private final List<Layer> layers = new ArrayList<>();
-    private final Norm norm;
-    private final ParallelLMHead lmHead;
-    private final LogitsProcessor logits;
+public final class Gemma2ForCausalLM extends ResidualStreamLM {
 
     public Gemma2ForCausalLM(ModelContext ctx) {
-        super(ctx, "");
-        config = ctx.config();
-        hidden = config.hiddenSize();
-        embedTokens = add(new VocabParallelEmbedding(ctx, "model.embed_tokens", config.vocabSize(), hidden));
+        super(ctx, "model.embed_tokens", "model.norm", Norm.Kind.GEMMA_RMS, ctx.config().normEps(),
+                (float) ctx.config().getDouble("final_logit_softcapping", 0));
         List<String> types = config.layerTypes();
         for (int i = 0; i < config.numHiddenLayers(); i++) {
             boolean sliding = types.isEmpty() ? i % 2 == 0 : types.get(i).equals("sliding_attention");
-            layers.add(add(new Layer(ctx, "model.layers." + i, sliding ? config.slidingWindow().orElse(0) : 0)));
+            addLayer(new Layer(ctx, "model.layers." + i, sliding ? config.slidingWindow().orElse(0) : 0));
         }
-        norm = add(new Norm(ctx, "model.norm", Norm.Kind.GEMMA_RMS, hidden, config.normEps(), false));
-        lmHead = ParallelLMHead.tied(ctx, "lm_head", embedTokens);
-        logits = new LogitsProcessor(ctx, (float) config.getDouble("final_logit_softcapping", 0), 1f);
-    }
-
-    @Override
-    public ModelContext context() {
-        return ctx;
     }
 
     @Override
@@ -69,37 +52,15 @@ public final class Gemma2ForCausalLM extends Module implements CausalLM {
                 n -> n.contains("rotary_emb.") || n.equals("lm_head.weight"));
     }
 
+    /** Gemma scales the embeddings by √hidden, rounded to the activation dtype as transformers does. */
     @Override
-    public Tensor forward(Tensor ids, ForwardContext fc) {
-        Backend b = ctx.backend();
-        int t = ids.dim(0);
-        DType dt = ctx.activationDType();
-        Tensor out = b.allocate(dt, t, hidden);
-        try (Workspace ws = new Workspace(b)) {
-            Tensor residual = ws.allocate(dt, t, hidden);
-            Tensor x = ws.allocate(dt, t, hidden);
-            Tensor normed = ws.allocate(dt, t, hidden);
-            embedTokens.forward(ids, residual);
-            // the normalizer is √hidden rounded to the activation dtype, as transformers does
-            float normalizer = dev.jvllm.api.Numerics.roundTo(dt, (float) Math.sqrt(hidden));
-            b.scale(new Scale(residual, normalizer, residual));
-            for (Layer layer : layers) {
-                layer.forward(x, residual, normed, fc, ws);
-            }
-            norm.forwardResidual(x, residual, out);
-        } catch (RuntimeException e) {
-            out.close();
-            throw e;
-        }
-        return out;
+    protected void embed(Tensor ids, Tensor residual) {
+        embedTokens.forward(ids, residual);
+        float normalizer = dev.jvllm.api.Numerics.roundTo(residual.dtype(), (float) Math.sqrt(hidden));
+        ctx.backend().scale(new Scale(residual, normalizer, residual));
     }
 
-    @Override
-    public Tensor computeLogits(Tensor hiddenRows) {
-        return logits.compute(lmHead, hiddenRows);
-    }
-
-    private static final class Layer extends Module {
+    private static final class Layer extends Module implements ResidualStreamLM.Layer {
         final Norm inputNorm;
         final Norm postAttentionNorm;
         final Norm preFeedforwardNorm;
@@ -139,7 +100,8 @@ public final class Gemma2ForCausalLM extends Module implements CausalLM {
         }
 
         /** x: previous layer's output (becomes this layer's), residual: the stream, both [T, H]. */
-        void forward(Tensor x, Tensor residual, Tensor normed, ForwardContext fc, Workspace ws) {
+        @Override
+        public void forward(Tensor x, Tensor residual, Tensor normed, ForwardContext fc, Workspace ws) {
             Backend b = ctx.backend();
             int t = x.dim(0);
             DType dt = x.dtype();

@@ -1,25 +1,19 @@
 package dev.jvllm.models.arch;
 
-import dev.jvllm.api.Backend;
-import dev.jvllm.api.DType;
 import dev.jvllm.api.Tensor;
 import dev.jvllm.api.ops.ActivationKind;
 import dev.jvllm.api.ops.GatedActivation;
-import dev.jvllm.models.CausalLM;
-import dev.jvllm.models.layers.ForwardContext;
-import dev.jvllm.models.layers.LogitsProcessor;
+import dev.jvllm.models.layers.FeedForward;
 import dev.jvllm.models.layers.MergedColumnParallelLinear;
+import dev.jvllm.models.layers.Mixer;
 import dev.jvllm.models.layers.ModelContext;
 import dev.jvllm.models.layers.Module;
 import dev.jvllm.models.layers.Norm;
-import dev.jvllm.models.layers.ParallelLMHead;
 import dev.jvllm.models.layers.RowParallelLinear;
-import dev.jvllm.models.layers.VocabParallelEmbedding;
 import dev.jvllm.models.layers.WeightLoading;
 import dev.jvllm.models.layers.Workspace;
 import dev.jvllm.models.loader.CheckpointTensor;
 import dev.jvllm.models.loader.ModelConfig;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
 
@@ -28,12 +22,12 @@ import java.util.Set;
  * GQA attention with rotary embeddings and a SiLU-gated MLP, RMSNorm with fused residual adds.
  *
  * <p>Subclasses change only what their architecture changes: Qwen2 (q/k/v bias), Qwen3 (per-head
- * q/k RMSNorm), Phi-3 (q/k/v and gate/up fused on disk). Checkpoint names:
- * {@code model.embed_tokens}, {@code model.layers.N.self_attn.{q,k,v,o}_proj},
+ * q/k RMSNorm), Phi-3 (q/k/v and gate/up fused on disk), Mixtral (a mixture of experts for the
+ * MLP). Checkpoint names: {@code model.embed_tokens}, {@code model.layers.N.self_attn.{q,k,v,o}_proj},
  * {@code model.layers.N.mlp.{gate,up,down}_proj}, {@code model.layers.N.{input,post_attention}_layernorm},
  * {@code model.norm}, {@code lm_head}.
  */
-public class LlamaForCausalLM extends Module implements CausalLM {
+public class LlamaForCausalLM extends ResidualStreamLM {
     /** q/k/v → qkv_proj, gate/up → gate_up_proj (vLLM's stacked_params_mapping). */
     protected static final List<WeightLoading.Stacked> STACKED = List.of(
             new WeightLoading.Stacked(".qkv_proj", ".q_proj", "q"),
@@ -42,31 +36,18 @@ public class LlamaForCausalLM extends Module implements CausalLM {
             new WeightLoading.Stacked(".gate_up_proj", ".gate_proj", 0),
             new WeightLoading.Stacked(".gate_up_proj", ".up_proj", 1));
 
-    protected final ModelConfig config;
-    protected final int hidden;
-    protected final VocabParallelEmbedding embedTokens;
-    protected final List<DecoderLayer> layers = new ArrayList<>();
-    protected final Norm norm;
-    protected final ParallelLMHead lmHead;
-    protected final LogitsProcessor logits;
-
     public LlamaForCausalLM(ModelContext ctx) {
-        this(ctx, "");
+        super(ctx, "model.embed_tokens", "model.norm", Norm.Kind.RMS, ctx.config().normEps(), 0f);
+        for (int i = 0; i < config.numHiddenLayers(); i++) {
+            String p = "model.layers." + i;
+            addLayer(new PreNormBlock(ctx, p, rmsNorm(ctx, p + ".input_layernorm"), attention(ctx, p + ".self_attn", i),
+                    rmsNorm(ctx, p + ".post_attention_layernorm"), feedForward(ctx, p, i)));
+        }
     }
 
-    public LlamaForCausalLM(ModelContext ctx, String prefix) {
-        super(ctx, prefix);
-        this.config = ctx.config();
-        this.hidden = config.hiddenSize();
-        String model = join(prefix, "model");
-        embedTokens = add(new VocabParallelEmbedding(ctx, join(model, "embed_tokens"), config.vocabSize(), hidden));
-        for (int i = 0; i < config.numHiddenLayers(); i++) {
-            layers.add(add(new DecoderLayer(ctx, join(model, "layers." + i), i, this)));
-        }
-        norm = add(new Norm(ctx, join(model, "norm"), Norm.Kind.RMS, hidden, config.normEps(), false));
-        lmHead = config.tieWordEmbeddings() ? ParallelLMHead.tied(ctx, join(prefix, "lm_head"), embedTokens)
-                : add(new ParallelLMHead(ctx, join(prefix, "lm_head"), config.vocabSize(), hidden));
-        logits = new LogitsProcessor(ctx, 0f, 1f);
+    static Norm rmsNorm(ModelContext ctx, String prefix) {
+        ModelConfig c = ctx.config();
+        return new Norm(ctx, prefix, Norm.Kind.RMS, c.hiddenSize(), c.normEps(), false);
     }
 
     // ---- architecture hooks ----
@@ -91,91 +72,27 @@ public class LlamaForCausalLM extends Module implements CausalLM {
         return config.slidingWindow().orElse(0);
     }
 
+    /** Layer i's attention. */
+    protected Mixer attention(ModelContext ctx, String prefix, int layer) {
+        return new SelfAttention(ctx, prefix, qkvBias(), oBias(), qkNorm() ? "q_norm" : null,
+                qkNorm() ? "k_norm" : null, "o_proj", slidingWindow(layer));
+    }
+
     /** The feed-forward block of layer i (Mixtral swaps in a mixture of experts). */
     protected FeedForward feedForward(ModelContext ctx, String layerPrefix, int layer) {
         ModelConfig c = ctx.config();
-        return new Mlp(ctx, join(layerPrefix, "mlp"), c.hiddenSize(), c.intermediateSize(), c.mlpBias(), "down_proj");
+        return new Mlp(ctx, layerPrefix + ".mlp", c.hiddenSize(), c.intermediateSize(), c.mlpBias(), "down_proj");
     }
 
-    /** A decoder layer's feed-forward block: x [T, H] → out [T, H]. */
-    protected interface FeedForward {
-        void forward(Tensor x, Tensor out, Workspace ws);
-    }
-
-    /** The checkpoint names the loader ignores. */
+    /** The checkpoint names the loader ignores: rotary buffers and a tied head. */
     protected boolean skipWeight(String name) {
         return name.contains("rotary_emb.inv_freq") || name.contains("rotary_emb.cos_cached")
-                || name.contains("rotary_emb.sin_cached")
-                || (config.tieWordEmbeddings() && name.equals(join(prefix, "lm_head.weight")));
-    }
-
-    // ---- CausalLM ----
-
-    @Override
-    public ModelContext context() {
-        return ctx;
+                || name.contains("rotary_emb.sin_cached") || skipTiedHead(name);
     }
 
     @Override
     public Set<String> loadWeights(Iterable<CheckpointTensor> weights) {
         return WeightLoading.load(this, weights, STACKED, this::skipWeight);
-    }
-
-    @Override
-    public Tensor forward(Tensor ids, ForwardContext fc) {
-        Backend b = ctx.backend();
-        int t = ids.dim(0);
-        DType dt = ctx.activationDType();
-        Tensor out = b.allocate(dt, t, hidden);
-        try (Workspace ws = new Workspace(b)) {
-            Tensor residual = ws.allocate(dt, t, hidden);
-            Tensor x = ws.allocate(dt, t, hidden); // layer output; zero before layer 0, so the fused add is exact
-            Tensor normed = ws.allocate(dt, t, hidden);
-            embedTokens.forward(ids, residual);
-            for (DecoderLayer layer : layers) {
-                layer.forward(x, residual, normed, fc, ws);
-            }
-            norm.forwardResidual(x, residual, out);
-        } catch (RuntimeException e) {
-            out.close();
-            throw e;
-        }
-        return out;
-    }
-
-    @Override
-    public Tensor computeLogits(Tensor hiddenRows) {
-        return logits.compute(lmHead, hiddenRows);
-    }
-
-    /** One pre-norm decoder layer. */
-    protected static final class DecoderLayer extends Module {
-        final Norm inputNorm;
-        final Norm postAttentionNorm;
-        final SelfAttention attn;
-        final FeedForward mlp;
-
-        DecoderLayer(ModelContext ctx, String prefix, int index, LlamaForCausalLM model) {
-            super(ctx, prefix);
-            ModelConfig c = ctx.config();
-            inputNorm = add(new Norm(ctx, join(prefix, "input_layernorm"), Norm.Kind.RMS, c.hiddenSize(), c.normEps(), false));
-            attn = add(new SelfAttention(ctx, join(prefix, "self_attn"), model.qkvBias(), model.oBias(),
-                    model.qkNorm() ? "q_norm" : null, model.qkNorm() ? "k_norm" : null, "o_proj",
-                    model.slidingWindow(index)));
-            postAttentionNorm = add(new Norm(ctx, join(prefix, "post_attention_layernorm"), Norm.Kind.RMS, c.hiddenSize(),
-                    c.normEps(), false));
-            FeedForward ff = model.feedForward(ctx, prefix, index);
-            mlp = ff;
-            add((Module) ff);
-        }
-
-        /** x: previous layer's output, residual: the stream; both [T, H], updated in place. */
-        void forward(Tensor x, Tensor residual, Tensor normed, ForwardContext fc, Workspace ws) {
-            inputNorm.forwardResidual(x, residual, normed);
-            attn.forward(normed, x, fc, ws);
-            postAttentionNorm.forwardResidual(x, residual, normed);
-            mlp.forward(normed, x, ws);
-        }
     }
 
     /** gate_up → SiLU(gate)·up → down ({@code gate_up_proj} is loaded from the stacked gate and up tensors). */

@@ -1,23 +1,12 @@
 package dev.jvllm.models.arch;
 
-import dev.jvllm.api.Backend;
-import dev.jvllm.api.DType;
-import dev.jvllm.api.Tensor;
-import dev.jvllm.models.CausalLM;
 import dev.jvllm.models.IsAttentionFree;
-import dev.jvllm.models.layers.ForwardContext;
-import dev.jvllm.models.layers.LogitsProcessor;
 import dev.jvllm.models.layers.MambaMixer;
 import dev.jvllm.models.layers.ModelContext;
-import dev.jvllm.models.layers.Module;
 import dev.jvllm.models.layers.Norm;
-import dev.jvllm.models.layers.ParallelLMHead;
-import dev.jvllm.models.layers.VocabParallelEmbedding;
 import dev.jvllm.models.layers.WeightLoading;
-import dev.jvllm.models.layers.Workspace;
 import dev.jvllm.models.loader.CheckpointTensor;
 import dev.jvllm.models.loader.ModelConfig;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
 
@@ -27,45 +16,30 @@ import java.util.Set;
  * Checkpoint names: {@code backbone.embeddings}, {@code backbone.layers.N.{norm,mixer.*}},
  * {@code backbone.norm_f}, {@code lm_head}.
  */
-public final class MambaForCausalLM extends Module implements CausalLM, IsAttentionFree {
-    private final int hidden;
-    private final VocabParallelEmbedding embeddings;
-    private final List<Norm> norms = new ArrayList<>();
-    private final List<MambaMixer> mixers = new ArrayList<>();
-    private final Norm normF;
-    private final ParallelLMHead lmHead;
-    private final LogitsProcessor logits;
-    private final boolean tied;
+public final class MambaForCausalLM extends ResidualStreamLM implements IsAttentionFree {
 
     public MambaForCausalLM(ModelContext ctx) {
-        super(ctx, "");
-        ModelConfig c = ctx.config();
-        hidden = c.hiddenSize();
-        int inner = c.getInt("intermediate_size", c.getInt("expand", 2) * hidden);
-        int dtRank = dtRank(c);
+        super(ctx, "backbone.embeddings", "backbone.norm_f", Norm.Kind.RMS,
+                ctx.config().getDouble("layer_norm_epsilon", 1e-5), 0f);
+        ModelConfig c = config;
         double eps = c.getDouble("layer_norm_epsilon", 1e-5);
-        embeddings = add(new VocabParallelEmbedding(ctx, "backbone.embeddings", c.vocabSize(), hidden));
+        int inner = c.getInt("intermediate_size", c.getInt("expand", 2) * hidden);
         for (int i = 0; i < c.numHiddenLayers(); i++) {
             String p = "backbone.layers." + i;
-            norms.add(add(new Norm(ctx, p + ".norm", Norm.Kind.RMS, hidden, eps, false)));
-            mixers.add(add(new MambaMixer(ctx, p + ".mixer", hidden, inner, c.getInt("state_size", 16),
-                    c.getInt("conv_kernel", 4), dtRank, c.getBoolean("use_bias", false),
-                    c.getBoolean("use_conv_bias", true))));
+            addLayer(new PreNormBlock(ctx, p, new Norm(ctx, p + ".norm", Norm.Kind.RMS, hidden, eps, false),
+                    new MambaMixer(ctx, p + ".mixer", hidden, inner, c.getInt("state_size", 16), c.getInt("conv_kernel", 4),
+                            dtRank(c, "time_step_rank"), c.getBoolean("use_bias", false),
+                            c.getBoolean("use_conv_bias", true)), null, null));
         }
-        normF = add(new Norm(ctx, "backbone.norm_f", Norm.Kind.RMS, hidden, eps, false));
-        tied = c.tieWordEmbeddings();
-        lmHead = tied ? ParallelLMHead.tied(ctx, "lm_head", embeddings)
-                : add(new ParallelLMHead(ctx, "lm_head", c.vocabSize(), hidden));
-        logits = new LogitsProcessor(ctx, 0f, 1f);
     }
 
-    /** {@code time_step_rank}: an integer, or "auto" = ceil(hidden / 16). */
-    static int dtRank(ModelConfig c) {
+    /** The dt rank: an integer, or "auto" (also when absent) = ceil(hidden / 16). */
+    static int dtRank(ModelConfig c, String key) {
         int auto = (c.hiddenSize() + 15) / 16;
         try {
-            return c.getInt("time_step_rank", auto);
+            return c.getInt(key, auto);
         } catch (IllegalArgumentException notAnInt) {
-            if ("auto".equals(c.getString("time_step_rank", "auto"))) {
+            if ("auto".equals(c.getString(key, "auto"))) {
                 return auto;
             }
             throw notAnInt;
@@ -73,40 +47,7 @@ public final class MambaForCausalLM extends Module implements CausalLM, IsAttent
     }
 
     @Override
-    public ModelContext context() {
-        return ctx;
-    }
-
-    @Override
     public Set<String> loadWeights(Iterable<CheckpointTensor> weights) {
-        return WeightLoading.load(this, weights, List.of(), n -> tied && n.equals("lm_head.weight"));
-    }
-
-    @Override
-    public Tensor forward(Tensor ids, ForwardContext fc) {
-        Backend b = ctx.backend();
-        int t = ids.dim(0);
-        DType dt = ctx.activationDType();
-        Tensor out = b.allocate(dt, t, hidden);
-        try (Workspace ws = new Workspace(b)) {
-            Tensor residual = ws.allocate(dt, t, hidden);
-            Tensor x = ws.allocate(dt, t, hidden);
-            Tensor normed = ws.allocate(dt, t, hidden);
-            embeddings.forward(ids, residual);
-            for (int i = 0; i < mixers.size(); i++) {
-                norms.get(i).forwardResidual(x, residual, normed);
-                mixers.get(i).forward(normed, x, fc, ws);
-            }
-            normF.forwardResidual(x, residual, out);
-        } catch (RuntimeException e) {
-            out.close();
-            throw e;
-        }
-        return out;
-    }
-
-    @Override
-    public Tensor computeLogits(Tensor hiddenRows) {
-        return logits.compute(lmHead, hiddenRows);
+        return WeightLoading.load(this, weights, List.of(), this::skipTiedHead);
     }
 }

@@ -14,6 +14,7 @@ import dev.jvllm.models.layers.ModelContext;
 import dev.jvllm.models.layers.Module;
 import dev.jvllm.models.layers.Norm;
 import dev.jvllm.models.layers.ParallelLMHead;
+import dev.jvllm.models.layers.SparseMoeBlock;
 import dev.jvllm.models.layers.VocabParallelEmbedding;
 import dev.jvllm.models.layers.WeightLoading;
 import dev.jvllm.models.layers.Workspace;
@@ -97,7 +98,7 @@ public final class MiniMaxText01ForCausalLM extends Module implements CausalLM, 
         final Norm postAttentionNorm;
         final LightningAttention lightning;
         final SelfAttention attn;
-        final MixtralForCausalLM.SparseMoeBlock moe;
+        final SparseMoeBlock moe;
         final float attnAlpha, attnBeta, mlpAlpha, mlpBeta;
 
         Layer(ModelContext ctx, String prefix, int index, boolean linear) {
@@ -121,7 +122,7 @@ public final class MiniMaxText01ForCausalLM extends Module implements CausalLM, 
                 attn = add(new SelfAttention(ctx, join(prefix, "self_attn"), false, false, null, null, "o_proj",
                         c.slidingWindow().orElse(0)));
             }
-            moe = add(new MixtralForCausalLM.SparseMoeBlock(ctx, join(prefix, "block_sparse_moe")));
+            moe = add(MixtralForCausalLM.moe(ctx, join(prefix, "block_sparse_moe")));
         }
 
         /** h [T, H] in place. */

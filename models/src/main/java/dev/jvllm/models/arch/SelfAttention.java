@@ -5,6 +5,7 @@ import dev.jvllm.api.Tensor;
 import dev.jvllm.api.ops.Copy;
 import dev.jvllm.models.layers.Attention;
 import dev.jvllm.models.layers.ForwardContext;
+import dev.jvllm.models.layers.Mixer;
 import dev.jvllm.models.layers.ModelContext;
 import dev.jvllm.models.layers.Module;
 import dev.jvllm.models.layers.Norm;
@@ -19,7 +20,7 @@ import dev.jvllm.models.loader.ModelConfig;
  * projection, optional per-head RMSNorm of q and k (Qwen3 {@code q_norm}, LFM2
  * {@code q_layernorm}) before rotary, paged attention, and the output projection.
  */
-final class SelfAttention extends Module {
+final class SelfAttention extends Module implements Mixer {
     final QKVParallelLinear qkv;
     final RowParallelLinear o;
     final RotaryEmbedding rotary;
@@ -63,7 +64,8 @@ final class SelfAttention extends Module {
     }
 
     /** x [T, H] → out [T, H]. */
-    void forward(Tensor x, Tensor out, ForwardContext fc, Workspace ws) {
+    @Override
+    public void forward(Tensor x, Tensor out, ForwardContext fc, Workspace ws) {
         int t = x.dim(0);
         DType dt = x.dtype();
         int qw = qkv.numHeads() * headDim, kw = qkv.numKvHeads() * headDim;

@@ -24,7 +24,7 @@ import java.util.List;
  * {@code diagonal_decay}) are recomputed, not loaded. Per-sequence state: [H, D, D] F32.
  * Not split over tensor-parallel ranks yet.
  */
-public final class LightningAttention extends Module {
+public final class LightningAttention extends Module implements Mixer {
     /** Buffer names transformers saves with this layer; the model's loader skips them. */
     public static final List<String> BUFFERS = List.of("slope_rate", "query_decay", "key_decay", "diagonal_decay");
 
@@ -63,6 +63,7 @@ public final class LightningAttention extends Module {
     }
 
     /** x [T, hidden] → out [T, hidden]. */
+    @Override
     public void forward(Tensor x, Tensor out, ForwardContext fc, Workspace ws) {
         Backend b = ctx.backend();
         int t = x.dim(0), w = heads * headDim;

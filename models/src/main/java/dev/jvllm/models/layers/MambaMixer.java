@@ -18,7 +18,7 @@ import java.util.List;
  * <p>Per-sequence state (registered with the context): conv state [K−1, I/tp] in the activation
  * dtype and SSM state [I/tp, N] in F32.
  */
-public final class MambaMixer extends Module {
+public final class MambaMixer extends Module implements Mixer {
     private final MergedColumnParallelLinear inProj;
     private final RowParallelLinear xProj;
     private final ColumnParallelLinear dtProj;
@@ -84,6 +84,7 @@ public final class MambaMixer extends Module {
     }
 
     /** x [T, H] → out [T, H] for the flat batch whose state slots {@code fc.states()} names. */
+    @Override
     public void forward(Tensor x, Tensor out, ForwardContext fc, Workspace ws) {
         Backend b = ctx.backend();
         int t = x.dim(0);

@@ -21,7 +21,7 @@ import java.util.List;
  * Tensor parallelism is not implemented for this mixer yet (vLLM shards heads and replicates
  * groups); a tp &gt; 1 context fails at construction with that reason.
  */
-public final class MambaMixer2 extends Module {
+public final class MambaMixer2 extends Module implements Mixer {
     private final ReplicatedLinear inProj;
     private final RowParallelLinear outProj;
     private final int inner;
@@ -81,6 +81,7 @@ public final class MambaMixer2 extends Module {
     }
 
     /** x [T, H] → out [T, H]. */
+    @Override
     public void forward(Tensor x, Tensor out, ForwardContext fc, Workspace ws) {
         Backend b = ctx.backend();
         int t = x.dim(0);

@@ -10,7 +10,7 @@ import java.util.List;
  * activation (one backend op), then {@code out_proj}. Per-sequence state: the last K−1 values of
  * B⊙x, [K−1, H] in the activation dtype. Not split over tensor-parallel ranks yet.
  */
-public final class ShortConv extends Module {
+public final class ShortConv extends Module implements Mixer {
     private final ReplicatedLinear inProj;
     private final ReplicatedLinear outProj;
     private final int hidden;
@@ -36,6 +36,7 @@ public final class ShortConv extends Module {
     }
 
     /** x [T, H] → out [T, H]. */
+    @Override
     public void forward(Tensor x, Tensor out, ForwardContext fc, Workspace ws) {
         int t = x.dim(0);
         Tensor bcx = ws.allocate(x.dtype(), t, 3 * hidden);

@@ -1,0 +1,34 @@
+package dev.jvllm.models.layers;
+
+import dev.jvllm.api.DType;
+import dev.jvllm.api.Tensor;
+import dev.jvllm.api.ops.ActivationKind;
+
+/**
+ * A router and its experts (Mixtral's {@code block_sparse_moe}, Jamba's MoE {@code feed_forward}):
+ * router logits from a replicated linear layer, then {@link FusedMoE}.
+ */
+public final class SparseMoeBlock extends Module implements FeedForward {
+    private final ReplicatedLinear router;
+    private final FusedMoE experts;
+
+    /**
+     * @param routerName  the router's name under the prefix ({@code gate}, Jamba: {@code router})
+     * @param renormalize whether the top-k weights are renormalized (Mixtral yes, Jamba no)
+     * @param gateName, upName, downName the experts' tensor names
+     */
+    public SparseMoeBlock(ModelContext ctx, String prefix, String routerName, int numExperts, int topK, int hidden,
+            int intermediate, boolean renormalize, String gateName, String upName, String downName) {
+        super(ctx, prefix);
+        router = add(new ReplicatedLinear(ctx, join(prefix, routerName), hidden, numExperts, false));
+        experts = add(new FusedMoE(ctx, prefix, numExperts, topK, hidden, intermediate, renormalize, ActivationKind.SILU,
+                gateName, upName, downName));
+    }
+
+    @Override
+    public void forward(Tensor x, Tensor out, Workspace ws) {
+        Tensor logits = ws.allocate(DType.F32, x.dim(0), experts.numExperts());
+        router.forward(x, logits);
+        experts.forward(x, logits, out, ws);
+    }
+}
