@@ -17,6 +17,9 @@ import java.util.List;
 public record Linear(Tensor x, LinearWeight weight, Tensor bias, Tensor out) implements OpArgs {
     public Linear {
         Check.rank("linear", "x", Check.nonNull("linear", "x", x), 2);
+        Check.dtype("linear", "x", x, Check.FLOATS);
+        Check.dtype("linear", "out", out, Check.FLOATS);
+        Check.dtype("linear", "bias", bias, Check.FLOATS);
         Check.that(weight != null, "linear", "weight must not be null");
         Check.that(x.cols() == weight.inFeatures(), "linear", "x " + x.describe() + " has K=" + x.cols()
                 + " but the weight is " + weight.outFeatures() + "x" + weight.inFeatures());

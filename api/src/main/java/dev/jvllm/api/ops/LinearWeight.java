@@ -57,8 +57,8 @@ public sealed interface LinearWeight {
      * {@code scale[n / blockN, k / blockK]} (block, scale [ceil(N/blockN), ceil(K/blockK)]).
      *
      * <p>Activations: when {@code dynamicPerToken} is set, each row of x is first quantized to
-     * fp8 with its own scale {@code a = max|x_row| / 448} (x_q = round_e4m3(x / a)) and
-     * dequantized (x_q · a) before the product, as vLLM's dynamic fp8 does; when
+     * fp8 with its own scale {@code a = max|x_row| / 448} (x_q = round_e4m3(x / a); a row of zeros has a = 0 and stays zero)
+     * and dequantized (x_q · a) before the product, as vLLM's dynamic fp8 does; when
      * {@code inputScale} (F32 [1]) is given, x is quantized with that static scale the same way.
      * Otherwise x is used as is (weight-only).
      */
