@@ -16,7 +16,7 @@ import jdk.incubator.vector.FloatVector;
  *
  * <p>Scalar form ({@link #apply(ActivationKind, double, double)}): each function evaluated in f64 with
  * {@code Math.exp/tanh/log1p} (GELU_ERF with the erf fit of {@link VectorMath#geluErf(double)}, |erf error| ≤ 5e-9),
- * rounded to f32, then once to out's dtype. SIMD form ({@link #apply(ActivationKind, float, float[], int)}):
+ * rounded to f32, then once to out's dtype. SIMD form ({@link #apply(ActivationKind, float, float[], float[], int)}):
  * {@link Tiles} over the pool with the f32 Vector API approximations of {@link VectorMath}
  * (GELU_ERF in f64 lanes with the same erf fit; GELU_TANH as the equivalent x/(1+e^{−2u})). The
  * two forms agree to a few f32 ulp (RELU exactly), which the conformance tolerances allow.
@@ -48,10 +48,10 @@ public final class ActivationKernel {
         MemorySegment xs = CpuTensor.of(x).storage(), os = CpuTensor.of(out).storage();
         DType xt = x.dtype(), ot = out.dtype();
         float param = a.param();
-        Tiles.run(ctx.pool(), x.rows(), x.cols(), 1, (r, c0, c1, buf, unused) -> {
+        Tiles.run(ctx.pool(), x.rows(), x.cols(), 2, (r, c0, c1, buf, tmp, unused) -> {
             int n = c1 - c0;
             VectorMath.load(xs, x.layout().rowByteOffset(r) + (long) c0 * xt.byteSize(), xt, buf, 0, n);
-            apply(fn, param, buf, n);
+            apply(fn, param, buf, tmp, n);
             VectorMath.store(buf, 0, n, ot, os, out.layout().rowByteOffset(r) + (long) c0 * ot.byteSize());
         });
     }
@@ -75,22 +75,22 @@ public final class ActivationKernel {
 
     /**
      * The SIMD form: {@code a[j] = fn(a[j])} in place for j &lt; {@link VectorMath#padded}(n); lanes
-     * past n are scratch padding and may hold anything.
+     * past n are scratch padding and may hold anything; tmp is scratch of the same length.
      */
-    static void apply(ActivationKind fn, float param, float[] a, int n) {
+    static void apply(ActivationKind fn, float param, float[] a, float[] tmp, int n) {
         int len = VectorMath.padded(n);
         switch (fn) {
-            case SILU -> VectorMath.silu(a, len);
+            case SILU -> VectorMath.silu(a, tmp, len);
             case GELU_ERF -> VectorMath.geluErf(a, len);
-            case GELU_TANH -> VectorMath.geluTanh(a, len);
+            case GELU_TANH -> VectorMath.geluTanh(a, tmp, len);
             case RELU -> {
                 for (int j = 0; j < len; j += VectorMath.VL) {
                     FloatVector.fromArray(VectorMath.F, a, j).max(0f).intoArray(a, j);
                 }
             }
             case SIGMOID -> VectorMath.sigmoid(a, len);
-            case SOFTPLUS -> VectorMath.softplus(a, len);
-            case TANH_SOFTCAP -> VectorMath.tanhSoftcap(a, len, param);
+            case SOFTPLUS -> VectorMath.softplus(a, tmp, len);
+            case TANH_SOFTCAP -> VectorMath.tanhSoftcap(a, tmp, len, param);
         }
     }
 }

@@ -58,7 +58,7 @@ public final class BinaryKernel {
         DType at = a.dtype(), bt = b.dtype(), ot = out.dtype();
         boolean add = args.op() == Binary.Op.ADD;
         boolean broadcast = args.broadcastsB();
-        Tiles.run(ctx.pool(), a.rows(), a.cols(), 2, (r, c0, c1, x, y) -> {
+        Tiles.run(ctx.pool(), a.rows(), a.cols(), 2, (r, c0, c1, x, y, unused) -> {
             int n = c1 - c0;
             VectorMath.load(as, a.layout().rowByteOffset(r) + (long) c0 * at.byteSize(), at, x, 0, n);
             VectorMath.load(bs, b.layout().rowByteOffset(broadcast ? 0 : r) + (long) c0 * bt.byteSize(), bt, y, 0, n);

@@ -54,7 +54,7 @@ public final class CastKernel {
         DType dt = dst.dtype();
         long ses = st.byteSize();
         long des = dt.byteSize();
-        Tiles.run(ctx.pool(), src.rows(), src.cols(), 1, (r, c0, c1, buf, unused) -> {
+        Tiles.run(ctx.pool(), src.rows(), src.cols(), 1, (r, c0, c1, buf, unused, unused2) -> {
             VectorMath.load(ss, src.layout().rowByteOffset(r) + c0 * ses, st, buf, 0, c1 - c0);
             VectorMath.store(buf, 0, c1 - c0, dt, ds, dst.layout().rowByteOffset(r) + c0 * des);
         });

@@ -19,7 +19,7 @@ import jdk.incubator.vector.FloatVector;
  *
  * <p>Scalar form: f in f64 ({@link ActivationKernel#apply(ActivationKind, double, double)}) rounded to
  * f32, then the f32 product. SIMD form: {@link Tiles} over [T, N]; the gate tile gets the Vector API
- * activation of {@link ActivationKernel#apply(ActivationKind, float, float[], int)}, then the lane
+ * activation of {@link ActivationKernel#apply(ActivationKind, float, float[], float[], int)}, then the lane
  * product with the up tile. The forms agree to a few f32 ulp (RELU exactly).
  */
 public final class GatedActivationKernel {
@@ -57,12 +57,12 @@ public final class GatedActivationKernel {
         MemorySegment xs = CpuTensor.of(x).storage(), os = CpuTensor.of(out).storage();
         DType xt = x.dtype(), ot = out.dtype();
         long xes = xt.byteSize(), oes = ot.byteSize();
-        Tiles.run(ctx.pool(), x.dim(0), n, 2, (t, c0, c1, g, u) -> {
+        Tiles.run(ctx.pool(), x.dim(0), n, 3, (t, c0, c1, g, u, tmp) -> {
             int len = c1 - c0;
             long rowOff = x.layout().rowByteOffset(t);
             VectorMath.load(xs, rowOff + c0 * xes, xt, g, 0, len);
             VectorMath.load(xs, rowOff + (n + c0) * xes, xt, u, 0, len);
-            ActivationKernel.apply(fn, 0f, g, len);
+            ActivationKernel.apply(fn, 0f, g, tmp, len);
             for (int j = 0, p = VectorMath.padded(len); j < p; j += VectorMath.VL) {
                 FloatVector.fromArray(VectorMath.F, g, j).mul(FloatVector.fromArray(VectorMath.F, u, j)).intoArray(g, j);
             }

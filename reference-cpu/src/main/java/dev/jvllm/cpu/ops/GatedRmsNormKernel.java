@@ -17,7 +17,7 @@ import jdk.incubator.vector.FloatVector;
  * any mix; out may be x.
  *
  * <p>Scalar form: everything in f64 per element (silu with {@code Math.exp}), group sums of squares
- * in f64. SIMD form: rows spread over the pool; silu in Vector API lanes ({@link VectorMath#silu(float[], int)}),
+ * in f64. SIMD form: rows spread over the pool; silu in Vector API lanes ({@link VectorMath#silu(float[], float[], int)}),
  * group Σ in f32 with the fixed order of {@link VectorMath#sumSquares} (results independent of the
  * thread count). The forms agree to a few f32 ulp.
  */
@@ -93,10 +93,11 @@ public final class GatedRmsNormKernel {
         ctx.pool().forRange(tokens, Tiles.rowGrain(2L * d), (t0, t1) -> {
             float[] v = new float[len];
             float[] g = new float[len];
+            float[] tmp = new float[len];
             for (int t = t0; t < t1; t++) {
                 VectorMath.load(xs, x.layout().rowByteOffset(t), xt, v, 0, d);
                 VectorMath.load(zs, z.layout().rowByteOffset(t), zt, g, 0, d);
-                VectorMath.silu(g, len);
+                VectorMath.silu(g, tmp, len);
                 if (!normFirst) {
                     for (int j = 0; j < len; j += vl) {
                         FloatVector.fromArray(sp, v, j).mul(FloatVector.fromArray(sp, g, j)).intoArray(v, j);

@@ -40,7 +40,7 @@ public final class ScaleKernel {
         }
         MemorySegment xs = CpuTensor.of(x).storage(), os = CpuTensor.of(out).storage();
         DType xt = x.dtype(), ot = out.dtype();
-        Tiles.run(ctx.pool(), x.rows(), x.cols(), 1, (r, c0, c1, buf, unused) -> {
+        Tiles.run(ctx.pool(), x.rows(), x.cols(), 1, (r, c0, c1, buf, unused, unused2) -> {
             int n = c1 - c0;
             VectorMath.load(xs, x.layout().rowByteOffset(r) + (long) c0 * xt.byteSize(), xt, buf, 0, n);
             for (int j = 0, len = VectorMath.padded(n); j < len; j += VectorMath.VL) {

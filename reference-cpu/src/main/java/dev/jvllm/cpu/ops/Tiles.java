@@ -20,16 +20,16 @@ final class Tiles {
     /** Elements a pool task should cover at least, so that small ops run inline. */
     static final int TASK_ELEMENTS = 16384;
 
-    /** The work of one tile: columns [c0, c1) of {@code row}, with padded scratch {@code a} and {@code b}. */
+    /** The work of one tile: columns [c0, c1) of {@code row}, with padded scratch rows a, b, c. */
     @FunctionalInterface
     interface Body {
-        void run(long row, int c0, int c1, float[] a, float[] b);
+        void run(long row, int c0, int c1, float[] a, float[] b, float[] c);
     }
 
     /**
      * Runs {@code body} over every tile of a {@code [rows, cols]} elementwise op.
      *
-     * @param buffers how many scratch tiles the body needs (1 or 2); the second is null for 1
+     * @param buffers how many scratch tiles the body needs (1 to 3); the others are null
      */
     static void run(Parallel pool, long rows, int cols, int buffers, Body body) {
         if (rows == 0 || cols == 0) {
@@ -42,9 +42,10 @@ final class Tiles {
         pool.forRange(tiles, Math.max(1, TASK_ELEMENTS / tileCols), (s, e) -> {
             float[] a = new float[len];
             float[] b = buffers > 1 ? new float[len] : null;
+            float[] c = buffers > 2 ? new float[len] : null;
             for (int i = s; i < e; i++) {
                 int c0 = (i % perRow) * TILE_COLS;
-                body.run(i / perRow, c0, Math.min(cols, c0 + TILE_COLS), a, b);
+                body.run(i / perRow, c0, Math.min(cols, c0 + TILE_COLS), a, b, c);
             }
         });
     }

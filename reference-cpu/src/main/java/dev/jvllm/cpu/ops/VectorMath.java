@@ -9,15 +9,15 @@ import jdk.incubator.vector.DoubleVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.ShortVector;
-import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
  * Vector API building blocks shared by the SIMD forms of the CPU kernels: row conversion between
- * storage dtypes and {@code float[]} scratch, transcendental functions on {@link FloatVector}s,
- * and reductions in a fixed order.
+ * storage dtypes and {@code float[]} scratch rows, transcendental functions in place on scratch
+ * rows, and reductions in a fixed order. (Why everything takes arrays, never vectors: see the
+ * comment above the transcendentals.)
  *
  * <p><b>Determinism.</b> Everything here uses only IEEE-exact lane operations (add, mul, fma,
  * div, sqrt, min/max, integer bit operations, exact conversions). Those give the same bits in the
@@ -27,10 +27,10 @@ import jdk.incubator.vector.VectorSpecies;
  * interpreted: the two differ in the last ulp) nor {@code reduceLanes(ADD)} (whose float
  * summation order is unspecified).
  *
- * <p><b>Accuracy.</b> {@link #exp(FloatVector)} and {@link #tanh(float[], int)} are
+ * <p><b>Accuracy.</b> {@link #exp(float[], int)} and {@link #tanh(float[], float[], int)} are
  * Cephes-style single-precision approximations (≤ 2 ulp from {@code Math.exp}/{@code Math.tanh}
  * rounded to f32; sigmoid, silu, softplus ≤ 4 ulp; gelu_tanh ≤ 12 ulp where |2u| amplifies the
- * rounding of u; see {@code VectorMathTest}); {@link #erf(DoubleVector)} evaluates a (6,5)
+ * rounding of u; see {@code VectorMathTest}); {@link #erf(float[], int)} evaluates a (6,5)
  * rational minimax fit in f64 lanes (absolute error ≤ 5e-9 before the final rounding to f32),
  * the same fit {@link #erf(double)} gives the scalar forms. The scalar forms of the kernels use
  * {@code Math.exp/tanh/log1p} in f64, so SIMD and scalar results may differ by a few f32 ulp:
@@ -112,7 +112,11 @@ final class VectorMath {
             case BF16 -> {
                 int j = 0;
                 for (int bound = n - VL; j <= bound; j += VL) {
-                    IntVector r = bf16Bits(FloatVector.fromArray(F, src, off + j));
+                    IntVector b = FloatVector.fromArray(F, src, off + j).reinterpretAsInts();
+                    // round to nearest even on the upper 16 bits; NaN: the upper bits, quieted
+                    IntVector hi = b.lanewise(VectorOperators.LSHR, 16);
+                    IntVector r = b.add(hi.and(1).add(0x7FFF)).lanewise(VectorOperators.LSHR, 16)
+                            .blend(hi.or(0x40), b.and(0x7FFFFFFF).compare(VectorOperators.GT, 0x7F800000));
                     ((ShortVector) r.convertShape(VectorOperators.I2S, S, 0)).intoMemorySegment(seg, byteOff + 2L * j, LE);
                 }
                 for (; j < n; j++) {
@@ -141,7 +145,11 @@ final class VectorMath {
             case BF16 -> {
                 int j = 0;
                 for (int bound = n - VL; j <= bound; j += VL) {
-                    roundToBf16(FloatVector.fromArray(F, a, off + j)).intoArray(a, off + j);
+                    IntVector b = FloatVector.fromArray(F, a, off + j).reinterpretAsInts();
+                    IntVector hi = b.lanewise(VectorOperators.LSHR, 16); // as in store(BF16)
+                    b.add(hi.and(1).add(0x7FFF)).lanewise(VectorOperators.LSHR, 16)
+                            .blend(hi.or(0x40), b.and(0x7FFFFFFF).compare(VectorOperators.GT, 0x7F800000))
+                            .lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().intoArray(a, off + j);
                 }
                 for (; j < n; j++) {
                     a[off + j] = Numerics.bf16ToF32(Numerics.f32ToBf16(a[off + j]));
@@ -158,20 +166,6 @@ final class VectorMath {
                 }
             }
         }
-    }
-
-    /** bf16 bits (in the low 16 bits of each int lane) of {@code v}, round to nearest even, NaN quieted. */
-    static IntVector bf16Bits(FloatVector v) {
-        IntVector b = v.reinterpretAsInts();
-        VectorMask<Integer> nan = b.and(0x7FFFFFFF).compare(VectorOperators.GT, 0x7F800000);
-        IntVector hi = b.lanewise(VectorOperators.LSHR, 16);
-        IntVector rounded = b.add(hi.and(1).add(0x7FFF)).lanewise(VectorOperators.LSHR, 16);
-        return rounded.blend(hi.or(0x40), nan);
-    }
-
-    /** {@code v} rounded to bf16 and widened back to f32. */
-    static FloatVector roundToBf16(FloatVector v) {
-        return bf16Bits(v).lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
     }
 
     // ---------------------------------------------------------------------------------------
@@ -205,7 +199,11 @@ final class VectorMath {
             FloatVector v = FloatVector.fromArray(F, a, off + j).sub(cv);
             a4 = v.fma(v, a4);
         }
-        float s = sumLanes(a0.add(a1).add(a2.add(a3)).add(a4));
+        FloatVector acc = a0.add(a1).add(a2.add(a3)).add(a4);
+        float s = 0f;
+        for (int l = 0; l < VL; l++) { // lanes left to right: never reduceLanes, whose order is unspecified
+            s += acc.lane(l);
+        }
         for (; j < n; j++) {
             float d = a[off + j] - c;
             s += d * d;
@@ -226,18 +224,13 @@ final class VectorMath {
         for (int bound = n - VL; j <= bound; j += VL) {
             a4 = a4.add(FloatVector.fromArray(F, a, off + j));
         }
-        float s = sumLanes(a0.add(a1).add(a2.add(a3)).add(a4));
+        FloatVector acc = a0.add(a1).add(a2.add(a3)).add(a4);
+        float s = 0f;
+        for (int l = 0; l < VL; l++) { // lanes left to right: never reduceLanes, whose order is unspecified
+            s += acc.lane(l);
+        }
         for (; j < n; j++) {
             s += a[off + j];
-        }
-        return s;
-    }
-
-    /** The lanes of {@code v} summed left to right (never {@code reduceLanes}, whose order is unspecified). */
-    static float sumLanes(FloatVector v) {
-        float s = 0f;
-        for (int i = 0; i < VL; i++) {
-            s += v.lane(i);
         }
         return s;
     }
@@ -245,16 +238,17 @@ final class VectorMath {
     // ---------------------------------------------------------------------------------------
     // Transcendentals
     //
-    // How this code is shaped for C2 (measured; each rule cost 5-10x when broken):
-    // - A vector passed to or returned from a call that C2 does not inline is boxed on the heap.
-    //   C2 stops inlining our own (not @ForceInline) methods once a compilation holds too many
-    //   nodes (NodeCountInliningCutoff), and every Vector API op adds hundreds while parsing. So
-    //   the vector-to-vector helpers below (exp, log1pUnit, erf) call no helper of their own, and
-    //   each composite calls at most one or two of them, first thing in its loop body.
-    // - The composites are array-level loops (a float[] scratch row in place), so what crosses a
-    //   call that might not be inlined is an array, never a vector.
-    // - log1pUnit selects no lanes by mask: a mask computed from exp's result made C2's code for
-    //   softplus ~8x slower.
+    // Shaped for C2 (measured; breaking a rule cost 5-20x, and did so depending on JIT timing):
+    // a vector passed to or returned from a call that C2 does not inline is boxed on the heap,
+    // and whether C2 inlines one of our (not @ForceInline) methods depends on profile timing, on
+    // the size of its own compiled code (InlineSmallCode) and on how many nodes the compilation
+    // already holds (NodeCountInliningCutoff; every Vector API op adds hundreds while parsing).
+    // So no hot loop here calls a vector-to-vector method of ours: each function is a sequence of
+    // loops over float[] scratch rows whose bodies use the Vector API alone, and what crosses a
+    // call is an array. A pass over an L1-resident scratch row costs ~0.1 ns per element.
+    //
+    // Every function works in place on whole vectors: a[0, len) with len a multiple of VL (lanes
+    // past a row's end are padding and may hold anything); tmp is scratch of at least len.
 
     private static final float EXP_HI = 89f;      // exp(89) > Float.MAX_VALUE: +Inf
     private static final float EXP_LO = -104f;    // exp(-104) < half the smallest subnormal: 0
@@ -265,70 +259,53 @@ final class VectorMath {
     private static final float LN2_LO = -2.12194440e-4f;
 
     /**
-     * e^x per lane: Cody-Waite reduction x = n·ln2 + r, |r| ≤ ln2/2, Cephes' degree-5 minimax
-     * polynomial for e^r, then a two-step scaling by 2^n so subnormal results round once and
-     * overflow gives +Inf. NaN stays NaN.
+     * a[j] = e^(sign · a[j]): Cody-Waite reduction x = n·ln2 + r, |r| ≤ ln2/2, Cephes'
+     * degree-5 minimax polynomial for e^r, then a two-step scaling by 2^n so subnormal results
+     * round once and overflow gives +Inf. NaN stays NaN.
+     *
+     * @param sign 1 or −1 (e^−x without a separate negation pass)
      */
-    static FloatVector exp(FloatVector x) {
-        x = x.max(EXP_LO).min(EXP_HI); // Math.max/min semantics: NaN propagates
-        FloatVector t = x.fma(LOG2E, ROUND_MAGIC); // rint(x·log2 e) in the low mantissa bits
-        FloatVector fn = t.sub(ROUND_MAGIC);
-        FloatVector r = fn.fma(FloatVector.broadcast(F, -LN2_HI), x);
-        r = fn.fma(FloatVector.broadcast(F, -LN2_LO), r);
-        FloatVector p = r.fma(1.9875691500E-4f, 1.3981999507E-3f);
-        p = p.fma(r, FloatVector.broadcast(F, 8.3334519073E-3f));
-        p = p.fma(r, FloatVector.broadcast(F, 4.1665795894E-2f));
-        p = p.fma(r, FloatVector.broadcast(F, 1.6666665459E-1f));
-        p = p.fma(r, FloatVector.broadcast(F, 5.0000001201E-1f));
-        FloatVector y = p.fma(r.mul(r), r).add(1f);
-        IntVector n = t.reinterpretAsInts().sub(ROUND_MAGIC_BITS); // n in [-150, 128]
-        IntVector n1 = n.lanewise(VectorOperators.ASHR, 1);
-        IntVector n2 = n.sub(n1);
-        FloatVector s1 = n1.add(127).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats();
-        FloatVector s2 = n2.add(127).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats();
-        return y.mul(s1).mul(s2);
+    static void exp(float[] a, int len, float sign) {
+        for (int j = 0; j < len; j += VL) {
+            FloatVector x = FloatVector.fromArray(F, a, j).mul(sign).max(EXP_LO).min(EXP_HI); // NaN propagates
+            FloatVector t = x.fma(LOG2E, ROUND_MAGIC); // rint(x·log2 e) in the low mantissa bits
+            FloatVector fn = t.sub(ROUND_MAGIC);
+            FloatVector r = fn.fma(FloatVector.broadcast(F, -LN2_HI), x);
+            r = fn.fma(FloatVector.broadcast(F, -LN2_LO), r);
+            FloatVector p = r.fma(1.9875691500E-4f, 1.3981999507E-3f);
+            p = p.fma(r, FloatVector.broadcast(F, 8.3334519073E-3f));
+            p = p.fma(r, FloatVector.broadcast(F, 4.1665795894E-2f));
+            p = p.fma(r, FloatVector.broadcast(F, 1.6666665459E-1f));
+            p = p.fma(r, FloatVector.broadcast(F, 5.0000001201E-1f));
+            FloatVector y = p.fma(r.mul(r), r).add(1f);
+            IntVector n = t.reinterpretAsInts().sub(ROUND_MAGIC_BITS); // n in [-150, 128]
+            IntVector n1 = n.lanewise(VectorOperators.ASHR, 1);
+            IntVector n2 = n.sub(n1);
+            FloatVector s1 = n1.add(127).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats();
+            FloatVector s2 = n2.add(127).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats();
+            y.mul(s1).mul(s2).intoArray(a, j);
+        }
     }
-
-    /**
-     * log(1 + e) for e in [0, 1] with full relative precision and no lane masks: 2·atanh(s) with
-     * s = e/(2 + e) ≤ 1/3, summed to s¹⁵ (truncation ≤ 2e-9 relative).
-     */
-    static FloatVector log1pUnit(FloatVector e) {
-        FloatVector s = e.div(e.add(2f));
-        FloatVector s2 = s.mul(s);
-        FloatVector p = s2.fma(2f / 15, 2f / 13);
-        p = p.fma(s2, FloatVector.broadcast(F, 2f / 11));
-        p = p.fma(s2, FloatVector.broadcast(F, 2f / 9));
-        p = p.fma(s2, FloatVector.broadcast(F, 2f / 7));
-        p = p.fma(s2, FloatVector.broadcast(F, 2f / 5));
-        p = p.fma(s2, FloatVector.broadcast(F, 2f / 3));
-        return p.mul(s2).fma(s, s.add(s)); // 2s + s³·(2/3 + 2s²/5 + ...)
-    }
-
-    // The composites: in place on whole vectors of a float[] scratch row, a[0, len) with len a
-    // multiple of VL (lanes past the row's end are padding and may hold anything).
 
     /** a[j] = e^a[j]. */
     static void exp(float[] a, int len) {
-        for (int j = 0; j < len; j += VL) {
-            exp(FloatVector.fromArray(F, a, j)).intoArray(a, j);
-        }
+        exp(a, len, 1f);
     }
 
     /** a[j] = 1 / (1 + e^−a[j]). */
     static void sigmoid(float[] a, int len) {
+        exp(a, len, -1f);
         for (int j = 0; j < len; j += VL) {
-            FloatVector e = exp(FloatVector.fromArray(F, a, j).neg());
-            FloatVector.broadcast(F, 1f).div(e.add(1f)).intoArray(a, j);
+            FloatVector.broadcast(F, 1f).div(FloatVector.fromArray(F, a, j).add(1f)).intoArray(a, j);
         }
     }
 
     /** a[j] = a[j] · sigmoid(a[j]) = a[j] / (1 + e^−a[j]). */
-    static void silu(float[] a, int len) {
+    static void silu(float[] a, float[] tmp, int len) {
+        System.arraycopy(a, 0, tmp, 0, len);
+        exp(tmp, len, -1f);
         for (int j = 0; j < len; j += VL) {
-            FloatVector x = FloatVector.fromArray(F, a, j);
-            FloatVector e = exp(x.neg());
-            x.div(e.add(1f)).intoArray(a, j);
+            FloatVector.fromArray(F, a, j).div(FloatVector.fromArray(F, tmp, j).add(1f)).intoArray(a, j);
         }
     }
 
@@ -336,11 +313,15 @@ final class VectorMath {
      * a[j] = tanh(a[j]) (Cephes tanhf): an odd polynomial for |x| &lt; 0.625, else
      * sign(x)·(1 − 2/(e^{2|x|} + 1)); tanh(±0) = ±0.
      */
-    static void tanh(float[] a, int len) {
+    static void tanh(float[] a, float[] tmp, int len) {
+        for (int j = 0; j < len; j += VL) {
+            FloatVector ax = FloatVector.fromArray(F, a, j).abs();
+            ax.add(ax).intoArray(tmp, j);
+        }
+        exp(tmp, len, 1f);
         for (int j = 0; j < len; j += VL) {
             FloatVector x = FloatVector.fromArray(F, a, j);
-            FloatVector ax = x.abs();
-            FloatVector e = exp(ax.add(ax));
+            FloatVector e = FloatVector.fromArray(F, tmp, j);
             FloatVector big = FloatVector.broadcast(F, 1f).sub(FloatVector.broadcast(F, 2f).div(e.add(1f)));
             big = big.blend(big.neg(), x.compare(VectorOperators.LT, 0f));
             FloatVector z = x.mul(x);
@@ -349,27 +330,44 @@ final class VectorMath {
             p = p.fma(z, FloatVector.broadcast(F, 1.33314422036E-1f));
             p = p.fma(z, FloatVector.broadcast(F, -3.33332819422E-1f));
             FloatVector small = p.mul(z).fma(x, x).blend(x, x.compare(VectorOperators.EQ, 0f));
-            big.blend(small, ax.compare(VectorOperators.LT, 0.625f)).intoArray(a, j);
+            big.blend(small, x.abs().compare(VectorOperators.LT, 0.625f)).intoArray(a, j);
         }
     }
 
     /** a[j] = cap · tanh(a[j] / cap), the division and product in f32 as the contract writes them. */
-    static void tanhSoftcap(float[] a, int len, float cap) {
+    static void tanhSoftcap(float[] a, float[] tmp, int len, float cap) {
         for (int j = 0; j < len; j += VL) {
             FloatVector.fromArray(F, a, j).div(cap).intoArray(a, j);
         }
-        tanh(a, len);
+        tanh(a, tmp, len);
         for (int j = 0; j < len; j += VL) {
             FloatVector.fromArray(F, a, j).mul(cap).intoArray(a, j);
         }
     }
 
-    /** a[j] = log(1 + e^a[j]), or a[j] itself when &gt; 20 as torch does; as max(x, 0) + log1p(e^−|x|). */
-    static void softplus(float[] a, int len) {
+    /**
+     * a[j] = log(1 + e^a[j]), or a[j] itself when &gt; 20 as torch does; computed as
+     * max(x, 0) + log1p(e^−|x|), where log1p(e) for e in [0, 1] is 2·atanh(s), s = e/(2 + e) ≤ 1/3,
+     * summed to s¹⁵ (truncation ≤ 2e-9 relative; no lane masks, no cancellation).
+     */
+    static void softplus(float[] a, float[] tmp, int len) {
+        for (int j = 0; j < len; j += VL) {
+            FloatVector.fromArray(F, a, j).abs().intoArray(tmp, j);
+        }
+        exp(tmp, len, -1f);
         for (int j = 0; j < len; j += VL) {
             FloatVector x = FloatVector.fromArray(F, a, j);
-            FloatVector l = log1pUnit(exp(x.abs().neg()));
-            x.max(0f).add(l).blend(x, x.compare(VectorOperators.GT, 20f)).intoArray(a, j);
+            FloatVector e = FloatVector.fromArray(F, tmp, j);
+            FloatVector s = e.div(e.add(2f));
+            FloatVector s2 = s.mul(s);
+            FloatVector p = s2.fma(2f / 15, 2f / 13);
+            p = p.fma(s2, FloatVector.broadcast(F, 2f / 11));
+            p = p.fma(s2, FloatVector.broadcast(F, 2f / 9));
+            p = p.fma(s2, FloatVector.broadcast(F, 2f / 7));
+            p = p.fma(s2, FloatVector.broadcast(F, 2f / 5));
+            p = p.fma(s2, FloatVector.broadcast(F, 2f / 3));
+            FloatVector log1p = p.mul(s2).fma(s, s.add(s)); // 2s + s³·(2/3 + 2s²/5 + ...)
+            x.max(0f).add(log1p).blend(x, x.compare(VectorOperators.GT, 20f)).intoArray(a, j);
         }
     }
 
@@ -380,31 +378,53 @@ final class VectorMath {
      * a[j] = the tanh-approximated GELU 0.5x(1 + tanh(u)), u = √(2/π)(x + 0.044715x³), evaluated
      * as the identical x / (1 + e^{−2u}), which has no cancellation for negative x.
      */
-    static void geluTanh(float[] a, int len) {
+    static void geluTanh(float[] a, float[] tmp, int len) {
         for (int j = 0; j < len; j += VL) {
             FloatVector x = FloatVector.fromArray(F, a, j);
-            FloatVector e = exp(x.mul(x).fma(-2 * SQRT_2_OVER_PI * GELU_TANH_C, -2 * SQRT_2_OVER_PI).mul(x)); // e^{-2u}
-            x.div(e.add(1f)).intoArray(a, j);
+            x.mul(x).fma(-2 * SQRT_2_OVER_PI * GELU_TANH_C, -2 * SQRT_2_OVER_PI).mul(x).intoArray(tmp, j); // −2u
+        }
+        exp(tmp, len, 1f);
+        for (int j = 0; j < len; j += VL) {
+            FloatVector.fromArray(F, a, j).div(FloatVector.fromArray(F, tmp, j).add(1f)).intoArray(a, j);
         }
     }
 
     /**
-     * a[j] = the exact GELU 0.5·x·(1 + erf(x/√2)) in f64 lanes, rounded once to f32; half a
-     * float vector at a time, widened to one double vector.
+     * a[j] = the exact GELU 0.5·x·(1 + erf(x/√2)) in f64 lanes (the fit of {@link #erf(double)},
+     * lane by lane the same operations), rounded once to f32; half a float vector at a time,
+     * widened to one double vector.
      */
     static void geluErf(float[] a, int len) {
-        for (int j = 0; j < len; j += VL / 2) {
-            DoubleVector x = (DoubleVector) FloatVector.fromArray(FH, a, j).convertShape(VectorOperators.F2D, D, 0);
-            DoubleVector e = erf(x.mul(INV_SQRT2));
-            ((FloatVector) x.mul(0.5).mul(e.add(1.0)).convertShape(VectorOperators.D2F, FH, 0)).intoArray(a, j);
-        }
+        erfLanes(a, len, true);
     }
 
-    /** a[j] = erf(a[j]): {@link #erf(DoubleVector)} in f64 lanes, rounded to f32. */
+    /** a[j] = erf(a[j]): the fit of {@link #erf(double)} in f64 lanes, rounded to f32. */
     static void erf(float[] a, int len) {
+        erfLanes(a, len, false);
+    }
+
+    private static void erfLanes(float[] a, int len, boolean gelu) {
         for (int j = 0; j < len; j += VL / 2) {
-            DoubleVector x = (DoubleVector) FloatVector.fromArray(FH, a, j).convertShape(VectorOperators.F2D, D, 0);
-            ((FloatVector) erf(x).convertShape(VectorOperators.D2F, FH, 0)).intoArray(a, j);
+            DoubleVector v = (DoubleVector) FloatVector.fromArray(FH, a, j).convertShape(VectorOperators.F2D, D, 0);
+            DoubleVector x = gelu ? v.mul(INV_SQRT2) : v;
+            DoubleVector c = x.max(-ERF_CLAMP).min(ERF_CLAMP);
+            DoubleVector t = c.mul(c);
+            DoubleVector p = t.fma(P6, P5);
+            p = p.fma(t, DoubleVector.broadcast(D, P4));
+            p = p.fma(t, DoubleVector.broadcast(D, P3));
+            p = p.fma(t, DoubleVector.broadcast(D, P2));
+            p = p.fma(t, DoubleVector.broadcast(D, P1));
+            p = p.fma(t, DoubleVector.broadcast(D, P0));
+            DoubleVector q = t.fma(Q5, Q4);
+            q = q.fma(t, DoubleVector.broadcast(D, Q3));
+            q = q.fma(t, DoubleVector.broadcast(D, Q2));
+            q = q.fma(t, DoubleVector.broadcast(D, Q1));
+            q = q.fma(t, DoubleVector.broadcast(D, 1.0));
+            DoubleVector r = c.mul(p).div(q).max(-1.0).min(1.0);
+            DoubleVector one = DoubleVector.broadcast(D, 1.0).blend(-1.0, x.compare(VectorOperators.LT, 0.0));
+            r = r.blend(one, x.abs().compare(VectorOperators.GE, ERF_CLAMP)); // NaN compares false: stays NaN
+            DoubleVector out = gelu ? v.mul(0.5).mul(r.add(1.0)) : r;
+            ((FloatVector) out.convertShape(VectorOperators.D2F, FH, 0)).intoArray(a, j);
         }
     }
 
@@ -418,26 +438,6 @@ final class VectorMath {
     private static final double Q1 = 0.49708091215796024, Q2 = 0.11390609611722874, Q3 = 0.01548468816613545,
             Q4 = 0.0013160414231256031, Q5 = 6.470966046201801e-05;
 
-    /** erf per f64 lane: the rational fit of {@link #erf(double)}, lane by lane the same operations. */
-    static DoubleVector erf(DoubleVector x) {
-        DoubleVector c = x.max(-ERF_CLAMP).min(ERF_CLAMP);
-        DoubleVector t = c.mul(c);
-        DoubleVector p = t.fma(P6, P5);
-        p = p.fma(t, DoubleVector.broadcast(D, P4));
-        p = p.fma(t, DoubleVector.broadcast(D, P3));
-        p = p.fma(t, DoubleVector.broadcast(D, P2));
-        p = p.fma(t, DoubleVector.broadcast(D, P1));
-        p = p.fma(t, DoubleVector.broadcast(D, P0));
-        DoubleVector q = t.fma(Q5, Q4);
-        q = q.fma(t, DoubleVector.broadcast(D, Q3));
-        q = q.fma(t, DoubleVector.broadcast(D, Q2));
-        q = q.fma(t, DoubleVector.broadcast(D, Q1));
-        q = q.fma(t, DoubleVector.broadcast(D, 1.0));
-        DoubleVector r = c.mul(p).div(q).max(-1.0).min(1.0);
-        DoubleVector one = DoubleVector.broadcast(D, 1.0).blend(-1.0, x.compare(VectorOperators.LT, 0.0));
-        return r.blend(one, x.abs().compare(VectorOperators.GE, ERF_CLAMP)); // NaN compares false: stays NaN
-    }
-
     /** The exact GELU 0.5·x·(1 + erf(x/√2)) in f64 with {@link #erf(double)}: the scalar twin of {@link #geluErf(float[], int)}. */
     static double geluErf(double x) {
         return x * 0.5 * (erf(x * INV_SQRT2) + 1.0);
@@ -445,7 +445,7 @@ final class VectorMath {
 
     /**
      * erf(x) in f64 with absolute error ≤ 5e-9 (the fit's 4.5e-9; exactly ±1 from |x| = 4.3 on):
-     * the scalar twin of {@link #erf(DoubleVector)}, used by the scalar forms of the GELU kernels.
+     * the scalar twin of {@link #erf(float[], int)}, used by the scalar forms of the GELU kernels.
      */
     static double erf(double x) {
         if (Math.abs(x) >= ERF_CLAMP) {

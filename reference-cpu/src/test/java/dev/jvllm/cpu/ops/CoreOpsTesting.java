@@ -91,6 +91,29 @@ final class CoreOpsTesting {
         }
     }
 
+    /** Σ(actual − expected)² / Σexpected² ≤ max: catches a systematic error that per-element bounds allow. */
+    static void assertNmse(float[] expected, float[] actual, double max, String what) {
+        double num = 0, den = 0;
+        for (int i = 0; i < expected.length; i++) {
+            double d = (double) actual[i] - expected[i];
+            num += d * d;
+            den += (double) expected[i] * expected[i];
+        }
+        double nmse = den == 0 ? num : num / den;
+        if (nmse > max) {
+            fail(what + ": NMSE " + nmse + " > " + max);
+        }
+    }
+
+    /** The NMSE the conformance suite allows a norm whose coarsest rounding is to {@code dt}. */
+    static double normNmse(DType dt) {
+        return switch (dt) {
+            case BF16 -> 1e-7;
+            case F16 -> 5e-9;
+            default -> 1e-10;
+        };
+    }
+
     /** Same bits (floats compared by their raw bits). */
     static void assertSameBits(Tensor expected, Tensor actual, String what) {
         byte[] e = Tensors.toBytes(expected);

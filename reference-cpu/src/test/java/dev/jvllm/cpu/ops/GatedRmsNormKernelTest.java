@@ -84,8 +84,9 @@ class GatedRmsNormKernelTest {
                     DType ot = xt == DType.F32 ? DType.F32 : DType.BF16;
                     float[] s = Tensors.toFloats(run(SCALAR, 5, dg[0], dg[1], xt, ot, normFirst, false, dg[0]));
                     float[] v = Tensors.toFloats(run(SIMD, 5, dg[0], dg[1], xt, ot, normFirst, false, dg[0]));
-                    assertClose(s, v, 1e-6, relUlp(ot) + 1e-5, "D=" + dg[0] + " group=" + dg[1] + " " + xt
-                            + " normFirst=" + normFirst);
+                    String what = "D=" + dg[0] + " group=" + dg[1] + " " + xt + " normFirst=" + normFirst;
+                    assertClose(s, v, 1e-6, relUlp(ot) + 1e-5, what);
+                    assertNmse(s, v, normNmse(ot), what);
                 }
             }
         }

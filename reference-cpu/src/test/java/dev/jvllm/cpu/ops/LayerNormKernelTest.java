@@ -77,6 +77,7 @@ class LayerNormKernelTest {
                     float[] v = Tensors.toFloats(run(SIMD, 7, h, xt, ot, true, false, h));
                     // f32 sums (SIMD) vs f64 (scalar): ~1e-6 relative after the cancellation x − mean
                     assertClose(s, v, 2e-6, relUlp(ot) + 2e-6, "H=" + h + " " + xt + "->" + ot);
+                    assertNmse(s, v, normNmse(ot), "H=" + h + " " + xt + "->" + ot);
                 }
             }
         }

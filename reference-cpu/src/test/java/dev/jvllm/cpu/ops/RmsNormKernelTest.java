@@ -114,8 +114,10 @@ class RmsNormKernelTest {
                             assertSameBits(s.residualOut(), v.residualOut(), what + " residualOut");
                         }
                         // Σr² in f32 (SIMD) vs f64 (scalar): inv differs by ~1e-7, which can flip one rounding
-                        assertClose(Tensors.toFloats(s.out()), Tensors.toFloats(v.out()), 1e-6,
-                                relUlp(ot) + relUlp(xt) + 1e-6, what);
+                        float[] so = Tensors.toFloats(s.out()), vo = Tensors.toFloats(v.out());
+                        assertClose(so, vo, 1e-6, relUlp(ot) + relUlp(xt) + 1e-6, what);
+                        // rare one-ulp flips only: a skipped or extra rounding shows in the NMSE
+                        assertNmse(so, vo, normNmse(gemma ? ot : (relUlp(xt) > relUlp(ot) ? xt : ot)), what);
                     }
                 }
             }
