@@ -18,7 +18,10 @@ public final class Gens {
     /** Head sizes models use. */
     public static final int[] HEAD_SIZES = {64, 80, 96, 128, 256};
 
-    /** A size from {@code interesting} (kept when within [lo, hi]) or uniform in [lo, hi]. */
+    /**
+     * A size from {@code interesting} or uniform in [lo, hi]. Interesting values outside [lo, hi]
+     * are dropped silently: mix in a separate generator for sizes beyond the range.
+     */
     public static Gen<Integer> size(int lo, int hi, int... interesting) {
         int[] picks = java.util.Arrays.stream(interesting).filter(v -> v >= lo && v <= hi).toArray();
         Gen<Integer> uniform = SourceDSL.integers().between(lo, hi);

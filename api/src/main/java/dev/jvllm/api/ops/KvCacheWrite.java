@@ -8,7 +8,8 @@ import java.util.List;
  * Writes each token's keys and values into the paged cache: for token t with
  * {@code s = slotMapping[t] >= 0}, {@code kCache[s / B, s % B] = k[t]} and likewise v, converted
  * to the cache dtype as {@link Cast} does (bit-exact when the dtypes agree). Slot −1 = skip
- * (padding). Every other cache entry is left untouched.
+ * (padding); any other slot outside [0, numBlocks·B) is an error. When two tokens map to one slot,
+ * the later token's values are stored. Every other cache entry is left untouched.
  *
  * <p>k, v: [T, Hk·D]; kCache, vCache: [numBlocks, B, Hk, D] (B = block size); slotMapping: I32 [T].
  */

@@ -18,7 +18,8 @@ import java.util.List;
  * <p>Per head: {@code s_j = scale · q·k_j} in f32; when {@code softCap > 0},
  * {@code s_j = softCap · tanh(s_j / softCap)}; then softmax over the allowed j (max-subtracted, f32)
  * and {@code out = Σ p_j v_j}, rounded once to out's dtype. A query with no allowed key (cannot
- * happen for L ≥ q_len) yields zeros.
+ * happen for L ≥ q_len) yields zeros. Rows of out that belong to no sequence (before
+ * {@code queryStartLoc[0]} or from {@code queryStartLoc[numSeqs]} on: padding) are written as zeros.
  *
  * <p>q, out: [T, numHeads·headSize]; kCache, vCache: [numBlocks, B, numKvHeads, headSize];
  * queryStartLoc: I32 [numSeqs+1]; seqLens: I32 [numSeqs]; blockTables: I32 [numSeqs, maxBlocks].

@@ -49,6 +49,8 @@ final class AttentionSimd {
     private static final int MAX_QUERY_BLOCK = 16;
     /** Key positions per partition (part of the numerics: see the class comment). */
     static final int PARTITION = 512;
+    /** Floats of partials one call may hold (split units); beyond it sequences fold in their units. */
+    private static final long PARTIAL_BUDGET = 1 << 24;
 
     private AttentionSimd() {
     }
@@ -96,6 +98,17 @@ final class AttentionSimd {
     }
 
     private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
+    /** The calling thread's partials buffer, kept between calls (one per layer and step otherwise). */
+    private static final ThreadLocal<float[]> PARTIALS = ThreadLocal.withInitial(() -> new float[0]);
+
+    private static float[] partialBuffer(int n) {
+        float[] b = PARTIALS.get();
+        if (b.length < n) {
+            b = new float[n];
+            PARTIALS.set(b);
+        }
+        return b;
+    }
 
     /**
      * Where the units of one split sequence leave their partials: for query i, head h, partition
@@ -121,6 +134,7 @@ final class AttentionSimd {
         int[] k0 = new int[n], k1 = new int[n];
         boolean[] split = new boolean[n];
         int baseUnits = 0; // units over all KV heads at once
+        long splitFloats = 0;
         for (int b = 0; b < n; b++) {
             int qLen = batch.queryLen(b), len = batch.seqLen()[b];
             int firstPos = len - qLen; // position of the first query
@@ -134,7 +148,10 @@ final class AttentionSimd {
             }
             k0[b] = AttentionBatch.firstKey(Math.max(0, firstPos), a.slidingWindow()) / PARTITION;
             k1[b] = (len - 1) / PARTITION;
-            split[b] = qLen <= MAX_QUERY_BLOCK && k1[b] > k0[b];
+            // split decodes while their partials fit the budget; the others fold in their units (same bits)
+            long need = (long) qLen * heads * (k1[b] - k0[b] + 1) * (d + 2);
+            split[b] = qLen <= MAX_QUERY_BLOCK && k1[b] > k0[b] && splitFloats + need <= PARTIAL_BUDGET;
+            splitFloats += split[b] ? need : 0;
             baseUnits += split[b] ? k1[b] - k0[b] + 1 : kvHeads * ((qLen + MAX_QUERY_BLOCK - 1) / MAX_QUERY_BLOCK);
         }
         // KV heads per unit. Decodes (split sequences): all of them, so each token's [Hk, D] row is read
@@ -174,7 +191,7 @@ final class AttentionSimd {
                 }
             }
         }
-        float[] buf = partialFloats == 0 ? null : new float[partialFloats];
+        float[] buf = partialFloats == 0 ? null : partialBuffer(partialFloats); // every slot merge reads is written
         Partials[] ps = partials.stream().map(p -> new Partials(buf, p.base(), p.firstPart(), p.parts()))
                 .toArray(Partials[]::new);
         ctx.pool().forEach(units.size(), u -> {
@@ -416,7 +433,7 @@ final class AttentionSimd {
     /** lane i ← lane i + half, for half = LANES/2, LANES/4, ..., 1. */
     private static final VectorShuffle<Float>[] FOLD = folds();
 
-    @SuppressWarnings("unchecked")
+    @SuppressWarnings({"unchecked", "rawtypes"})
     private static VectorShuffle<Float>[] folds() {
         int steps = Integer.numberOfTrailingZeros(LANES);
         VectorShuffle<Float>[] f = new VectorShuffle[steps];

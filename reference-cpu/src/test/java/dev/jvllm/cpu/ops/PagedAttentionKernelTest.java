@@ -137,8 +137,8 @@ class PagedAttentionKernelTest {
                 for (DType ot : fl) {
                     int[] hs = {64, 80, 96, 128, 256};
                     int d = hs[(int) (seed % hs.length)];
-                    AttentionProblem p = problem(seed++, new int[] {1, 37, 5, 1, 9}, new int[] {61, 37, 20, 2, 9},
-                            8, (int) (1 << (seed % 4)), d, seed % 2 == 0 ? 16 : 5, (int) (seed % 3) * 6,
+                    AttentionProblem p = problem(seed++, new int[] {1, 23, 5, 1, 9}, new int[] {40, 23, 12, 2, 9},
+                            8, 1 << (seed % 4), d, seed % 2 == 0 ? 16 : 5, (int) (seed % 3) * 6,
                             seed % 2 == 0 ? 0f : 20f, qt, ct, ot, 1);
                     double e = nmse(run(SCALAR, p), run(SIMD, p));
                     double tol = ot == DType.F32 ? 1e-11 : ot == DType.F16 ? 1e-8 : 1e-6;
@@ -152,7 +152,7 @@ class PagedAttentionKernelTest {
     void bitIdenticalFor1And2And7Threads() {
         // mixed batch: long prefill, decodes, chunked prefill, sliding window, GQA 4, bf16 cache
         for (int kvHeads : new int[] {2, 8}) {
-            AttentionProblem p = problem(4, new int[] {70, 1, 1, 19, 1}, new int[] {70, 1100, 33, 50, 1}, 8, kvHeads,
+            AttentionProblem p = problem(4, new int[] {40, 1, 1, 19, 1}, new int[] {40, 700, 33, 50, 1}, 8, kvHeads,
                     80, 16, 0, 0, DType.BF16, DType.BF16, DType.F32, 2);
             AttentionProblem w = problem(5, new int[] {40, 1, 13}, new int[] {40, 90, 29}, 8, kvHeads, 64, 5, 9, 30f,
                     DType.F32, DType.F16, DType.F32, 0);
@@ -196,20 +196,20 @@ class PagedAttentionKernelTest {
 
     @Test
     void splitDecodeEqualsTheSameQueryInsideALongChunk() {
-        // 20 queries over 1300 keys fold their partitions inside one unit; the last query alone is a
-        // decode whose partitions run as separate units and fold in a second pass: same bits
+        // 17 queries over 1030 keys fold their partitions inside their units; the last query alone is
+        // a decode whose partitions run as separate units and fold in a second pass: same bits
         for (int window : new int[] {0, 700}) {
-            AttentionProblem p = problem(8, new int[] {20}, new int[] {1300}, 4, 2, 64, 16, window, 0, DType.F32,
+            AttentionProblem p = problem(8, new int[] {17}, new int[] {1030}, 4, 2, 64, 16, window, 0, DType.F32,
                     DType.BF16, DType.F32, 0);
             float[] all = run(SIMD, p);
             PagedAttention a = p.args(SIMD);
             Tensor out1 = SIMD.allocate(DType.F32, 1, 256);
-            SIMD.pagedAttention(new PagedAttention(a.q().slice(19, 1), a.kCache(), a.vCache(), out1,
+            SIMD.pagedAttention(new PagedAttention(a.q().slice(16, 1), a.kCache(), a.vCache(), out1,
                     Tensors.fromInts(SIMD, new int[] {0, 1}, 2), a.seqLens(), a.blockTables(), 4, 2, 64, p.scale,
-                    window, 0, 1, 1300));
+                    window, 0, 1, 1030));
             float[] one = Tensors.toFloats(out1);
             for (int i = 0; i < one.length; i++) {
-                assertEquals(Float.floatToRawIntBits(all[19 * 256 + i]), Float.floatToRawIntBits(one[i]),
+                assertEquals(Float.floatToRawIntBits(all[16 * 256 + i]), Float.floatToRawIntBits(one[i]),
                         "window " + window + " element " + i);
             }
             assertTrue(relErr(p.naive(), all) < 1e-5);
