@@ -716,18 +716,20 @@ class LinearKernelTest {
         Tensor w = b.allocate(DType.BF16, 4, 8);
         assertTrue(b.supports(new Linear(b.allocate(DType.F16, 2, 8), new LinearWeight.Dense(w), b.allocate(DType.BF16, 4),
                 b.allocate(DType.BF16, 2, 4))));
-        assertFalse(b.supports(new Linear(b.allocate(DType.I32, 2, 8), new LinearWeight.Dense(w), null,
-                b.allocate(DType.F32, 2, 4))), "integer activations");
-        assertFalse(b.supports(new Linear(b.allocate(DType.F32, 2, 8), new LinearWeight.Dense(w), null,
-                b.allocate(DType.F8_E4M3, 2, 4))), "fp8 output");
-        assertFalse(b.supports(new Linear(b.allocate(DType.F32, 2, 8), new LinearWeight.Dense(w), b.allocate(DType.I32, 4),
-                b.allocate(DType.F32, 2, 4))), "integer bias");
+        // non-float activations, outputs and biases are rejected by the record itself, naming the argument
+        var ix = assertThrows(IllegalArgumentException.class, () -> new Linear(b.allocate(DType.I32, 2, 8),
+                new LinearWeight.Dense(w), null, b.allocate(DType.F32, 2, 4)), "integer activations");
+        assertTrue(ix.getMessage().contains("x is I32"), ix.getMessage());
+        assertThrows(IllegalArgumentException.class, () -> new Linear(b.allocate(DType.F32, 2, 8),
+                new LinearWeight.Dense(w), null, b.allocate(DType.F8_E4M3, 2, 4)), "fp8 output");
+        assertThrows(IllegalArgumentException.class, () -> new Linear(b.allocate(DType.F32, 2, 8),
+                new LinearWeight.Dense(w), b.allocate(DType.I32, 4), b.allocate(DType.F32, 2, 4)), "integer bias");
         LinearWeight.Fp8 badScale = new LinearWeight.Fp8(b.allocate(DType.F8_E4M3, 4, 8), b.allocate(DType.F32, 1), 0, 0,
                 b.allocate(DType.BF16, 1), false);
         assertFalse(b.supports(new Linear(b.allocate(DType.F32, 2, 8), badScale, null, b.allocate(DType.F32, 2, 4))),
                 "bf16 input scale");
-        Linear bad = new Linear(b.allocate(DType.I32, 2, 8), new LinearWeight.Dense(w), null, b.allocate(DType.F32, 2, 4));
-        assertThrows(IllegalArgumentException.class, () -> b.linear(bad));
+        Linear bad = new Linear(b.allocate(DType.F32, 2, 8), badScale, null, b.allocate(DType.F32, 2, 4));
+        assertThrows(IllegalArgumentException.class, () -> b.linear(bad), "running an unsupported case fails");
     }
 
     @Test
