@@ -7,15 +7,12 @@ import dev.jvllm.api.ops.Activation;
 import dev.jvllm.api.ops.ActivationKind;
 import dev.jvllm.api.ops.Binary;
 import dev.jvllm.api.ops.Embedding;
-import dev.jvllm.models.CausalLM;
 import dev.jvllm.models.layers.Attention;
 import dev.jvllm.models.layers.ColumnParallelLinear;
 import dev.jvllm.models.layers.ForwardContext;
-import dev.jvllm.models.layers.LogitsProcessor;
 import dev.jvllm.models.layers.ModelContext;
 import dev.jvllm.models.layers.Module;
 import dev.jvllm.models.layers.Norm;
-import dev.jvllm.models.layers.ParallelLMHead;
 import dev.jvllm.models.layers.QKVParallelLinear;
 import dev.jvllm.models.layers.RowParallelLinear;
 import dev.jvllm.models.layers.VocabParallelEmbedding;
@@ -32,72 +29,43 @@ import java.util.Set;
  * as Conv1D layers whose weights are stored transposed ([in, out]), GELU-tanh ("gelu_new"), final
  * {@code ln_f}, LM head tied to {@code wte}.
  */
-public final class GPT2LMHeadModel extends Module implements CausalLM {
-    private final ModelConfig config;
-    private final int hidden;
-    private final VocabParallelEmbedding wte;
+public final class GPT2LMHeadModel extends DecoderLM {
     private final VocabParallelEmbedding wpe;
     private final List<Block> blocks = new ArrayList<>();
-    private final Norm lnF;
-    private final ParallelLMHead lmHead;
-    private final LogitsProcessor logits;
 
     public GPT2LMHeadModel(ModelContext ctx) {
-        super(ctx, "");
-        config = ctx.config();
-        hidden = config.hiddenSize();
+        super(ctx, "transformer.wte", "transformer.ln_f", Norm.Kind.LAYER, ctx.config().normEps(), true, 0f);
         if (config.getBoolean("scale_attn_by_inverse_layer_idx", false) || config.getBoolean("reorder_and_upcast_attn", false)) {
             throw new IllegalArgumentException("GPT-2 variants with scale_attn_by_inverse_layer_idx or "
                     + "reorder_and_upcast_attn (" + config.source() + ") are not supported");
         }
-        wte = add(new VocabParallelEmbedding(ctx, "transformer.wte", config.vocabSize(), hidden));
         wpe = add(new VocabParallelEmbedding(ctx, "transformer.wpe", config.maxPositionEmbeddings(), hidden, true));
         for (int i = 0; i < config.numHiddenLayers(); i++) {
             blocks.add(add(new Block(ctx, "transformer.h." + i)));
         }
-        lnF = add(new Norm(ctx, "transformer.ln_f", Norm.Kind.LAYER, hidden, config.normEps(), true));
-        lmHead = ParallelLMHead.tied(ctx, "lm_head", wte);
-        logits = new LogitsProcessor(ctx, 0f, 1f);
-    }
-
-    @Override
-    public ModelContext context() {
-        return ctx;
     }
 
     @Override
     public Set<String> loadWeights(Iterable<CheckpointTensor> weights) {
         // attn.bias / attn.masked_bias: causal-mask buffers older checkpoints carry
-        return WeightLoading.load(this, weights, List.of(), n -> n.equals("lm_head.weight")
+        return WeightLoading.load(this, weights, List.of(), n -> skipTiedHead(n)
                 || n.endsWith(".attn.bias") || n.endsWith(".attn.masked_bias"));
     }
 
     @Override
-    public Tensor forward(Tensor ids, ForwardContext fc) {
+    protected void body(Tensor ids, ForwardContext fc, Workspace ws, Tensor out) {
         Backend b = ctx.backend();
         int t = ids.dim(0);
         DType dt = ctx.activationDType();
-        Tensor out = b.allocate(dt, t, hidden);
-        try (Workspace ws = new Workspace(b)) {
-            Tensor h = ws.allocate(dt, t, hidden);
-            Tensor pos = ws.allocate(dt, t, hidden);
-            wte.forward(ids, h);
-            b.embedding(new Embedding(fc.positions(), wpe.table(), 0, pos));
-            b.binary(new Binary(Binary.Op.ADD, h, pos, h));
-            for (Block block : blocks) {
-                block.forward(h, fc, ws);
-            }
-            lnF.forward(h, out);
-        } catch (RuntimeException e) {
-            out.close();
-            throw e;
+        Tensor h = ws.allocate(dt, t, hidden);
+        Tensor pos = ws.allocate(dt, t, hidden);
+        embedTokens.forward(ids, h);
+        b.embedding(new Embedding(fc.positions(), wpe.table(), 0, pos));
+        b.binary(new Binary(Binary.Op.ADD, h, pos, h));
+        for (Block block : blocks) {
+            block.forward(h, fc, ws);
         }
-        return out;
-    }
-
-    @Override
-    public Tensor computeLogits(Tensor hiddenRows) {
-        return logits.compute(lmHead, hiddenRows);
+        finalNorm.forward(h, out);
     }
 
     private final class Block extends Module {

@@ -9,11 +9,9 @@ import dev.jvllm.models.CausalLM;
 import dev.jvllm.models.IsHybrid;
 import dev.jvllm.models.layers.ForwardContext;
 import dev.jvllm.models.layers.LightningAttention;
-import dev.jvllm.models.layers.LogitsProcessor;
 import dev.jvllm.models.layers.ModelContext;
 import dev.jvllm.models.layers.Module;
 import dev.jvllm.models.layers.Norm;
-import dev.jvllm.models.layers.ParallelLMHead;
 import dev.jvllm.models.layers.SparseMoeBlock;
 import dev.jvllm.models.layers.VocabParallelEmbedding;
 import dev.jvllm.models.layers.WeightLoading;
@@ -31,66 +29,35 @@ import java.util.Set;
  * {@code h = α·norm(x) + β·attn(norm(x))}, then {@code out = α'·norm'(h) + β'·moe(norm'(h))} with the
  * {@code *_alpha_factor} / {@code *_beta_factor} of the config.
  */
-public final class MiniMaxText01ForCausalLM extends Module implements CausalLM, IsHybrid {
-    private final int hidden;
-    private final VocabParallelEmbedding embedTokens;
+public final class MiniMaxText01ForCausalLM extends DecoderLM implements IsHybrid {
     private final List<Layer> layers = new ArrayList<>();
-    private final Norm norm;
-    private final ParallelLMHead lmHead;
-    private final LogitsProcessor logits;
-    private final boolean tied;
 
     public MiniMaxText01ForCausalLM(ModelContext ctx) {
-        super(ctx, "");
-        ModelConfig c = ctx.config();
-        hidden = c.hiddenSize();
+        super(ctx, "model.embed_tokens", "model.norm", Norm.Kind.RMS, ctx.config().normEps(), false, 0f);
+        ModelConfig c = config;
         List<String> types = c.layerTypes();
-        embedTokens = add(new VocabParallelEmbedding(ctx, "model.embed_tokens", c.vocabSize(), hidden));
         for (int i = 0; i < c.numHiddenLayers(); i++) {
             String type = types.isEmpty() ? "full_attention" : types.get(i);
             layers.add(add(new Layer(ctx, "model.layers." + i, i, type.equals("linear_attention"))));
         }
-        norm = add(new Norm(ctx, "model.norm", Norm.Kind.RMS, hidden, c.normEps(), false));
-        tied = c.tieWordEmbeddings();
-        lmHead = tied ? ParallelLMHead.tied(ctx, "lm_head", embedTokens)
-                : add(new ParallelLMHead(ctx, "lm_head", c.vocabSize(), hidden));
-        logits = new LogitsProcessor(ctx, 0f, 1f);
-    }
-
-    @Override
-    public ModelContext context() {
-        return ctx;
     }
 
     @Override
     public Set<String> loadWeights(Iterable<CheckpointTensor> weights) {
-        return WeightLoading.load(this, weights, LlamaForCausalLM.STACKED, n -> (tied && n.equals("lm_head.weight"))
+        return WeightLoading.load(this, weights, LlamaForCausalLM.STACKED, n -> skipTiedHead(n)
                 || LightningAttention.BUFFERS.stream().anyMatch(buf -> n.endsWith(".self_attn." + buf)));
     }
 
     @Override
-    public Tensor forward(Tensor ids, ForwardContext fc) {
-        Backend b = ctx.backend();
+    protected void body(Tensor ids, ForwardContext fc, Workspace ws, Tensor out) {
         int t = ids.dim(0);
         DType dt = ctx.activationDType();
-        Tensor out = b.allocate(dt, t, hidden);
-        try (Workspace ws = new Workspace(b)) {
-            Tensor h = ws.allocate(dt, t, hidden);
-            embedTokens.forward(ids, h);
-            for (Layer layer : layers) {
-                layer.forward(h, fc, ws);
-            }
-            norm.forward(h, out);
-        } catch (RuntimeException e) {
-            out.close();
-            throw e;
+        Tensor h = ws.allocate(dt, t, hidden);
+        embedTokens.forward(ids, h);
+        for (Layer layer : layers) {
+            layer.forward(h, fc, ws);
         }
-        return out;
-    }
-
-    @Override
-    public Tensor computeLogits(Tensor hiddenRows) {
-        return logits.compute(lmHead, hiddenRows);
+        finalNorm.forward(h, out);
     }
 
     private static final class Layer extends Module {

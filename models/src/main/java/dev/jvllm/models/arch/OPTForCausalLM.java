@@ -10,11 +10,9 @@ import dev.jvllm.models.CausalLM;
 import dev.jvllm.models.layers.Attention;
 import dev.jvllm.models.layers.ColumnParallelLinear;
 import dev.jvllm.models.layers.ForwardContext;
-import dev.jvllm.models.layers.LogitsProcessor;
 import dev.jvllm.models.layers.ModelContext;
 import dev.jvllm.models.layers.Module;
 import dev.jvllm.models.layers.Norm;
-import dev.jvllm.models.layers.ParallelLMHead;
 import dev.jvllm.models.layers.QKVParallelLinear;
 import dev.jvllm.models.layers.RowParallelLinear;
 import dev.jvllm.models.layers.VocabParallelEmbedding;
@@ -32,7 +30,7 @@ import java.util.Set;
  * per {@code do_layer_norm_before}, tied LM head. {@code word_embed_proj_dim != hidden_size}
  * (OPT-350m's project_in/out) is not supported and fails at load with that reason.
  */
-public final class OPTForCausalLM extends Module implements CausalLM {
+public final class OPTForCausalLM extends DecoderLM {
     /** OPT's learned position table starts at row 2 (fairseq's padding offset). */
     static final int POSITION_OFFSET = 2;
 
@@ -41,82 +39,57 @@ public final class OPTForCausalLM extends Module implements CausalLM {
             new WeightLoading.Stacked(".qkv_proj", ".k_proj", "k"),
             new WeightLoading.Stacked(".qkv_proj", ".v_proj", "v"));
 
-    private final ModelConfig config;
-    private final int hidden;
     private final boolean preNorm;
-    private final VocabParallelEmbedding embedTokens;
     private final VocabParallelEmbedding embedPositions;
     private final List<Layer> layers = new ArrayList<>();
-    private final Norm finalNorm;
-    private final ParallelLMHead lmHead;
-    private final LogitsProcessor logits;
 
     public OPTForCausalLM(ModelContext ctx) {
-        super(ctx, "");
-        config = ctx.config();
-        hidden = config.hiddenSize();
+        super(ctx, "model.decoder.embed_tokens", hasFinalNorm(ctx.config()) ? "model.decoder.final_layer_norm" : null,
+                Norm.Kind.LAYER, 1e-5, true, 0f);
         int proj = config.getInt("word_embed_proj_dim", hidden);
         if (proj != hidden) {
             throw new IllegalArgumentException("OPT with word_embed_proj_dim=" + proj + " != hidden_size=" + hidden
                     + " (project_in/project_out) is not supported yet");
         }
         preNorm = config.getBoolean("do_layer_norm_before", true);
-        embedTokens = add(new VocabParallelEmbedding(ctx, "model.decoder.embed_tokens", config.vocabSize(), hidden));
         embedPositions = add(new VocabParallelEmbedding(ctx, "model.decoder.embed_positions",
                 config.maxPositionEmbeddings() + POSITION_OFFSET, hidden, true));
         for (int i = 0; i < config.numHiddenLayers(); i++) {
             layers.add(add(new Layer(ctx, "model.decoder.layers." + i)));
         }
-        boolean finalLn = preNorm && !config.getBoolean("_remove_final_layer_norm", false);
-        finalNorm = finalLn ? add(new Norm(ctx, "model.decoder.final_layer_norm", Norm.Kind.LAYER, hidden, 1e-5, true))
-                : null;
-        lmHead = ParallelLMHead.tied(ctx, "lm_head", embedTokens);
-        logits = new LogitsProcessor(ctx, 0f, 1f);
     }
 
-    @Override
-    public ModelContext context() {
-        return ctx;
+    /** Pre-norm OPT ends with a LayerNorm unless {@code _remove_final_layer_norm}; post-norm OPT (350m) has none. */
+    private static boolean hasFinalNorm(ModelConfig c) {
+        return c.getBoolean("do_layer_norm_before", true) && !c.getBoolean("_remove_final_layer_norm", false);
     }
 
     @Override
     public Set<String> loadWeights(Iterable<CheckpointTensor> weights) {
-        return WeightLoading.load(this, weights, STACKED, n -> n.equals("lm_head.weight"));
+        return WeightLoading.load(this, weights, STACKED, this::skipTiedHead);
     }
 
     @Override
-    public Tensor forward(Tensor ids, ForwardContext fc) {
+    protected void body(Tensor ids, ForwardContext fc, Workspace ws, Tensor out) {
         Backend b = ctx.backend();
         int t = ids.dim(0);
         DType dt = ctx.activationDType();
-        Tensor out = b.allocate(dt, t, hidden);
-        try (Workspace ws = new Workspace(b)) {
-            Tensor h = ws.allocate(dt, t, hidden);
-            Tensor pos = ws.allocate(dt, t, hidden);
-            embedTokens.forward(ids, h);
-            // position p reads row p + 2: index the table from row 2 on
-            Tensor table = embedPositions.table();
-            b.embedding(new dev.jvllm.api.ops.Embedding(fc.positions(),
-                    table.slice(POSITION_OFFSET, table.dim(0) - POSITION_OFFSET), 0, pos));
-            b.binary(new Binary(Binary.Op.ADD, h, pos, h));
-            for (Layer layer : layers) {
-                layer.forward(h, fc, ws);
-            }
-            if (finalNorm != null) {
-                finalNorm.forward(h, out);
-            } else {
-                b.copy(new dev.jvllm.api.ops.Copy(h, out));
-            }
-        } catch (RuntimeException e) {
-            out.close();
-            throw e;
+        Tensor h = ws.allocate(dt, t, hidden);
+        Tensor pos = ws.allocate(dt, t, hidden);
+        embedTokens.forward(ids, h);
+        // position p reads row p + 2: index the table from row 2 on
+        Tensor table = embedPositions.table();
+        b.embedding(new dev.jvllm.api.ops.Embedding(fc.positions(),
+                table.slice(POSITION_OFFSET, table.dim(0) - POSITION_OFFSET), 0, pos));
+        b.binary(new Binary(Binary.Op.ADD, h, pos, h));
+        for (Layer layer : layers) {
+            layer.forward(h, fc, ws);
         }
-        return out;
-    }
-
-    @Override
-    public Tensor computeLogits(Tensor hiddenRows) {
-        return logits.compute(lmHead, hiddenRows);
+        if (finalNorm != null) {
+            finalNorm.forward(h, out);
+        } else {
+            b.copy(new dev.jvllm.api.ops.Copy(h, out));
+        }
     }
 
     private final class Layer extends Module {
