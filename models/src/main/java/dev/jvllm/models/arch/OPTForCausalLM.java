@@ -6,7 +6,6 @@ import dev.jvllm.api.Tensor;
 import dev.jvllm.api.ops.Activation;
 import dev.jvllm.api.ops.ActivationKind;
 import dev.jvllm.api.ops.Binary;
-import dev.jvllm.models.CausalLM;
 import dev.jvllm.models.layers.Attention;
 import dev.jvllm.models.layers.ColumnParallelLinear;
 import dev.jvllm.models.layers.ForwardContext;
