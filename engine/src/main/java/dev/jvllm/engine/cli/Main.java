@@ -16,7 +16,7 @@ public final class Main {
     static final List<Command> COMMANDS = List.of(
             new GenerateCommand(),
             new LogitsCommand(),
-            new NotImplemented("tokenize", "encode text to token ids (and back) with a model's tokenizer"),
+            new TokenizeCommand(),
             new BackendsCommand(),
             new ConformanceCommand(),
             new NotImplemented("bench", "benchmark a model or the ops of a backend"));
