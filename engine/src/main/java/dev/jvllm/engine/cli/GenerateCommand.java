@@ -5,7 +5,10 @@ import dev.jvllm.api.Tensor;
 import dev.jvllm.api.Tensors;
 import dev.jvllm.api.ops.Sample;
 import dev.jvllm.models.runtime.SimpleRunner;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.jvllm.engine.tokenizer.Tokenizer;
 import java.io.PrintStream;
+import java.nio.file.Files;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
@@ -14,9 +17,12 @@ import java.util.Set;
  * {@code jvllm generate --model DIR --prompt-token-ids 5,17,3 --max-tokens 12 --temperature 0 --json}:
  * prints {@code {"token_ids": [...]}} with the generated ids only. Temperature 0 is greedy;
  * otherwise tokens are drawn by the backend's seeded sampler (top-k / top-p / min-p apply).
- * Text prompts need the tokenizer, which arrives with the engine.
+ * A text prompt is encoded with the model directory's {@code tokenizer.json} and the output is
+ * decoded back to text ({@code --json}: {@code {"text": ..., "token_ids": [...]}}).
  */
 public final class GenerateCommand implements Command {
+    private static final ObjectMapper JSON = new ObjectMapper();
+
     @Override
     public String name() {
         return "generate";
@@ -24,16 +30,18 @@ public final class GenerateCommand implements Command {
 
     @Override
     public String summary() {
-        return "generate tokens from a prompt (--prompt-token-ids; text prompts arrive with the tokenizer)";
+        return "generate from a text prompt (model with tokenizer.json) or from --prompt-token-ids";
     }
 
     @Override
     public String usage() {
         return """
-                usage: jvllm generate --model DIR --prompt-token-ids 5,17,3 [--max-tokens N] [--temperature T]
-                                      [--top-k K] [--top-p P] [--min-p P] [--seed S] [--json] [options]
+                usage: jvllm generate --model DIR (--prompt-token-ids 5,17,3 | "text prompt") [--max-tokens N]
+                                      [--temperature T] [--top-k K] [--top-p P] [--min-p P] [--seed S] [--json] [options]
 
-                Prints the generated token ids (only the new ones); with --json one object {"token_ids": [...]}.
+                With --prompt-token-ids: prints the generated token ids (only the new ones); with --json one
+                object {"token_ids": [...]}. With a text prompt (DIR must hold tokenizer.json): prints the
+                generated text; with --json {"text": ..., "token_ids": [...]}.
                 --temperature 0 (the default) is greedy decoding.
 
                 """ + ModelOptions.USAGE;
@@ -45,12 +53,26 @@ public final class GenerateCommand implements Command {
         values.addAll(Set.of("--prompt-token-ids", "--max-tokens", "--temperature", "--top-k", "--top-p", "--min-p",
                 "--seed"));
         Args a = Args.parse(args, Set.of("--json"), values);
-        if (!a.positionals().isEmpty()) {
-            throw new UsageException("text prompts need the tokenizer, which is not built yet; "
-                    + "pass --prompt-token-ids 5,17,3 instead");
-        }
         ModelOptions m = ModelOptions.from(a);
-        int[] ids = ModelOptions.tokenIds(a.value("--prompt-token-ids"));
+        Tokenizer tokenizer = null;
+        int[] ids;
+        if (a.positionals().isEmpty()) {
+            ids = ModelOptions.tokenIds(a.value("--prompt-token-ids"));
+        } else {
+            a.requirePositionals(1, 1, "prompt");
+            if (a.value("--prompt-token-ids") != null) {
+                throw new UsageException("give either a text prompt or --prompt-token-ids, not both");
+            }
+            if (!Files.isRegularFile(m.model().resolve("tokenizer.json"))) {
+                throw new UsageException("a text prompt needs " + m.model().resolve("tokenizer.json")
+                        + "; pass --prompt-token-ids 5,17,3 for a model without a tokenizer");
+            }
+            tokenizer = Tokenizer.load(m.model());
+            ids = tokenizer.encode(a.positionals().get(0), true);
+            if (ids.length == 0) {
+                throw new UsageException("the prompt encodes to no tokens");
+            }
+        }
         int maxTokens = a.intValue("--max-tokens", 16);
         if (maxTokens < 1) {
             throw new UsageException("--max-tokens must be >= 1, got " + maxTokens);
@@ -71,7 +93,13 @@ public final class GenerateCommand implements Command {
         for (int i = 0; i < generated.length; i++) {
             sb.append(i == 0 ? "" : a.has("--json") ? ", " : " ").append(generated[i]);
         }
-        out.println(a.has("--json") ? "{\"token_ids\": [" + sb + "]}" : sb.toString());
+        if (tokenizer == null) {
+            out.println(a.has("--json") ? "{\"token_ids\": [" + sb + "]}" : sb.toString());
+        } else {
+            String text = tokenizer.decode(generated, true);
+            out.println(a.has("--json") ? "{\"text\": " + JSON.writeValueAsString(text) + ", \"token_ids\": [" + sb + "]}"
+                    : text);
+        }
         err.printf("generated %d tokens in %.2f s%n", generated.length, seconds);
         return 0;
     }

@@ -98,4 +98,26 @@ class ModelCommandsTest {
         assertEquals(1, r.code());
         assertTrue(r.err().contains("NopeForCausalLM") && r.err().contains("LlamaForCausalLM"), r.err());
     }
+
+    @Test
+    void aTextPromptIsEncodedWithTheModelsTokenizerAndTheOutputDecoded(@TempDir Path tmp) throws Exception {
+        for (String f : new String[] {"config.json", "model.safetensors"}) {
+            Files.copy(FIXTURE.resolve(f), tmp.resolve(f));
+        }
+        Path tok = Path.of("src/test/resources/tokenizers/bytelevel");
+        Files.copy(tok.resolve("tokenizer.json"), tmp.resolve("tokenizer.json"));
+        Result r = run("generate", "--model", tmp.toString(), "Once upon a time", "--max-tokens", "5", "--json");
+        assertEquals(0, r.code(), r.err());
+        var node = new com.fasterxml.jackson.databind.ObjectMapper().readTree(r.out());
+        assertEquals(5, node.get("token_ids").size(), r.out());
+        int[] ids = new int[5];
+        for (int i = 0; i < 5; i++) {
+            ids[i] = node.get("token_ids").get(i).asInt();
+        }
+        var tokenizer = dev.jvllm.engine.tokenizer.Tokenizer.load(tmp);
+        assertEquals(tokenizer.decode(ids, true), node.get("text").asText());
+        Result plain = run("generate", "--model", tmp.toString(), "Once upon a time", "--max-tokens", "5");
+        assertEquals(tokenizer.decode(ids, true) + System.lineSeparator(), plain.out(), "greedy: same text without --json");
+        assertEquals(2, run("generate", "--model", tmp.toString(), "text", "--prompt-token-ids", "1").code());
+    }
 }
