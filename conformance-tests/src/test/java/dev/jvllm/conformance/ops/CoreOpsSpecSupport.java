@@ -4,56 +4,22 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.jvllm.api.Backend;
-import dev.jvllm.api.BackendOptions;
-import dev.jvllm.api.ops.OpArgs;
 import dev.jvllm.conformance.Conformance;
 import dev.jvllm.conformance.OpSpec;
 import dev.jvllm.cpu.CpuBackend;
-import java.lang.reflect.InvocationTargetException;
-import java.lang.reflect.Proxy;
 import java.util.List;
-import java.util.function.Consumer;
 
 /**
  * Shared by the spec tests of the data, elementwise, norm and rotary ops: the two CPU forms, a
  * backend wrapper that replaces one op (to build deliberately broken candidates, or independent
  * host implementations that must pass), and the assertions.
  */
-final class CoreOpsSpecSupport {
+final class CoreOpsSpecSupport extends SpecTestSupport {
     private CoreOpsSpecSupport() {
     }
 
     static final int EXAMPLES = 30;
     static final long SEED = 42L;
-
-    static CpuBackend simd() {
-        return CpuBackend.create(BackendOptions.defaults().with("scalar", "false"));
-    }
-
-    static CpuBackend scalar() {
-        return CpuBackend.create(BackendOptions.defaults().with("scalar", "true"));
-    }
-
-    /** {@code target}, except that ops of {@code type} run {@code replacement} (via their method and via run). */
-    static <A extends OpArgs> Backend replacing(Backend target, Class<A> type, Consumer<A> replacement) {
-        return (Backend) Proxy.newProxyInstance(Backend.class.getClassLoader(), new Class<?>[] {Backend.class},
-                (proxy, m, args) -> {
-                    if (args != null && args.length == 1 && type.isInstance(args[0]) && !m.getName().equals("supports")) {
-                        replacement.accept(type.cast(args[0]));
-                        return null;
-                    }
-                    try {
-                        return m.invoke(target, args);
-                    } catch (InvocationTargetException e) {
-                        throw e.getCause();
-                    }
-                });
-    }
-
-    static String failures(List<Conformance.CaseResult> rs) {
-        return rs.stream().filter(r -> r.status() == Conformance.Status.FAIL).map(r -> r.name() + ": " + r.message())
-                .limit(5).toList().toString();
-    }
 
     /** Pinned + generated cases: no FAIL, at least {@code minPass} PASS, unique names. */
     static <C> List<Conformance.CaseResult> assertPasses(OpSpec<C> spec, Backend candidate, Backend reference,

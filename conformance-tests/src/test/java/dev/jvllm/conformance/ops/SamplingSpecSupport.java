@@ -3,52 +3,21 @@ package dev.jvllm.conformance.ops;
 import static org.junit.jupiter.api.Assertions.*;
 
 import dev.jvllm.api.Backend;
-import dev.jvllm.api.BackendOptions;
 import dev.jvllm.api.ops.OpArgs;
 import dev.jvllm.conformance.Conformance;
 import dev.jvllm.conformance.OpSpec;
 import dev.jvllm.cpu.CpuBackend;
-import java.lang.reflect.InvocationTargetException;
-import java.lang.reflect.Proxy;
 import java.util.List;
 import java.util.function.Consumer;
 
 /** Shared pieces of the sampling spec tests: the two CPU forms, a broken-backend wrapper, assertions. */
-final class SamplingSpecSupport {
+final class SamplingSpecSupport extends SpecTestSupport {
     private SamplingSpecSupport() {
     }
 
-    static CpuBackend simd() {
-        return CpuBackend.create(BackendOptions.defaults().with("scalar", "false"));
-    }
-
-    static CpuBackend scalar() {
-        return CpuBackend.create(BackendOptions.defaults().with("scalar", "true"));
-    }
-
-    /**
-     * A backend that behaves like {@code target} except that ops of {@code type} run {@code wrong}
-     * instead (through the op's own method and through {@link Backend#run}).
-     */
+    /** The sampling tests' name for {@link #replacing}. */
     static <A extends OpArgs> Backend overriding(Backend target, Class<A> type, Consumer<A> wrong) {
-        return (Backend) Proxy.newProxyInstance(Backend.class.getClassLoader(), new Class<?>[] {Backend.class},
-                (proxy, m, args) -> {
-                    if (args != null && args.length == 1 && type.isInstance(args[0])
-                            && !m.getName().equals("supports")) {
-                        wrong.accept(type.cast(args[0]));
-                        return null;
-                    }
-                    try {
-                        return m.invoke(target, args);
-                    } catch (InvocationTargetException e) {
-                        throw e.getCause();
-                    }
-                });
-    }
-
-    static String failures(List<Conformance.CaseResult> rs) {
-        return rs.stream().filter(r -> r.status() == Conformance.Status.FAIL).map(r -> r.name() + ": " + r.message())
-                .limit(5).toList().toString();
+        return replacing(target, type, wrong);
     }
 
     /** The CPU SIMD form against the CPU scalar form: no FAIL, and enough PASS that it cannot pass vacuously. */
