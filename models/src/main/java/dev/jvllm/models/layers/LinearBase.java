@@ -100,19 +100,20 @@ public abstract class LinearBase extends Module {
     }
 
     private void loadShards(CheckpointTensor t, Object id, boolean isBias) {
-        if (id == null && shards.size() > 1) { // fused on disk: [shard0 rows; shard1 rows; ...]
-            int total = shards.stream().mapToInt(Shard::fullRows).sum();
-            checkRows(t, total, isBias);
-            int base = 0;
-            for (int i = 0; i < shards.size(); i++) {
-                loadPart(i, t, base + shards.get(i).rowStart(), isBias);
-                base += shards.get(i).fullRows();
-            }
+        boolean fused = id == null && shards.size() > 1; // fused on disk: [shard0 rows; shard1 rows; ...]
+        int first = fused ? 0 : indexOf(id);
+        checkRows(t, fused ? shards.stream().mapToInt(Shard::fullRows).sum() : shards.get(first).fullRows(), isBias);
+        // a Conv1D weight is transposed on the host: decode it once for all the shards it fills
+        float[] transposedSource = transposedOnDisk && !isBias ? t.toFloatArray() : null;
+        if (!fused) {
+            loadPart(first, t, shards.get(first).rowStart(), isBias, transposedSource);
             return;
         }
-        int i = indexOf(id);
-        checkRows(t, shards.get(i).fullRows(), isBias);
-        loadPart(i, t, shards.get(i).rowStart(), isBias);
+        int base = 0;
+        for (int i = 0; i < shards.size(); i++) {
+            loadPart(i, t, base + shards.get(i).rowStart(), isBias, transposedSource);
+            base += shards.get(i).fullRows();
+        }
     }
 
     private int indexOf(Object id) {
@@ -144,14 +145,14 @@ public abstract class LinearBase extends Module {
         }
     }
 
-    private void loadPart(int i, CheckpointTensor t, int rowStart, boolean isBias) {
+    private void loadPart(int i, CheckpointTensor t, int rowStart, boolean isBias, float[] transposedSource) {
         Shard s = shards.get(i);
         Part old = parts[i];
         if (isBias) {
-            Tensor bias = floatSlice(t, rowStart, s.rows(), 0, 1, false);
+            Tensor bias = floatSlice(t, rowStart, s.rows(), 0, 1, null);
             parts[i] = new Part(old == null ? null : old.weight(), bias);
         } else {
-            Tensor w = floatSlice(t, rowStart, s.rows(), colStart, inFeatures, transposedOnDisk);
+            Tensor w = floatSlice(t, rowStart, s.rows(), colStart, inFeatures, transposedSource);
             parts[i] = new Part(new LinearWeight.Dense(w), old == null ? null : old.bias());
         }
     }
@@ -160,9 +161,10 @@ public abstract class LinearBase extends Module {
      * Rows [rowStart, rowStart+rows) × columns [c0, c0+cols) of a checkpoint matrix (or a 1-D
      * range of a vector when cols == 1 and it is 1-D), as a backend tensor in the weight dtype.
      * Zero-copy on the CPU when the dtype is kept: the row range is a contiguous slice of the
-     * mapping and the column range a strided view of it.
+     * mapping and the column range a strided view of it. {@code transposedSource} is the decoded
+     * [K, N] Conv1D tensor, given only for weights stored transposed.
      */
-    private Tensor floatSlice(CheckpointTensor t, int rowStart, int rows, int c0, int cols, boolean transposed) {
+    private Tensor floatSlice(CheckpointTensor t, int rowStart, int rows, int c0, int cols, float[] transposedSource) {
         Backend b = ctx.backend();
         DType src = t.dtype();
         if (!src.isFloat()) {
@@ -175,8 +177,8 @@ public abstract class LinearBase extends Module {
             Tensor v = b.wrap(t.data().asSlice(rowStart * es, rows * es), src, rows);
             return convert(v, dst);
         }
-        if (transposed) { // [K, N] on disk → W [rows, cols] by a host transpose
-            float[] all = t.toFloatArray();
+        if (transposedSource != null) { // [K, N] on disk → W [rows, cols] by a host transpose
+            float[] all = transposedSource;
             int n = (int) t.dim(1);
             float[] w = new float[rows * cols];
             for (int r = 0; r < rows; r++) {
