@@ -2,6 +2,8 @@ package dev.jvllm.models.arch;
 
 import dev.jvllm.api.Backend;
 import dev.jvllm.api.Tensor;
+import dev.jvllm.api.ops.Binary;
+import dev.jvllm.api.ops.Embedding;
 import dev.jvllm.models.CausalLM;
 import dev.jvllm.models.layers.ForwardContext;
 import dev.jvllm.models.layers.LogitsProcessor;
@@ -47,6 +49,21 @@ abstract class DecoderLM extends Module implements CausalLM {
 
     /** The model body: ids [T] → out [T, hidden], activations from {@code ws}. */
     protected abstract void body(Tensor ids, ForwardContext fc, Workspace ws, Tensor out);
+
+    /**
+     * Token plus learned absolute position embeddings (OPT, GPT-2): a new [T, hidden] tensor from
+     * {@code ws} holding {@code embed(ids) + positionTable[positions]}.
+     */
+    protected Tensor embedWithPositions(Tensor ids, Tensor positions, Tensor positionTable, Workspace ws) {
+        Backend b = ctx.backend();
+        int t = ids.dim(0);
+        Tensor h = ws.allocate(ctx.activationDType(), t, hidden);
+        Tensor pos = ws.allocate(ctx.activationDType(), t, hidden);
+        embedTokens.forward(ids, h);
+        b.embedding(new Embedding(positions, positionTable, 0, pos));
+        b.binary(new Binary(Binary.Op.ADD, h, pos, h));
+        return h;
+    }
 
     /** Whether the loader skips this checkpoint name: a tied {@code lm_head.weight}. */
     protected boolean skipTiedHead(String name) {

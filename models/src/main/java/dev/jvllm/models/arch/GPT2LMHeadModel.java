@@ -6,7 +6,6 @@ import dev.jvllm.api.Tensor;
 import dev.jvllm.api.ops.Activation;
 import dev.jvllm.api.ops.ActivationKind;
 import dev.jvllm.api.ops.Binary;
-import dev.jvllm.api.ops.Embedding;
 import dev.jvllm.models.layers.Attention;
 import dev.jvllm.models.layers.ColumnParallelLinear;
 import dev.jvllm.models.layers.ForwardContext;
@@ -54,14 +53,7 @@ public final class GPT2LMHeadModel extends DecoderLM {
 
     @Override
     protected void body(Tensor ids, ForwardContext fc, Workspace ws, Tensor out) {
-        Backend b = ctx.backend();
-        int t = ids.dim(0);
-        DType dt = ctx.activationDType();
-        Tensor h = ws.allocate(dt, t, hidden);
-        Tensor pos = ws.allocate(dt, t, hidden);
-        embedTokens.forward(ids, h);
-        b.embedding(new Embedding(fc.positions(), wpe.table(), 0, pos));
-        b.binary(new Binary(Binary.Op.ADD, h, pos, h));
+        Tensor h = embedWithPositions(ids, fc.positions(), wpe.table(), ws);
         for (Block block : blocks) {
             block.forward(h, fc, ws);
         }

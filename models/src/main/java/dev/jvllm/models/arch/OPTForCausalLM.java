@@ -71,16 +71,10 @@ public final class OPTForCausalLM extends DecoderLM {
     @Override
     protected void body(Tensor ids, ForwardContext fc, Workspace ws, Tensor out) {
         Backend b = ctx.backend();
-        int t = ids.dim(0);
-        DType dt = ctx.activationDType();
-        Tensor h = ws.allocate(dt, t, hidden);
-        Tensor pos = ws.allocate(dt, t, hidden);
-        embedTokens.forward(ids, h);
         // position p reads row p + 2: index the table from row 2 on
         Tensor table = embedPositions.table();
-        b.embedding(new dev.jvllm.api.ops.Embedding(fc.positions(),
-                table.slice(POSITION_OFFSET, table.dim(0) - POSITION_OFFSET), 0, pos));
-        b.binary(new Binary(Binary.Op.ADD, h, pos, h));
+        Tensor h = embedWithPositions(ids, fc.positions(), table.slice(POSITION_OFFSET, table.dim(0) - POSITION_OFFSET),
+                ws);
         for (Layer layer : layers) {
             layer.forward(h, fc, ws);
         }
