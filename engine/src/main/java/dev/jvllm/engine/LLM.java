@@ -208,23 +208,19 @@ public final class LLM implements AutoCloseable {
      * @throws CancellationException    when the calling thread is interrupted (the requests are aborted)
      */
     public List<RequestOutput> generatePrompts(List<Prompt> prompts, SamplingParams params) {
+        List<int[]> ids = new ArrayList<>();
+        for (Prompt p : prompts) {
+            ids.add(encode(p));
+        }
         List<RequestHandle> handles = new ArrayList<>();
         lock.lock();
-        try { // all or nothing: a bad prompt submits none
-            List<int[]> ids = new ArrayList<>();
-            for (Prompt p : prompts) {
-                ids.add(encode(p));
+        try {
+            for (int i = 0; i < prompts.size(); i++) {
+                handles.add(submitLocked(prompts.get(i), ids.get(i), params, null));
             }
-            try {
-                for (int i = 0; i < prompts.size(); i++) {
-                    handles.add(submitLocked(prompts.get(i), ids.get(i), params, null));
-                }
-            } catch (RuntimeException e) {
-                for (RequestHandle h : handles) {
-                    h.abort();
-                }
-                throw e;
-            }
+        } catch (RuntimeException e) { // all or nothing: the engine cannot step before the batch is withdrawn
+            handles.forEach(RequestHandle::abort);
+            throw e;
         } finally {
             lock.unlock();
         }

@@ -258,6 +258,23 @@ class EngineOutputsTest {
     }
 
     @Test
+    void logprobsZeroReportsOnlyTheChosenToken() {
+        int[] prompt = randomPrompt(new Random(10), 5);
+        try (EngineCore core = engine("llama", OPTIONS)) {
+            List<CompletionDelta> d = run(core, prompt, SamplingParams.builder().temperature(0).maxTokens(3).logprobs(0)
+                    .promptLogprobs(0).build());
+            for (CompletionDelta x : d) {
+                assertEquals(1, x.logprobs().size());
+                assertTrue(x.logprobs().get(0).top().isEmpty());
+                assertEquals(x.newTokenIds()[0], x.logprobs().get(0).chosen().tokenId());
+                assertEquals(1, x.logprobs().get(0).chosen().rank());
+            }
+            assertEquals(5, d.get(0).promptLogprobs().size());
+            assertTrue(d.get(0).promptLogprobs().get(1).top().isEmpty());
+        }
+    }
+
+    @Test
     void invalidRequestsAreRejectedWithClearMessagesAndChangeNothing() {
         try (EngineCore core = engine("llama", OPTIONS)) {
             record Case(int[] prompt, SamplingParams p, String message) {

@@ -118,4 +118,24 @@ class OutputTextTest {
         }
         assertEquals(" Hi there", kept.text());
     }
+
+    @Test
+    void theFirstTokenDecodesInThePromptsContext() throws Exception {
+        Tokenizer meta = Tokenizer.load(Path.of("src/test/resources/tokenizers/metaspace"));
+        int[] all = meta.encode("Hello world again", false);
+        int split = 1;
+        while (!meta.token(all[split]).startsWith("\u2581")) { // the first token that starts a word
+            split++;
+        }
+        int[] prompt = java.util.Arrays.copyOf(all, split);
+        OutputText out = new OutputText(meta, prompt, SamplingParams.defaults());
+        for (int i = split; i < all.length; i++) {
+            out.add(all[i], i - split + 1, false);
+        }
+        String whole = meta.decode(all, true);
+        String alone = meta.decode(java.util.Arrays.copyOfRange(all, split, all.length), true);
+        assertEquals(whole.substring(meta.decode(prompt, true).length()), out.text(),
+                "the continuation of the prompt's text, word boundary included");
+        assertNotEquals(alone, out.text(), "decoded alone, Metaspace would drop the leading space");
+    }
 }
