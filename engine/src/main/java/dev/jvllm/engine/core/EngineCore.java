@@ -80,39 +80,10 @@ public final class EngineCore implements AutoCloseable {
         this.extraEosIds = extraEosIds.clone();
         this.seeds = new SplittableRandom(o.seed());
         ModelContext ctx = ranks.first().context();
-        ModelConfig config = ctx.config();
-        this.vocabSize = config.vocabSize();
+        this.vocabSize = ctx.config().vocabSize();
         boolean stateful = !ctx.stateLayers().isEmpty();
-        int bs = o.blockSize();
-        int derivedLen = derivedMaxModelLen(config);
-        if (o.maxModelLen() > derivedLen) {
-            throw new IllegalArgumentException("maxModelLen=" + o.maxModelLen() + " is larger than the model's "
-                    + derivedLen + " (max_position_embeddings in " + config.source() + "); use at most " + derivedLen);
-        }
-        int wantedLen = o.maxModelLen() > 0 ? o.maxModelLen() : derivedLen;
-        long blockBytes = ModelRunner.kvBytesPerBlock(ctx, bs);
-        long stateBytes = stateful ? ModelRunner.stateBytesPerSlot(ctx) * o.maxNumSeqs() : 0;
-        long blocksPerSeq = (wantedLen + bs - 1) / bs;
-        long budget = o.kvCacheMemoryBytes() > 0 ? o.kvCacheMemoryBytes()
-                : Math.min(Math.min(CPU_DEFAULT_KV_BYTES, physicalMemory() / 4),
-                        stateBytes + blockBytes * blocksPerSeq * o.maxNumSeqs());
-        if (stateBytes + blockBytes > budget) {
-            throw new IllegalArgumentException("kvCacheMemoryBytes=" + budget + " cannot hold the state of "
-                    + o.maxNumSeqs() + " sequences (" + stateBytes + " bytes) and one KV block (" + blockBytes
-                    + " bytes); raise kvCacheMemoryBytes or lower maxNumSeqs");
-        }
-        long blocks = blockBytes == 0 ? blocksPerSeq * o.maxNumSeqs() : (budget - stateBytes) / blockBytes;
-        int numBlocks = (int) Math.min(Integer.MAX_VALUE / bs, blocks);
-        long capacity = (long) numBlocks * bs;
-        if (capacity < wantedLen) {
-            if (o.maxModelLen() > 0) {
-                throw new IllegalArgumentException("the KV cache holds " + capacity + " tokens (" + numBlocks
-                        + " blocks of " + bs + " in kvCacheMemoryBytes=" + budget + "), fewer than maxModelLen="
-                        + o.maxModelLen() + "; raise kvCacheMemoryBytes or lower maxModelLen");
-            }
-            wantedLen = (int) capacity; // not asked for explicitly: fit the longest sequence to the cache
-        }
-        this.maxModelLen = wantedLen;
+        CachePlan plan = CachePlan.of(ctx, o);
+        this.maxModelLen = plan.maxModelLen();
         if (!o.enableChunkedPrefill() && o.maxNumBatchedTokens() < maxModelLen) {
             throw new IllegalArgumentException("maxNumBatchedTokens=" + o.maxNumBatchedTokens() + " is smaller than "
                     + "maxModelLen=" + maxModelLen + " without chunked prefill, so a long prompt could never run; "
@@ -122,14 +93,55 @@ public final class EngineCore implements AutoCloseable {
         // attention), as in vLLM: a cached KV prefix does not give back the recurrent state after it.
         boolean prefixCaching = o.enablePrefixCaching() != null ? o.enablePrefixCaching() : !stateful;
         if (prefixCaching && stateful) {
-            throw new IllegalArgumentException("prefix caching is not supported for models with stateful layers "
-                    + ctx.stateLayers().keySet().iterator().next() + " ...: their state cannot be rebuilt from cached "
-                    + "KV blocks; leave enablePrefixCaching unset or false");
+            throw new IllegalArgumentException("prefix caching is not supported for models with stateful layers (here "
+                    + ctx.stateLayers().keySet().iterator().next() + " and others): their state cannot be rebuilt "
+                    + "from cached KV blocks; leave enablePrefixCaching unset or false");
         }
-        this.kv = new KvBlockManager(numBlocks, bs, prefixCaching);
-        this.runner = new ModelRunner(ranks, blockBytes == 0 ? 1 : numBlocks, bs, stateful ? o.maxNumSeqs() : 0);
+        this.kv = new KvBlockManager(plan.numBlocks(), o.blockSize(), prefixCaching);
+        this.runner = new ModelRunner(ranks, plan.numBlocks(), o.blockSize(), stateful ? o.maxNumSeqs() : 0);
         this.scheduler = new Scheduler(kv, o.maxNumSeqs(), o.maxNumBatchedTokens(), o.enableChunkedPrefill(),
                 prefixCaching, stateful);
+    }
+
+    /**
+     * How the memory budget is split (per rank): the state pools of {@code maxNumSeqs} sequences
+     * first, KV blocks with the rest; and the longest sequence the pool holds.
+     */
+    record CachePlan(int numBlocks, int maxModelLen) {
+        static CachePlan of(ModelContext ctx, EngineOptions o) {
+            int bs = o.blockSize();
+            int derivedLen = derivedMaxModelLen(ctx.config());
+            if (o.maxModelLen() > derivedLen) {
+                throw new IllegalArgumentException("maxModelLen=" + o.maxModelLen() + " is larger than the model's "
+                        + derivedLen + " (max_position_embeddings in " + ctx.config().source() + "); use at most "
+                        + derivedLen);
+            }
+            int len = o.maxModelLen() > 0 ? o.maxModelLen() : derivedLen;
+            long blockBytes = ModelRunner.kvBytesPerBlock(ctx, bs);
+            long stateBytes = ModelRunner.stateBytesPerSlot(ctx) * o.maxNumSeqs();
+            long blocksPerSeq = (len + bs - 1) / bs;
+            long budget = o.kvCacheMemoryBytes() > 0 ? o.kvCacheMemoryBytes()
+                    : Math.min(Math.min(CPU_DEFAULT_KV_BYTES, physicalMemory() / 4),
+                            stateBytes + blockBytes * blocksPerSeq * o.maxNumSeqs());
+            if (stateBytes + blockBytes > budget) {
+                throw new IllegalArgumentException("kvCacheMemoryBytes=" + budget + " cannot hold the state of "
+                        + o.maxNumSeqs() + " sequences (" + stateBytes + " bytes) and one KV block (" + blockBytes
+                        + " bytes); raise kvCacheMemoryBytes or lower maxNumSeqs");
+            }
+            // attention-free models need no KV memory: their block table only counts tokens
+            long blocks = blockBytes == 0 ? blocksPerSeq * o.maxNumSeqs() : (budget - stateBytes) / blockBytes;
+            int numBlocks = (int) Math.min(Integer.MAX_VALUE / bs, blocks);
+            long capacity = (long) numBlocks * bs;
+            if (capacity < len) {
+                if (o.maxModelLen() > 0) {
+                    throw new IllegalArgumentException("the KV cache holds " + capacity + " tokens (" + numBlocks
+                            + " blocks of " + bs + " in kvCacheMemoryBytes=" + budget + "), fewer than maxModelLen="
+                            + o.maxModelLen() + "; raise kvCacheMemoryBytes or lower maxModelLen");
+                }
+                len = (int) capacity; // not asked for explicitly: fit the longest sequence to the cache
+            }
+            return new CachePlan(numBlocks, len);
+        }
     }
 
     /**
