@@ -6,10 +6,11 @@ layers are quantized and stored exactly in a published checkpoint layout:
 
   quant-fp8-block       transformers' FineGrainedFP8 (128x128 block scales, weight_scale_inv),
                         written by from_pretrained(quantization_config=FineGrainedFP8Config())
-                        + save_pretrained on a GPU (the quantizer refuses to run without one)
+                        + save_pretrained on a GPU (the quantizer refuses to run without one);
+                        its reference is weight-only, as jvllm runs block fp8
   quant-gptq            GPTQ 4-bit v1 (qweight packed along K, qzeros-1 packed along N, f16
-                        scales), sym, group 32, `dynamic` overrides: layer 1 attention uses group
-                        64 ("+:"), layer 0 down_proj stays full precision ("-:")
+                        scales), sym, group 32, `dynamic` overrides: layer 1's q/k/v use group 64
+                        ("+:"), layer 0 down_proj stays full precision ("-:")
   quant-gptq-actorder   GPTQ 4-bit v1, desc_act (g_idx permutation), asymmetric, group 32; the
                         config is only in quantize_config.json, as AutoGPTQ writes it
   quant-awq             AWQ GEMM 4-bit (qweight/qzeros packed along N in AWQ's nibble order
@@ -37,7 +38,9 @@ expected.safetensors (prompt_i I32 [L], logits_i F32 [L, vocab], greedy_i I32 [1
 Run where torch + transformers exist; quant-fp8-block needs a CUDA GPU (without one it is
 skipped unless --emulate-fp8 asks for transformers' Fp8Quantize op applied directly, which is
 for testing this script only):
-  python3 tools/oracle/make_quant_fixtures.py OUT_DIR [NAME ...] [--emulate-fp8]
+  python3 tools/oracle/make_quant_fixtures.py OUT_DIR [NAME ...] [--emulate-fp8] [--reuse-fp8-checkpoint]
+--reuse-fp8-checkpoint recomputes quant-fp8-block's reference from the checkpoint already in
+OUT_DIR (written on a GPU before) instead of quantizing again.
 """
 import json
 import math
@@ -379,7 +382,7 @@ def write_checkpoint(model, quant_tensors, qcfg, out_dir, config_in_quantize_con
 
 FORMATS = {
     "quant-gptq": (small_config, lambda m, g: gptq(m, g, act_order=False, sym=True, dynamic={
-        r"+:model\.layers\.1\.self_attn\..*": {"group_size": 64},
+        r"+:model\.layers\.1\.self_attn\.[qkv]_proj": {"group_size": 64},
         r"-:model\.layers\.0\.mlp\.down_proj": {}})),
     "quant-gptq-actorder": (small_config, lambda m, g: gptq(m, g, act_order=True, sym=False)),
     "quant-awq": (lambda: small_config(attention_bias=True), awq),
@@ -410,7 +413,7 @@ def dequantize_block(w, scale_inv, block):
     return w.float() * s
 
 
-def make_fp8_block(out_root, emulate):
+def make_fp8_block(out_root, emulate, reuse):
     name = "quant-fp8-block"
     seed = sum(map(ord, name))
     model, gen = build_model(fp8_block_config(), seed)
@@ -419,7 +422,12 @@ def make_fp8_block(out_root, emulate):
     qconf = transformers.FineGrainedFP8Config(weight_block_size=[128, 128], activation_scheme="dynamic")
     path = "from_pretrained(quantization_config=FineGrainedFP8Config(...)) + save_pretrained on " + (
         torch.cuda.get_device_name(0) if torch.cuda.is_available() else "cpu")
-    if torch.cuda.is_available() and not emulate:
+    if reuse and os.path.exists(os.path.join(d, "model.safetensors")):
+        # recompute the reference of a checkpoint written before (on the GPU) without quantizing again
+        saved = load_file(os.path.join(d, "model.safetensors"))
+        with open(os.path.join(d, "expected.json")) as f:
+            path = json.load(f)["written_by"]
+    elif torch.cuda.is_available() and not emulate:
         with tempfile.TemporaryDirectory() as tmp:
             model.save_pretrained(tmp, safe_serialization=True)
             qmodel = transformers.AutoModelForCausalLM.from_pretrained(
@@ -457,12 +465,14 @@ def make_fp8_block(out_root, emulate):
             raise RuntimeError(f"{name_}: saved weight is {w.dtype} without weight_scale_inv; "
                                "save_pretrained did not keep the fp8 checkpoint")
         deq[name_] = dequantize_block(w, saved[name_ + ".weight_scale_inv"], (128, 128))
-    hooks = {n: per_token_hook for n in linear_names(model)}
+    # weight-only: jvllm runs block fp8 as W8A16 (see docs/quantization.md: the linear op has no
+    # 1x128 per-token-group activation scales, and per-token ones would depend on the TP split)
+    hooks = {}
     with open(os.path.join(d, "config.json")) as f:
         qcfg = json.load(f)["quantization_config"]
     meta = {"transformers": transformers.__version__, "torch": torch.__version__, "seed": seed,
             "quantization": qcfg, "written_by": path,
-            "reference": "f32 eager transformers on the dequantized weights, per-token fp8 activations"}
+            "reference": "f32 eager transformers on the dequantized weights (weight-only)"}
     dequantized_reference(model, deq, hooks, gen, d, meta)
     return d
 
@@ -470,6 +480,7 @@ def make_fp8_block(out_root, emulate):
 def main():
     args = [a for a in sys.argv[1:] if not a.startswith("--")]
     emulate = "--emulate-fp8" in sys.argv
+    reuse = "--reuse-fp8-checkpoint" in sys.argv
     out_root, wanted = args[0], args[1:]
     names = ["quant-fp8-block"] + list(FORMATS)
     failed = []
@@ -477,7 +488,7 @@ def main():
         if wanted and name not in wanted:
             continue
         try:
-            d = make_fp8_block(out_root, emulate) if name == "quant-fp8-block" else make_packed(name, out_root)
+            d = make_fp8_block(out_root, emulate, reuse) if name == "quant-fp8-block" else make_packed(name, out_root)
             size = sum(os.path.getsize(os.path.join(d, x)) for x in os.listdir(d))
             with open(os.path.join(d, "expected.json")) as f:
                 g0 = json.load(f)["greedy"][0]
