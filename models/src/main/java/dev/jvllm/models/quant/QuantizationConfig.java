@@ -173,9 +173,12 @@ public final class QuantizationConfig {
         List<String> names = FUSED.get(local);
         if (shards > 1 && names != null && names.size() == shards) {
             String parent = prefix.substring(0, dot + 1);
-            names.forEach(n -> modules.add(parent + n));
-        } else {
-            modules.add(prefix);
+            for (String n : names) {
+                modules.add(parent + n);
+            }
+        }
+        if (modules.isEmpty() || (checkpoint.containsKey(prefix) && modules.stream().noneMatch(checkpoint::containsKey))) {
+            modules = List.of(prefix); // not fused, or fused on disk (Phi-3's qkv_proj): the checkpoint's own name decides
         }
         Map<String, LinearScheme> decided = new LinkedHashMap<>();
         for (String m : modules) {

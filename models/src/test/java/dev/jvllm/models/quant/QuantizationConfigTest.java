@@ -243,6 +243,17 @@ class QuantizationConfigTest {
     }
 
     @Test
+    void aLayerFusedOnDiskIsDecidedByItsOwnName(@TempDir Path dir) throws Exception {
+        ModelConfig gptq = ModelConfig.parse(
+                "{\"quantization_config\": {\"quant_method\": \"gptq\", \"bits\": 4, \"group_size\": 128}}", "config.json");
+        List<CheckpointTensor> ckpt = new ArrayList<>(gptqLayer(QKV)); // Phi-3 stores qkv_proj fused
+        ckpt.add(t(GATE_UP + ".weight", DType.BF16));
+        QuantizationConfig q = QuantizationConfig.load(dir, gptq, ckpt);
+        assertInstanceOf(LinearScheme.Int4.class, q.schemeFor(QKV, 3));
+        assertEquals(LinearScheme.DENSE, q.schemeFor(GATE_UP, 2));
+    }
+
+    @Test
     void aDecisionTheCheckpointContradictsFailsBeforeLoading(@TempDir Path dir) throws Exception {
         ModelConfig fp8 = ModelConfig.parse("""
                 {"quantization_config": {"quant_method": "fp8", "activation_scheme": "dynamic",
