@@ -192,6 +192,8 @@ __device__ __forceinline__ float block_sum(float v, float* scratch) {
     return warp_sum(v);
 }
 
-// Grid-stride loop bounds for flat element loops.
-#define GRID_STRIDE(i, n) \
-    for (long long i = (long long) blockIdx.x * blockDim.x + threadIdx.x; i < (n); i += (long long) gridDim.x * blockDim.x)
+// Every element (r, c) of a rows x cols tensor, for a grid made by Launch.rowsCols: rows over
+// blockIdx.y, columns over x. (No 64-bit division per element, which costs more than the element.)
+#define ROWS_COLS(r, c, rows, cols)                                                   \
+    for (long long r = blockIdx.y; r < (rows); r += gridDim.y)                        \
+        for (int c = blockIdx.x * blockDim.x + threadIdx.x; c < (cols); c += gridDim.x * blockDim.x)

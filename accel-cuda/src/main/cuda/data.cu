@@ -3,8 +3,7 @@
 
 // dst[r, c] = (dst.dt) src[r, c]; rows x cols, both F32/F16/BF16 (dst also F8_E4M3).
 extern "C" __global__ void data_cast(View src, View dst, long long rows, int cols) {
-    GRID_STRIDE(i, rows * cols) {
-        long long r = i / cols, c = i % cols;
+    ROWS_COLS(r, c, rows, cols) {
         st(dst, r, c, ld(src, r, c));
     }
 }
@@ -12,8 +11,8 @@ extern "C" __global__ void data_cast(View src, View dst, long long rows, int col
 // Every element of dst = the element whose little-endian bytes are `bits` (size bytes).
 extern "C" __global__ void data_fill(View dst, long long rows, int cols, unsigned long long bits) {
     int size = dt_size(dst.dt);
-    GRID_STRIDE(i, rows * cols) {
-        char* p = at(dst, i / cols, i % cols);
+    ROWS_COLS(r, c, rows, cols) {
+        char* p = at(dst, r, c);
         switch (size) {
             case 8: *(unsigned long long*) p = bits; break;
             case 4: *(unsigned*) p = (unsigned) bits; break;
@@ -27,12 +26,11 @@ extern "C" __global__ void data_fill(View dst, long long rows, int cols, unsigne
 extern "C" __global__ void data_gather_rows(View src, const int* indices, View dst, int n, int cols, int srcRows,
         int* err, int errCode) {
     int size = dt_size(src.dt);
-    GRID_STRIDE(e, (long long) n * cols) {
-        int i = (int) (e / cols), c = (int) (e % cols);
+    ROWS_COLS(i, c, n, cols) {
         int idx = indices[i];
         if (idx < 0 || idx >= srcRows) {
             if (c == 0) {
-                report_error(err, errCode, i, idx, srcRows);
+                report_error(err, errCode, (int) i, idx, srcRows);
             }
             continue;
         }

@@ -6,8 +6,7 @@ extern "C" __global__ void emb_lookup(const int* ids, View table, View out, int 
         int vocab) {
     bool same = table.dt == out.dt;
     int size = dt_size(out.dt);
-    GRID_STRIDE(i, (long long) tokens * hidden) {
-        int t = (int) (i / hidden), c = (int) (i % hidden);
+    ROWS_COLS(t, c, tokens, hidden) {
         long long local = (long long) ids[t] - vocabStart;
         char* o = at(out, t, c);
         if (local < 0 || local >= vocab) {

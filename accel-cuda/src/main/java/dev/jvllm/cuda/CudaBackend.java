@@ -55,6 +55,11 @@ public final class CudaBackend implements Backend {
         return gpu.description();
     }
 
+    /** The device (benchmarks time with its stream). */
+    Gpu gpu() {
+        return gpu;
+    }
+
     /** Device memory accounting of this backend's allocator. */
     public String memoryStats() {
         return gpu.allocator().stats().toString();

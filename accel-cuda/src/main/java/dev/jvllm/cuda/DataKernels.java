@@ -8,28 +8,20 @@ import dev.jvllm.api.ops.Fill;
 import dev.jvllm.api.ops.GatherRows;
 import dev.jvllm.api.ops.OpArgs;
 import dev.jvllm.api.ops.OpKind;
-import java.util.Set;
 
 /**
  * Data movement ({@code data.cu}): copy (a DtoD or 2D memcpy, no kernel), cast, fill and gather_rows.
  * Copies and gathers between overlapping views go through a scratch copy of the source, so the
  * result is always {@code dst = old src} as in the CPU reference.
  */
-final class DataKernels implements KernelFamily {
-    private static final int THREADS = 256;
-    private final Gpu gpu;
+final class DataKernels extends KernelFamily {
 
     DataKernels(Gpu gpu) {
-        this.gpu = gpu;
+        super(gpu, OpKind.COPY, OpKind.CAST, OpKind.FILL, OpKind.GATHER_ROWS);
     }
 
     @Override
-    public Set<OpKind> ops() {
-        return Set.of(OpKind.COPY, OpKind.CAST, OpKind.FILL, OpKind.GATHER_ROWS);
-    }
-
-    @Override
-    public boolean supports(OpArgs args) {
+    boolean supports(OpArgs args) {
         return switch (args) {
             case Copy a -> true;
             case Cast a -> a.src().dtype().isFloat() && (a.dst().dtype().isFloat() || a.dst().dtype() == DType.F8_E4M3);
@@ -40,7 +32,7 @@ final class DataKernels implements KernelFamily {
     }
 
     @Override
-    public void run(OpArgs args) {
+    void run(OpArgs args) {
         switch (args) {
             case Copy a -> copy(gpu.tensor(a.src()), gpu.tensor(a.dst()));
             case Cast a -> cast(a);
@@ -86,7 +78,7 @@ final class DataKernels implements KernelFamily {
     }
 
     private void launchCast(CudaTensor src, Cast a) {
-        gpu.kernel("data_cast").elements(a.src().numel(), THREADS)
+        gpu.kernel("data_cast").rowsCols(a.src().rows(), a.src().cols())
                 .view(src).view(a.dst()).i64(a.src().rows()).i32(a.src().cols()).launch();
     }
 
@@ -94,7 +86,7 @@ final class DataKernels implements KernelFamily {
         if (a.dst().numel() == 0) {
             return;
         }
-        gpu.kernel("data_fill").elements(a.dst().numel(), THREADS)
+        gpu.kernel("data_fill").rowsCols(a.dst().rows(), a.dst().cols())
                 .view(a.dst()).i64(a.dst().rows()).i32(a.dst().cols()).i64(bits(a.dst().dtype(), a.value())).launch();
     }
 
@@ -132,13 +124,13 @@ final class DataKernels implements KernelFamily {
     }
 
     private void launchGather(CudaTensor src, GatherRows a, int n, int cols) {
-        gpu.kernel("data_gather_rows").elements((long) n * cols, THREADS)
+        gpu.kernel("data_gather_rows").rowsCols(n, cols)
                 .view(src).ptr(a.indices()).view(a.dst()).i32(n).i32(cols).i32(a.src().dim(0))
                 .ptr(gpu.errorWord()).i32(DeviceErrors.code(OpKind.GATHER_ROWS, 1)).launch();
     }
 
     @Override
-    public String describeError(OpKind op, int detail, int a, int b, int c) {
+    String describeError(OpKind op, int detail, int a, int b, int c) {
         return "gather_rows: indices[" + a + "] = " + b + " is outside [0, " + c + ") of src; pass row numbers of src";
     }
 }

@@ -117,80 +117,89 @@ final class Driver {
         return new IllegalStateException(t);
     }
 
+    /** A driver call returning its CUresult. */
+    @FunctionalInterface
+    private interface Call {
+        int invoke() throws Throwable;
+    }
+
+    /** A driver call that writes its result to {@code out} and returns its CUresult. */
+    @FunctionalInterface
+    private interface OutCall {
+        int invoke(MemorySegment out) throws Throwable;
+    }
+
+    private static void call(String name, Call c) {
+        int rc;
+        try {
+            rc = c.invoke();
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+        check(rc, name);
+    }
+
+    /** Runs a call with a fresh out-parameter cell of {@code layout} and returns the cell (valid in {@code arena}). */
+    private static MemorySegment out(Arena arena, MemoryLayout layout, String name, OutCall c) {
+        MemorySegment cell = arena.allocate(layout);
+        call(name, () -> c.invoke(cell));
+        return cell;
+    }
+
+    private static int outInt(String name, OutCall c) {
+        try (Arena arena = Arena.ofConfined()) {
+            return out(arena, JAVA_INT, name, c).get(JAVA_INT, 0);
+        }
+    }
+
+    private static long outLong(String name, OutCall c) {
+        try (Arena arena = Arena.ofConfined()) {
+            return out(arena, JAVA_LONG, name, c).get(JAVA_LONG, 0);
+        }
+    }
+
+    private static MemorySegment outAddress(String name, OutCall c) {
+        try (Arena arena = Arena.ofConfined()) {
+            return out(arena, ADDRESS, name, c).get(ADDRESS, 0);
+        }
+    }
+
     // ---- device and context ----
 
     static void init() {
-        try {
-            check((int) INIT.invokeExact(0), "cuInit");
-        } catch (Throwable t) {
-            throw rethrow(t);
-        }
+        call("cuInit", () -> (int) INIT.invokeExact(0));
     }
 
     static int device(int ordinal) {
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment out = arena.allocate(JAVA_INT);
-            check((int) DEVICE_GET.invokeExact(out, ordinal), "cuDeviceGet(" + ordinal + ")");
-            return out.get(JAVA_INT, 0);
-        } catch (Throwable t) {
-            throw rethrow(t);
-        }
+        return outInt("cuDeviceGet(" + ordinal + ")", out -> (int) DEVICE_GET.invokeExact(out, ordinal));
     }
 
     static int attribute(int device, int attribute) {
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment out = arena.allocate(JAVA_INT);
-            check((int) DEVICE_GET_ATTRIBUTE.invokeExact(out, attribute, device), "cuDeviceGetAttribute(" + attribute + ")");
-            return out.get(JAVA_INT, 0);
-        } catch (Throwable t) {
-            throw rethrow(t);
-        }
+        return outInt("cuDeviceGetAttribute(" + attribute + ")",
+                out -> (int) DEVICE_GET_ATTRIBUTE.invokeExact(out, attribute, device));
     }
 
     static String deviceName(int device) {
         try (Arena arena = Arena.ofConfined()) {
-            MemorySegment out = arena.allocate(256);
-            check((int) DEVICE_GET_NAME.invokeExact(out, 256, device), "cuDeviceGetName");
-            return out.getString(0);
-        } catch (Throwable t) {
-            throw rethrow(t);
+            return out(arena, MemoryLayout.sequenceLayout(256, JAVA_BYTE), "cuDeviceGetName",
+                    out -> (int) DEVICE_GET_NAME.invokeExact(out, 256, device)).getString(0);
         }
     }
 
     static int driverVersion() {
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment out = arena.allocate(JAVA_INT);
-            check((int) DRIVER_GET_VERSION.invokeExact(out), "cuDriverGetVersion");
-            return out.get(JAVA_INT, 0);
-        } catch (Throwable t) {
-            throw rethrow(t);
-        }
+        return outInt("cuDriverGetVersion", out -> (int) DRIVER_GET_VERSION.invokeExact(out));
     }
 
     static MemorySegment primaryContextRetain(int device) {
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment out = arena.allocate(ADDRESS);
-            check((int) PRIMARY_CTX_RETAIN.invokeExact(out, device), "cuDevicePrimaryCtxRetain");
-            return out.get(ADDRESS, 0);
-        } catch (Throwable t) {
-            throw rethrow(t);
-        }
+        return outAddress("cuDevicePrimaryCtxRetain", out -> (int) PRIMARY_CTX_RETAIN.invokeExact(out, device));
     }
 
     static void primaryContextRelease(int device) {
-        try {
-            check((int) PRIMARY_CTX_RELEASE.invokeExact(device), "cuDevicePrimaryCtxRelease_v2");
-        } catch (Throwable t) {
-            throw rethrow(t);
-        }
+        call("cuDevicePrimaryCtxRelease_v2", () -> (int) PRIMARY_CTX_RELEASE.invokeExact(device));
     }
 
     static void setCurrent(MemorySegment context) {
-        try {
-            check((int) CTX_SET_CURRENT.invokeExact(context), "cuCtxSetCurrent");
-        } catch (Throwable t) {
-            throw rethrow(t);
-        }
+        call("cuCtxSetCurrent", () -> (int) CTX_SET_CURRENT.invokeExact(context));
     }
 
     // ---- memory ----
@@ -211,11 +220,7 @@ final class Driver {
     }
 
     static void memFree(long pointer) {
-        try {
-            check((int) MEM_FREE.invokeExact(pointer), "cuMemFree_v2");
-        } catch (Throwable t) {
-            throw rethrow(t);
-        }
+        call("cuMemFree_v2", () -> (int) MEM_FREE.invokeExact(pointer));
     }
 
     /** {free, total} bytes of the current context's device. */
@@ -223,175 +228,93 @@ final class Driver {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment free = arena.allocate(JAVA_LONG);
             MemorySegment total = arena.allocate(JAVA_LONG);
-            check((int) MEM_GET_INFO.invokeExact(free, total), "cuMemGetInfo_v2");
+            call("cuMemGetInfo_v2", () -> (int) MEM_GET_INFO.invokeExact(free, total));
             return new long[] {free.get(JAVA_LONG, 0), total.get(JAVA_LONG, 0)};
-        } catch (Throwable t) {
-            throw rethrow(t);
         }
     }
 
     /** Page-locked host memory of {@code bytes} (cuMemHostAlloc), as a segment of that size. */
     static MemorySegment hostAlloc(long bytes, int flags) {
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment out = arena.allocate(ADDRESS);
-            check((int) MEM_HOST_ALLOC.invokeExact(out, bytes, flags), "cuMemHostAlloc(" + bytes + " bytes)");
-            return out.get(ADDRESS, 0).reinterpret(bytes);
-        } catch (Throwable t) {
-            throw rethrow(t);
-        }
+        return outAddress("cuMemHostAlloc(" + bytes + " bytes)", out -> (int) MEM_HOST_ALLOC.invokeExact(out, bytes, flags))
+                .reinterpret(bytes);
     }
 
     static void hostFree(MemorySegment p) {
-        try {
-            check((int) MEM_FREE_HOST.invokeExact(p), "cuMemFreeHost");
-        } catch (Throwable t) {
-            throw rethrow(t);
-        }
+        call("cuMemFreeHost", () -> (int) MEM_FREE_HOST.invokeExact(p));
     }
 
     /** The device address of host memory allocated with {@link #MEMHOSTALLOC_DEVICEMAP}. */
     static long hostDevicePointer(MemorySegment p) {
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment out = arena.allocate(JAVA_LONG);
-            check((int) MEM_HOST_GET_DEVICE_POINTER.invokeExact(out, p, 0), "cuMemHostGetDevicePointer_v2");
-            return out.get(JAVA_LONG, 0);
-        } catch (Throwable t) {
-            throw rethrow(t);
-        }
+        return outLong("cuMemHostGetDevicePointer_v2", out -> (int) MEM_HOST_GET_DEVICE_POINTER.invokeExact(out, p, 0));
     }
 
     static void copyHtoDAsync(long dst, MemorySegment src, long bytes, MemorySegment stream) {
-        try {
-            check((int) MEMCPY_HTOD_ASYNC.invokeExact(dst, src, bytes, stream), "cuMemcpyHtoDAsync_v2");
-        } catch (Throwable t) {
-            throw rethrow(t);
-        }
+        call("cuMemcpyHtoDAsync_v2", () -> (int) MEMCPY_HTOD_ASYNC.invokeExact(dst, src, bytes, stream));
     }
 
     static void copyDtoHAsync(MemorySegment dst, long src, long bytes, MemorySegment stream) {
-        try {
-            check((int) MEMCPY_DTOH_ASYNC.invokeExact(dst, src, bytes, stream), "cuMemcpyDtoHAsync_v2");
-        } catch (Throwable t) {
-            throw rethrow(t);
-        }
+        call("cuMemcpyDtoHAsync_v2", () -> (int) MEMCPY_DTOH_ASYNC.invokeExact(dst, src, bytes, stream));
     }
 
     static void copyDtoDAsync(long dst, long src, long bytes, MemorySegment stream) {
-        try {
-            check((int) MEMCPY_DTOD_ASYNC.invokeExact(dst, src, bytes, stream), "cuMemcpyDtoDAsync_v2");
-        } catch (Throwable t) {
-            throw rethrow(t);
-        }
+        call("cuMemcpyDtoDAsync_v2", () -> (int) MEMCPY_DTOD_ASYNC.invokeExact(dst, src, bytes, stream));
     }
 
-    /** cuMemcpy2DAsync_v2 with a filled {@link #MEMCPY2D} struct. */
+    /** cuMemcpy2DAsync_v2 with a filled {@link NativeLayouts#MEMCPY2D} struct. */
     static void copy2DAsync(MemorySegment params, MemorySegment stream) {
-        try {
-            check((int) MEMCPY_2D_ASYNC.invokeExact(params, stream), "cuMemcpy2DAsync_v2");
-        } catch (Throwable t) {
-            throw rethrow(t);
-        }
+        call("cuMemcpy2DAsync_v2", () -> (int) MEMCPY_2D_ASYNC.invokeExact(params, stream));
     }
 
     static void memsetAsync(long dst, byte value, long bytes, MemorySegment stream) {
-        try {
-            check((int) MEMSET_D8_ASYNC.invokeExact(dst, value, bytes, stream), "cuMemsetD8Async");
-        } catch (Throwable t) {
-            throw rethrow(t);
-        }
+        call("cuMemsetD8Async", () -> (int) MEMSET_D8_ASYNC.invokeExact(dst, value, bytes, stream));
     }
 
     // ---- streams and events ----
 
     static MemorySegment streamCreate(int flags) {
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment out = arena.allocate(ADDRESS);
-            check((int) STREAM_CREATE.invokeExact(out, flags), "cuStreamCreate");
-            return out.get(ADDRESS, 0);
-        } catch (Throwable t) {
-            throw rethrow(t);
-        }
+        return outAddress("cuStreamCreate", out -> (int) STREAM_CREATE.invokeExact(out, flags));
     }
 
     static void streamDestroy(MemorySegment stream) {
-        try {
-            check((int) STREAM_DESTROY.invokeExact(stream), "cuStreamDestroy_v2");
-        } catch (Throwable t) {
-            throw rethrow(t);
-        }
+        call("cuStreamDestroy_v2", () -> (int) STREAM_DESTROY.invokeExact(stream));
     }
 
     static void streamSynchronize(MemorySegment stream) {
-        try {
-            check((int) STREAM_SYNCHRONIZE.invokeExact(stream), "cuStreamSynchronize");
-        } catch (Throwable t) {
-            throw rethrow(t);
-        }
+        call("cuStreamSynchronize", () -> (int) STREAM_SYNCHRONIZE.invokeExact(stream));
     }
 
     static MemorySegment eventCreate(int flags) {
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment out = arena.allocate(ADDRESS);
-            check((int) EVENT_CREATE.invokeExact(out, flags), "cuEventCreate");
-            return out.get(ADDRESS, 0);
-        } catch (Throwable t) {
-            throw rethrow(t);
-        }
+        return outAddress("cuEventCreate", out -> (int) EVENT_CREATE.invokeExact(out, flags));
     }
 
     static void eventRecord(MemorySegment event, MemorySegment stream) {
-        try {
-            check((int) EVENT_RECORD.invokeExact(event, stream), "cuEventRecord");
-        } catch (Throwable t) {
-            throw rethrow(t);
-        }
+        call("cuEventRecord", () -> (int) EVENT_RECORD.invokeExact(event, stream));
     }
 
     static void eventSynchronize(MemorySegment event) {
-        try {
-            check((int) EVENT_SYNCHRONIZE.invokeExact(event), "cuEventSynchronize");
-        } catch (Throwable t) {
-            throw rethrow(t);
-        }
+        call("cuEventSynchronize", () -> (int) EVENT_SYNCHRONIZE.invokeExact(event));
     }
 
     /** Milliseconds between two recorded, completed timing events. */
     static float eventElapsedMillis(MemorySegment start, MemorySegment end) {
         try (Arena arena = Arena.ofConfined()) {
-            MemorySegment out = arena.allocate(JAVA_FLOAT);
-            check((int) EVENT_ELAPSED_TIME.invokeExact(out, start, end), "cuEventElapsedTime_v2");
-            return out.get(JAVA_FLOAT, 0);
-        } catch (Throwable t) {
-            throw rethrow(t);
+            return out(arena, JAVA_FLOAT, "cuEventElapsedTime_v2",
+                    out -> (int) EVENT_ELAPSED_TIME.invokeExact(out, start, end)).get(JAVA_FLOAT, 0);
         }
     }
 
     static void eventDestroy(MemorySegment event) {
-        try {
-            check((int) EVENT_DESTROY.invokeExact(event), "cuEventDestroy_v2");
-        } catch (Throwable t) {
-            throw rethrow(t);
-        }
+        call("cuEventDestroy_v2", () -> (int) EVENT_DESTROY.invokeExact(event));
     }
 
     // ---- modules and launches ----
 
     static MemorySegment moduleLoadData(MemorySegment image) {
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment out = arena.allocate(ADDRESS);
-            check((int) MODULE_LOAD_DATA.invokeExact(out, image), "cuModuleLoadData");
-            return out.get(ADDRESS, 0);
-        } catch (Throwable t) {
-            throw rethrow(t);
-        }
+        return outAddress("cuModuleLoadData", out -> (int) MODULE_LOAD_DATA.invokeExact(out, image));
     }
 
     static void moduleUnload(MemorySegment module) {
-        try {
-            check((int) MODULE_UNLOAD.invokeExact(module), "cuModuleUnload");
-        } catch (Throwable t) {
-            throw rethrow(t);
-        }
+        call("cuModuleUnload", () -> (int) MODULE_UNLOAD.invokeExact(module));
     }
 
     /** The kernel {@code name} of the module, or NULL when the module has none by that name. */

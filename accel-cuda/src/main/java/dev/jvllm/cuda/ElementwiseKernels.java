@@ -8,28 +8,20 @@ import dev.jvllm.api.ops.GatedActivation;
 import dev.jvllm.api.ops.OpArgs;
 import dev.jvllm.api.ops.OpKind;
 import dev.jvllm.api.ops.Scale;
-import java.util.Set;
 
 /**
  * Elementwise ops ({@code elementwise.cu}): binary add/mul with row broadcast, scale, activations and
  * gated activations over F32/F16/BF16 in any mix, strided views, in place allowed (each element is
  * read and written by one thread).
  */
-final class ElementwiseKernels implements KernelFamily {
-    private static final int THREADS = 256;
-    private final Gpu gpu;
+final class ElementwiseKernels extends KernelFamily {
 
     ElementwiseKernels(Gpu gpu) {
-        this.gpu = gpu;
+        super(gpu, OpKind.BINARY, OpKind.SCALE, OpKind.ACTIVATION, OpKind.GATED_ACTIVATION);
     }
 
     @Override
-    public Set<OpKind> ops() {
-        return Set.of(OpKind.BINARY, OpKind.SCALE, OpKind.ACTIVATION, OpKind.GATED_ACTIVATION);
-    }
-
-    @Override
-    public boolean supports(OpArgs args) {
+    boolean supports(OpArgs args) {
         return switch (args) {
             case Binary a -> floats(a.a(), a.b(), a.out());
             case Scale a -> floats(a.x(), a.out());
@@ -51,30 +43,30 @@ final class ElementwiseKernels implements KernelFamily {
     }
 
     @Override
-    public void run(OpArgs args) {
+    void run(OpArgs args) {
         switch (args) {
             case Binary a -> {
                 if (a.a().numel() > 0) {
-                    gpu.kernel("ew_binary").elements(a.a().numel(), THREADS).view(a.a()).view(a.b()).view(a.out())
+                    gpu.kernel("ew_binary").rowsCols(a.a().rows(), a.a().cols()).view(a.a()).view(a.b()).view(a.out())
                             .i64(a.a().rows()).i32(a.a().cols()).i32(a.op() == Binary.Op.ADD ? 0 : 1)
                             .i32(a.broadcastsB() ? 1 : 0).launch();
                 }
             }
             case Scale a -> {
                 if (a.x().numel() > 0) {
-                    gpu.kernel("ew_scale").elements(a.x().numel(), THREADS).view(a.x()).view(a.out())
+                    gpu.kernel("ew_scale").rowsCols(a.x().rows(), a.x().cols()).view(a.x()).view(a.out())
                             .i64(a.x().rows()).i32(a.x().cols()).f32(a.factor()).launch();
                 }
             }
             case Activation a -> {
                 if (a.x().numel() > 0) {
-                    gpu.kernel("ew_activation").elements(a.x().numel(), THREADS).view(a.x()).view(a.out())
+                    gpu.kernel("ew_activation").rowsCols(a.x().rows(), a.x().cols()).view(a.x()).view(a.out())
                             .i64(a.x().rows()).i32(a.x().cols()).i32(a.fn().ordinal()).f32(a.param()).launch();
                 }
             }
             case GatedActivation a -> {
                 if (a.out().numel() > 0) {
-                    gpu.kernel("ew_gated").elements(a.out().numel(), THREADS).view(a.x()).view(a.out())
+                    gpu.kernel("ew_gated").rowsCols(a.out().rows(), a.out().cols()).view(a.x()).view(a.out())
                             .i64(a.out().rows()).i32(a.out().cols()).i32(a.fn().ordinal()).launch();
                 }
             }

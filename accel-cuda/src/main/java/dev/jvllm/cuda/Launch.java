@@ -78,10 +78,15 @@ final class Launch {
         return this;
     }
 
-    /** The grid-stride grid for {@code n} elements at {@code threads} per block (at most 32 blocks per SM). */
-    Launch elements(long n, int threads) {
-        long blocks = Math.max(1, Math.min((n + threads - 1) / threads, 32L * gpu.multiprocessors()));
-        return grid(blocks).block(threads);
+    /**
+     * The grid of common.cuh's {@code ROWS_COLS} loop over a rows x cols tensor: threads along the
+     * columns, blocks along rows (each looping over several when there are many), about 64 blocks per SM.
+     */
+    Launch rowsCols(long rows, int cols) {
+        int threads = cols >= 256 ? 256 : Math.max(32, (cols + 31) / 32 * 32);
+        long gx = Math.max(1, Math.min((cols + threads - 1) / threads, 64));
+        long gy = Math.max(1, Math.min(rows, Math.min(65535, Math.max(1, 64L * gpu.multiprocessors() / gx))));
+        return grid(gx, gy, 1).block(threads);
     }
 
     private MemorySegment slot() {

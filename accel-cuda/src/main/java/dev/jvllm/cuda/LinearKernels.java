@@ -8,7 +8,6 @@ import dev.jvllm.api.ops.OpArgs;
 import dev.jvllm.api.ops.OpKind;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Set;
 
 /**
  * {@code out = x · Wᵀ + bias} for dense F32/F16/BF16 weights through {@code cublasGemmEx} with f32
@@ -21,26 +20,20 @@ import java.util.Set;
  * (its f32 accumulator rounded once); otherwise it writes an F32 scratch that the epilogue adds the
  * bias to and rounds.
  */
-final class LinearKernels implements KernelFamily {
-    private final Gpu gpu;
+final class LinearKernels extends KernelFamily {
 
     LinearKernels(Gpu gpu) {
-        this.gpu = gpu;
+        super(gpu, OpKind.LINEAR);
     }
 
     @Override
-    public Set<OpKind> ops() {
-        return Set.of(OpKind.LINEAR);
-    }
-
-    @Override
-    public boolean supports(OpArgs args) {
+    boolean supports(OpArgs args) {
         return args instanceof Linear a && a.weight() instanceof LinearWeight.Dense
                 && ElementwiseKernels.floats(a.x(), a.out(), a.bias()) && gpu.cublas() != null;
     }
 
     @Override
-    public void run(OpArgs args) {
+    void run(OpArgs args) {
         Linear a = (Linear) args;
         if (!(a.weight() instanceof LinearWeight.Dense dense)) {
             throw new UnsupportedOperationException("cuda linear: weight format " + a.weight().formatName()
@@ -65,7 +58,7 @@ final class LinearKernels implements KernelFamily {
             boolean direct = a.bias() == null && k > 0 && (outType == in || outType == DType.F32);
             Tensor acc = direct ? a.out() : track(gpu.temp(DType.F32, t, n), temps);
             if (k == 0) {
-                gpu.kernel("data_fill").elements((long) t * n, 256).view(acc).i64(t).i32(n).i64(0).launch();
+                gpu.kernel("data_fill").rowsCols(t, n).view(acc).i64(t).i32(n).i64(0).launch();
             } else {
                 CudaTensor cx = gpu.tensor(x), cw = gpu.tensor(w), cc = gpu.tensor(acc);
                 Cublas.gemmEx(gpu.cublas(), Cublas.OP_T, Cublas.OP_N, n, t, k, gpu.one(),
@@ -73,7 +66,7 @@ final class LinearKernels implements KernelFamily {
                         gpu.zero(), cc.address(), Cublas.dataType(acc.dtype()), ld(cc));
             }
             if (!direct) {
-                gpu.kernel("linear_bias_round").elements((long) t * n, 256).view(acc).view(a.bias()).view(a.out())
+                gpu.kernel("linear_bias_round").rowsCols(t, n).view(acc).view(a.bias()).view(a.out())
                         .i64(t).i32(n).i32(a.bias() != null ? 1 : 0).launch();
             }
         } finally {
@@ -92,7 +85,7 @@ final class LinearKernels implements KernelFamily {
             return m;
         }
         CudaTensor f = track(gpu.temp(DType.F32, m.shape()), temps);
-        gpu.kernel("data_cast").elements(m.numel(), 256).view(m).view(f).i64(m.rows()).i32(m.cols()).launch();
+        gpu.kernel("data_cast").rowsCols(m.rows(), m.cols()).view(m).view(f).i64(m.rows()).i32(m.cols()).launch();
         return f;
     }
 

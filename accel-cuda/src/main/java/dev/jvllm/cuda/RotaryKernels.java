@@ -4,31 +4,24 @@ import dev.jvllm.api.Tensor;
 import dev.jvllm.api.ops.OpArgs;
 import dev.jvllm.api.ops.OpKind;
 import dev.jvllm.api.ops.Rotary;
-import java.util.Set;
 
 /**
  * Rotary embedding in place on q and k ({@code rotary.cu}), Neox or GPT-J pairing, partial rotary,
  * q and k F32/F16/BF16 (each its own dtype), typically strided views of a fused qkv projection.
  */
-final class RotaryKernels implements KernelFamily {
-    private final Gpu gpu;
+final class RotaryKernels extends KernelFamily {
 
     RotaryKernels(Gpu gpu) {
-        this.gpu = gpu;
+        super(gpu, OpKind.ROTARY);
     }
 
     @Override
-    public Set<OpKind> ops() {
-        return Set.of(OpKind.ROTARY);
-    }
-
-    @Override
-    public boolean supports(OpArgs args) {
+    boolean supports(OpArgs args) {
         return args instanceof Rotary a && ElementwiseKernels.floats(a.q(), a.k());
     }
 
     @Override
-    public void run(OpArgs args) {
+    void run(OpArgs args) {
         Rotary a = (Rotary) args;
         rotate(a, a.q());
         if (a.k() != null) {
@@ -49,7 +42,7 @@ final class RotaryKernels implements KernelFamily {
     }
 
     @Override
-    public String describeError(OpKind op, int detail, int a, int b, int c) {
+    String describeError(OpKind op, int detail, int a, int b, int c) {
         return "rotary: positions[" + a + "] = " + b + " is outside cosSin's " + c + " rows; build cosSin with at least "
                 + ((long) b + 1) + " positions (max_position_embeddings)";
     }

@@ -39,48 +39,44 @@ final class Staging {
 
     /** Copies {@code numel} contiguous host elements into the (possibly strided) device tensor at {@code base}. */
     void upload(MemorySegment src, long base, TensorLayout layout) {
-        int es = layout.dtype().byteSize();
-        long rowBytes = (long) layout.cols() * es;
-        long rows = layout.rows();
-        long total = rows * rowBytes;
-        if (total == 0) {
-            return;
-        }
-        if (layout.isContiguous()) {
-            for (long off = 0; off < total; off += CHUNK) {
-                long n = Math.min(CHUNK, total - off);
-                int i = take();
-                MemorySegment.copy(src, off, chunks[i], 0, n);
-                Driver.copyHtoDAsync(base + off, chunks[i], n, gpu.stream());
-                Driver.eventRecord(done[i], gpu.stream());
+        forEachPiece(base, layout, (hostOffset, device, pitch, width, rows) -> {
+            int i = take();
+            MemorySegment.copy(src, hostOffset, chunks[i], 0, width * rows);
+            if (rows == 1) {
+                Driver.copyHtoDAsync(device, chunks[i], width, gpu.stream());
+            } else {
+                gpu.copy2D(0, chunks[i], width, device, null, pitch, width, rows);
             }
-            return;
-        }
-        long pitch = layout.rowStride() * es;
-        if (rowBytes <= CHUNK) {
-            long per = CHUNK / rowBytes;
-            for (long r = 0; r < rows; r += per) {
-                long n = Math.min(per, rows - r);
-                int i = take();
-                MemorySegment.copy(src, r * rowBytes, chunks[i], 0, n * rowBytes);
-                gpu.copy2D(0, chunks[i], rowBytes, base + r * pitch, null, pitch, rowBytes, n);
-                Driver.eventRecord(done[i], gpu.stream());
-            }
-            return;
-        }
-        for (long r = 0; r < rows; r++) { // rows longer than a chunk: each row in pieces
-            for (long off = 0; off < rowBytes; off += CHUNK) {
-                long n = Math.min(CHUNK, rowBytes - off);
-                int i = take();
-                MemorySegment.copy(src, r * rowBytes + off, chunks[i], 0, n);
-                Driver.copyHtoDAsync(base + r * pitch + off, chunks[i], n, gpu.stream());
-                Driver.eventRecord(done[i], gpu.stream());
-            }
-        }
+            Driver.eventRecord(done[i], gpu.stream());
+        });
     }
 
     /** Copies the (possibly strided) device tensor at {@code base} into contiguous host memory, waiting for it. */
     void download(long base, TensorLayout layout, MemorySegment dst) {
+        forEachPiece(base, layout, (hostOffset, device, pitch, width, rows) -> {
+            int i = take();
+            if (rows == 1) {
+                Driver.copyDtoHAsync(chunks[i], device, width, gpu.stream());
+            } else {
+                gpu.copy2D(device, null, pitch, 0, chunks[i], width, width, rows);
+            }
+            Driver.eventRecord(done[i], gpu.stream());
+            Driver.eventSynchronize(done[i]);
+            MemorySegment.copy(chunks[i], 0, dst, hostOffset, width * rows);
+        });
+    }
+
+    /** One transfer of at most a chunk: {@code rows} rows of {@code width} bytes, device rows {@code pitch} apart. */
+    @FunctionalInterface
+    private interface Piece {
+        void move(long hostOffset, long device, long pitch, long width, long rows);
+    }
+
+    /**
+     * Cuts a tensor into chunk-sized pieces: flat byte ranges when it is contiguous, runs of whole rows
+     * (2D) when its rows fit a chunk, else each row in flat pieces. The host side is always contiguous.
+     */
+    private static void forEachPiece(long base, TensorLayout layout, Piece piece) {
         int es = layout.dtype().byteSize();
         long rowBytes = (long) layout.cols() * es;
         long rows = layout.rows();
@@ -90,10 +86,7 @@ final class Staging {
         }
         if (layout.isContiguous()) {
             for (long off = 0; off < total; off += CHUNK) {
-                long n = Math.min(CHUNK, total - off);
-                int i = take();
-                Driver.copyDtoHAsync(chunks[i], base + off, n, gpu.stream());
-                finish(i, dst, off, n);
+                piece.move(off, base + off, 0, Math.min(CHUNK, total - off), 1);
             }
             return;
         }
@@ -101,27 +94,15 @@ final class Staging {
         if (rowBytes <= CHUNK) {
             long per = CHUNK / rowBytes;
             for (long r = 0; r < rows; r += per) {
-                long n = Math.min(per, rows - r);
-                int i = take();
-                gpu.copy2D(base + r * pitch, null, pitch, 0, chunks[i], rowBytes, rowBytes, n);
-                finish(i, dst, r * rowBytes, n * rowBytes);
+                piece.move(r * rowBytes, base + r * pitch, pitch, rowBytes, Math.min(per, rows - r));
             }
             return;
         }
         for (long r = 0; r < rows; r++) {
             for (long off = 0; off < rowBytes; off += CHUNK) {
-                long n = Math.min(CHUNK, rowBytes - off);
-                int i = take();
-                Driver.copyDtoHAsync(chunks[i], base + r * pitch + off, n, gpu.stream());
-                finish(i, dst, r * rowBytes + off, n);
+                piece.move(r * rowBytes + off, base + r * pitch + off, pitch, Math.min(CHUNK, rowBytes - off), 1);
             }
         }
-    }
-
-    private void finish(int i, MemorySegment dst, long dstOffset, long bytes) {
-        Driver.eventRecord(done[i], gpu.stream());
-        Driver.eventSynchronize(done[i]);
-        MemorySegment.copy(chunks[i], 0, dst, dstOffset, bytes);
     }
 
     void close() {
