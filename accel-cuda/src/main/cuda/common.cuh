@@ -192,6 +192,11 @@ __device__ __forceinline__ float block_sum(float v, float* scratch) {
     return warp_sum(v);
 }
 
+// Grid-stride loop over a flat index space of n items (grid from Launch.elements). For a rows x cols
+// tensor prefer ROWS_COLS: recovering (r, c) from a flat 64-bit index costs a division per element.
+#define GRID_STRIDE(i, n) \
+    for (long long i = (long long) blockIdx.x * blockDim.x + threadIdx.x; i < (n); i += (long long) gridDim.x * blockDim.x)
+
 // Every element (r, c) of a rows x cols tensor, for a grid made by Launch.rowsCols: rows over
 // blockIdx.y, columns over x. (No 64-bit division per element, which costs more than the element.)
 #define ROWS_COLS(r, c, rows, cols)                                                   \

@@ -3,22 +3,29 @@ package dev.jvllm.cuda;
 import dev.jvllm.api.ops.Argmax;
 import dev.jvllm.api.ops.OpArgs;
 import dev.jvllm.api.ops.OpKind;
+import java.util.Set;
 
 /** Argmax over each row of logits ({@code argmax.cu}): ties to the lowest index, NaN above every number. */
-final class ArgmaxKernels extends KernelFamily {
+final class ArgmaxKernels implements KernelFamily {
+    private final Gpu gpu;
 
     ArgmaxKernels(Gpu gpu) {
-        super(gpu, OpKind.ARGMAX);
+        this.gpu = gpu;
     }
 
     @Override
-    boolean supports(OpArgs args) {
+    public Set<OpKind> ops() {
+        return Set.of(OpKind.ARGMAX);
+    }
+
+    @Override
+    public boolean supports(OpArgs args) {
         return args instanceof Argmax a && ElementwiseKernels.floats(a.logits())
                 && (a.logits().cols() > 0 || a.logits().dim(0) == 0);
     }
 
     @Override
-    void run(OpArgs args) {
+    public void run(OpArgs args) {
         Argmax a = (Argmax) args;
         int rows = a.logits().dim(0), vocab = a.logits().cols();
         if (rows == 0) {

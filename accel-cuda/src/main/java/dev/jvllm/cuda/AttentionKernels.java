@@ -5,6 +5,7 @@ import dev.jvllm.api.ops.KvCacheWrite;
 import dev.jvllm.api.ops.OpArgs;
 import dev.jvllm.api.ops.OpKind;
 import dev.jvllm.api.ops.PagedAttention;
+import java.util.Set;
 
 /**
  * KV-cache write and paged attention ({@code attention.cu}).
@@ -19,7 +20,7 @@ import dev.jvllm.api.ops.PagedAttention;
  * F32/F16/BF16. The first form (one block per query token and head, {@code attn_paged_*}) stays as
  * the cross-check ({@code -Djvllm.cuda.attention=simple}) and for grids past the flash form's limits.
  */
-final class AttentionKernels extends KernelFamily {
+final class AttentionKernels implements KernelFamily {
     /** Largest head size the attention kernels hold in registers (attention.cu MAX_PER_LANE, FC). */
     static final int MAX_HEAD_SIZE = 256;
     /** attention.cu FR and FK: query rows per block and keys per tile of the flash form. */
@@ -30,12 +31,19 @@ final class AttentionKernels extends KernelFamily {
     private static final boolean SIMPLE = "simple".equals(System.getProperty("jvllm.cuda.attention"));
     private static final int WRITE_DETAIL = 1;
 
+    private final Gpu gpu;
+
     AttentionKernels(Gpu gpu) {
-        super(gpu, OpKind.KV_CACHE_WRITE, OpKind.PAGED_ATTENTION);
+        this.gpu = gpu;
     }
 
     @Override
-    boolean supports(OpArgs args) {
+    public Set<OpKind> ops() {
+        return Set.of(OpKind.KV_CACHE_WRITE, OpKind.PAGED_ATTENTION);
+    }
+
+    @Override
+    public boolean supports(OpArgs args) {
         return switch (args) {
             case KvCacheWrite a -> ElementwiseKernels.floats(a.k(), a.v(), a.kCache(), a.vCache());
             case PagedAttention a -> ElementwiseKernels.floats(a.q(), a.out(), a.kCache())
@@ -45,7 +53,7 @@ final class AttentionKernels extends KernelFamily {
     }
 
     @Override
-    void run(OpArgs args) {
+    public void run(OpArgs args) {
         switch (args) {
             case KvCacheWrite a -> write(a);
             case PagedAttention a -> attend(a);
@@ -144,7 +152,7 @@ final class AttentionKernels extends KernelFamily {
     }
 
     @Override
-    String describeError(OpKind op, int detail, int a, int b, int c) {
+    public String describeError(OpKind op, int detail, int a, int b, int c) {
         if (op == OpKind.KV_CACHE_WRITE) {
             return "kv_cache_write: slotMapping[" + a + "] = " + b + " is outside the cache (valid: -1 to skip, or 0.."
                     + ((long) c - 1) + " = block * blockSize + offset)";
@@ -158,7 +166,7 @@ final class AttentionKernels extends KernelFamily {
             case 4 -> "paged_attention: blockTables[" + a + ", " + b + "] = " + c + " is outside the cache's blocks";
             case 5 -> "paged_attention: sequence " + a + " has " + b + " queries and " + c
                     + " tokens, more than the maxQueryLen/maxSeqLen the call declared";
-            default -> super.describeError(op, detail, a, b, c);
+            default -> KernelFamily.super.describeError(op, detail, a, b, c);
         };
     }
 }

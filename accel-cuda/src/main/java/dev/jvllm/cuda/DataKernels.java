@@ -8,20 +8,27 @@ import dev.jvllm.api.ops.Fill;
 import dev.jvllm.api.ops.GatherRows;
 import dev.jvllm.api.ops.OpArgs;
 import dev.jvllm.api.ops.OpKind;
+import java.util.Set;
 
 /**
  * Data movement ({@code data.cu}): copy (a DtoD or 2D memcpy, no kernel), cast, fill and gather_rows.
  * Copies and gathers between overlapping views go through a scratch copy of the source, so the
  * result is always {@code dst = old src} as in the CPU reference.
  */
-final class DataKernels extends KernelFamily {
+final class DataKernels implements KernelFamily {
+    private final Gpu gpu;
 
     DataKernels(Gpu gpu) {
-        super(gpu, OpKind.COPY, OpKind.CAST, OpKind.FILL, OpKind.GATHER_ROWS);
+        this.gpu = gpu;
     }
 
     @Override
-    boolean supports(OpArgs args) {
+    public Set<OpKind> ops() {
+        return Set.of(OpKind.COPY, OpKind.CAST, OpKind.FILL, OpKind.GATHER_ROWS);
+    }
+
+    @Override
+    public boolean supports(OpArgs args) {
         return switch (args) {
             case Copy a -> true;
             case Cast a -> a.src().dtype().isFloat() && (a.dst().dtype().isFloat() || a.dst().dtype() == DType.F8_E4M3);
@@ -32,7 +39,7 @@ final class DataKernels extends KernelFamily {
     }
 
     @Override
-    void run(OpArgs args) {
+    public void run(OpArgs args) {
         switch (args) {
             case Copy a -> copy(gpu.tensor(a.src()), gpu.tensor(a.dst()));
             case Cast a -> cast(a);
@@ -130,7 +137,7 @@ final class DataKernels extends KernelFamily {
     }
 
     @Override
-    String describeError(OpKind op, int detail, int a, int b, int c) {
+    public String describeError(OpKind op, int detail, int a, int b, int c) {
         return "gather_rows: indices[" + a + "] = " + b + " is outside [0, " + c + ") of src; pass row numbers of src";
     }
 }

@@ -8,20 +8,27 @@ import dev.jvllm.api.ops.GatedActivation;
 import dev.jvllm.api.ops.OpArgs;
 import dev.jvllm.api.ops.OpKind;
 import dev.jvllm.api.ops.Scale;
+import java.util.Set;
 
 /**
  * Elementwise ops ({@code elementwise.cu}): binary add/mul with row broadcast, scale, activations and
  * gated activations over F32/F16/BF16 in any mix, strided views, in place allowed (each element is
  * read and written by one thread).
  */
-final class ElementwiseKernels extends KernelFamily {
+final class ElementwiseKernels implements KernelFamily {
+    private final Gpu gpu;
 
     ElementwiseKernels(Gpu gpu) {
-        super(gpu, OpKind.BINARY, OpKind.SCALE, OpKind.ACTIVATION, OpKind.GATED_ACTIVATION);
+        this.gpu = gpu;
     }
 
     @Override
-    boolean supports(OpArgs args) {
+    public Set<OpKind> ops() {
+        return Set.of(OpKind.BINARY, OpKind.SCALE, OpKind.ACTIVATION, OpKind.GATED_ACTIVATION);
+    }
+
+    @Override
+    public boolean supports(OpArgs args) {
         return switch (args) {
             case Binary a -> floats(a.a(), a.b(), a.out());
             case Scale a -> floats(a.x(), a.out());
@@ -43,7 +50,7 @@ final class ElementwiseKernels extends KernelFamily {
     }
 
     @Override
-    void run(OpArgs args) {
+    public void run(OpArgs args) {
         switch (args) {
             case Binary a -> {
                 if (a.a().numel() > 0) {

@@ -78,6 +78,12 @@ final class Launch {
         return this;
     }
 
+    /** The grid of common.cuh's {@code GRID_STRIDE} loop over {@code n} items (at most 32 blocks per SM). */
+    Launch elements(long n, int threads) {
+        long blocks = Math.max(1, Math.min((n + threads - 1) / threads, 32L * gpu.multiprocessors()));
+        return grid(blocks).block(threads);
+    }
+
     /**
      * The grid of common.cuh's {@code ROWS_COLS} loop over a rows x cols tensor: threads along the
      * columns, blocks along rows (each looping over several when there are many), about 64 blocks per SM.

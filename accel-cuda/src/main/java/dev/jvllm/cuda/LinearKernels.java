@@ -6,6 +6,7 @@ import dev.jvllm.api.ops.Linear;
 import dev.jvllm.api.ops.LinearWeight;
 import dev.jvllm.api.ops.OpArgs;
 import dev.jvllm.api.ops.OpKind;
+import java.util.Set;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -20,20 +21,26 @@ import java.util.List;
  * (its f32 accumulator rounded once); otherwise it writes an F32 scratch that the epilogue adds the
  * bias to and rounds.
  */
-final class LinearKernels extends KernelFamily {
+final class LinearKernels implements KernelFamily {
+    private final Gpu gpu;
 
     LinearKernels(Gpu gpu) {
-        super(gpu, OpKind.LINEAR);
+        this.gpu = gpu;
     }
 
     @Override
-    boolean supports(OpArgs args) {
+    public Set<OpKind> ops() {
+        return Set.of(OpKind.LINEAR);
+    }
+
+    @Override
+    public boolean supports(OpArgs args) {
         return args instanceof Linear a && a.weight() instanceof LinearWeight.Dense
                 && ElementwiseKernels.floats(a.x(), a.out(), a.bias()) && gpu.cublas() != null;
     }
 
     @Override
-    void run(OpArgs args) {
+    public void run(OpArgs args) {
         Linear a = (Linear) args;
         if (!(a.weight() instanceof LinearWeight.Dense dense)) {
             throw new UnsupportedOperationException("cuda linear: weight format " + a.weight().formatName()

@@ -4,19 +4,26 @@ import dev.jvllm.api.ops.LayerNorm;
 import dev.jvllm.api.ops.OpArgs;
 import dev.jvllm.api.ops.OpKind;
 import dev.jvllm.api.ops.RmsNorm;
+import java.util.Set;
 
 /**
  * RMSNorm with fused residual add (Llama and Gemma forms) and LayerNorm ({@code norm.cu}): one block
  * per row, F32/F16/BF16 in any mix, strided views, the in-place forms the records allow.
  */
-final class NormKernels extends KernelFamily {
+final class NormKernels implements KernelFamily {
+    private final Gpu gpu;
 
     NormKernels(Gpu gpu) {
-        super(gpu, OpKind.RMS_NORM, OpKind.LAYER_NORM);
+        this.gpu = gpu;
     }
 
     @Override
-    boolean supports(OpArgs args) {
+    public Set<OpKind> ops() {
+        return Set.of(OpKind.RMS_NORM, OpKind.LAYER_NORM);
+    }
+
+    @Override
+    public boolean supports(OpArgs args) {
         return switch (args) {
             case RmsNorm a -> ElementwiseKernels.floats(a.x(), a.weight(), a.out(), a.residual(), a.residualOut());
             case LayerNorm a -> ElementwiseKernels.floats(a.x(), a.weight(), a.bias(), a.out());
@@ -30,7 +37,7 @@ final class NormKernels extends KernelFamily {
     }
 
     @Override
-    void run(OpArgs args) {
+    public void run(OpArgs args) {
         switch (args) {
             case RmsNorm a -> {
                 int rows = a.x().dim(0), h = a.x().cols();

@@ -4,24 +4,31 @@ import dev.jvllm.api.Tensor;
 import dev.jvllm.api.ops.OpArgs;
 import dev.jvllm.api.ops.OpKind;
 import dev.jvllm.api.ops.Rotary;
+import java.util.Set;
 
 /**
  * Rotary embedding in place on q and k ({@code rotary.cu}), Neox or GPT-J pairing, partial rotary,
  * q and k F32/F16/BF16 (each its own dtype), typically strided views of a fused qkv projection.
  */
-final class RotaryKernels extends KernelFamily {
+final class RotaryKernels implements KernelFamily {
+    private final Gpu gpu;
 
     RotaryKernels(Gpu gpu) {
-        super(gpu, OpKind.ROTARY);
+        this.gpu = gpu;
     }
 
     @Override
-    boolean supports(OpArgs args) {
+    public Set<OpKind> ops() {
+        return Set.of(OpKind.ROTARY);
+    }
+
+    @Override
+    public boolean supports(OpArgs args) {
         return args instanceof Rotary a && ElementwiseKernels.floats(a.q(), a.k());
     }
 
     @Override
-    void run(OpArgs args) {
+    public void run(OpArgs args) {
         Rotary a = (Rotary) args;
         rotate(a, a.q());
         if (a.k() != null) {
@@ -42,7 +49,7 @@ final class RotaryKernels extends KernelFamily {
     }
 
     @Override
-    String describeError(OpKind op, int detail, int a, int b, int c) {
+    public String describeError(OpKind op, int detail, int a, int b, int c) {
         return "rotary: positions[" + a + "] = " + b + " is outside cosSin's " + c + " rows; build cosSin with at least "
                 + ((long) b + 1) + " positions (max_position_embeddings)";
     }
