@@ -72,12 +72,13 @@ public final class ChatTemplate {
         Path jinja = modelDir.resolve("chat_template.jinja");
         Path chatJson = modelDir.resolve("chat_template.json");
         JsonNode config = readJson(modelDir.resolve("tokenizer_config.json"));
+        JsonNode processor = readJson(chatJson).path("chat_template");
         String origin;
         if (Files.isRegularFile(jinja)) {
             templates.put("default", read(jinja));
             origin = jinja.toString();
-        } else if (Files.isRegularFile(chatJson) && readJson(chatJson).path("chat_template").isTextual()) {
-            templates.put("default", readJson(chatJson).get("chat_template").asText());
+        } else if (processor.isTextual()) {
+            templates.put("default", processor.asText());
             origin = chatJson.toString();
         } else {
             origin = modelDir.resolve("tokenizer_config.json").toString();
@@ -129,8 +130,8 @@ public final class ChatTemplate {
         }
         Map<String, Object> tokens = tokenizerDir == null ? Map.of()
                 : specialTokens(tokenizerDir, readJson(tokenizerDir.resolve("tokenizer_config.json")));
-        return new ChatTemplate(prepared(Map.of("default", read(templateFile)), templateFile.toString()), tokens,
-                templateFile.toString(),
+        String origin = templateFile.toString();
+        return new ChatTemplate(prepared(Map.of("default", read(templateFile)), origin), tokens, origin,
                 Clock.systemDefaultZone());
     }
 
