@@ -153,8 +153,8 @@ final class HubClient {
     /**
      * Downloads {@code meta}'s blob into the cache: resumes {@code blobs/ETAG.incomplete} with a Range request,
      * retries a cut connection from where it stopped, checks size and checksum (sha256 for LFS ETags, git
-     * blob sha1 for the others), then renames it to {@code blobs/ETAG} atomically. Holds the blob's lock
-     * file meanwhile, so concurrent jvllm processes download it once.
+     * blob sha1 for the others, hashed while the bytes arrive), then renames it to {@code blobs/ETAG}
+     * atomically. Holds the blob's lock file meanwhile, so concurrent jvllm processes download it once.
      */
     void download(String repo, FileMeta meta, HubCache cache, Progress progress) throws IOException {
         Path blob = cache.blob(meta.etag());
@@ -167,19 +167,22 @@ final class HubClient {
                 return; // another process finished it while we waited
             }
             Path partial = blob.resolveSibling(meta.etag() + ".incomplete");
-            long have = Files.isRegularFile(partial) ? Files.size(partial) : 0;
-            if (have > meta.size()) {
+            if (Files.isRegularFile(partial) && Files.size(partial) > meta.size()) {
                 Files.delete(partial);
-                have = 0;
             }
+            if (!Files.exists(partial)) {
+                Files.createFile(partial);
+            }
+            Checksum sum = new Checksum(meta);
+            long have = sum.addFile(partial);
             progress.start(meta.file(), meta.size(), have);
             int failures = 0;
             while (have < meta.size()) {
                 long before = have;
                 try {
-                    have = fetch(repo, meta, partial, have, progress);
+                    have = fetch(repo, meta, partial, have, sum, progress);
                 } catch (IOException e) {
-                    have = Files.isRegularFile(partial) ? Files.size(partial) : 0;
+                    have = Files.size(partial);
                     failures = have > before ? 1 : failures + 1;
                     if (failures >= RETRIES) {
                         throw new HubException("download of " + meta.file() + " from " + repo + " was interrupted at "
@@ -190,14 +193,21 @@ final class HubClient {
                     sleep(Math.min(1000, 25L << failures));
                 }
             }
-            verify(repo, meta, partial);
+            String actual = sum.hex();
+            if (Files.size(partial) != meta.size() || (actual != null && !actual.equals(meta.etag()))) {
+                Files.deleteIfExists(partial);
+                throw new HubException("download of " + meta.file() + " from " + repo + " is corrupt ("
+                        + (actual == null ? "" : "checksum " + actual + ", ") + "expected ETag " + meta.etag()
+                        + " of " + meta.size() + " bytes); the partial file was deleted, run again to download it anew");
+            }
             HubCache.move(partial, blob);
             progress.done(meta.file());
         }
     }
 
-    /** One GET from {@code have}; appends to {@code partial} and returns its new length. */
-    private long fetch(String repo, FileMeta meta, Path partial, long have, Progress progress) throws IOException {
+    /** One GET from {@code have}; appends to {@code partial} (and the checksum) and returns its new length. */
+    private long fetch(String repo, FileMeta meta, Path partial, long have, Checksum sum, Progress progress)
+            throws IOException {
         HttpURLConnection c = open(meta.location(), "GET", repo);
         c.setRequestProperty("Accept-Encoding", "identity");
         if (have > 0) {
@@ -215,11 +225,12 @@ final class HubClient {
                 throw error(c, code, repo, meta.commit(), meta.file());
             }
             boolean append = have > 0 && code == 206;
-            if (!append) {
-                have = 0; // the server ignored the range: start over
+            if (!append) { // the server ignored the range: start over
+                have = 0;
+                sum.reset();
             }
             try (InputStream in = c.getInputStream();
-                 OutputStream out = Files.newOutputStream(partial, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
+                 OutputStream out = Files.newOutputStream(partial, StandardOpenOption.WRITE,
                          append ? StandardOpenOption.APPEND : StandardOpenOption.TRUNCATE_EXISTING)) {
                 byte[] buf = new byte[1 << 16];
                 int n;
@@ -229,6 +240,7 @@ final class HubClient {
                                 + "metadata announced");
                     }
                     out.write(buf, 0, n);
+                    sum.add(buf, n);
                     have += n;
                     progress.advance(meta.file(), have);
                 }
@@ -242,39 +254,61 @@ final class HubClient {
         }
     }
 
-    /** Size, then the checksum the ETag is: sha256 of the content (LFS) or git's blob sha1 (regular files). */
-    private static void verify(String repo, FileMeta meta, Path partial) throws IOException {
-        long size = Files.size(partial);
-        String actual = null;
-        if (SHA256.matcher(meta.etag()).matches()) {
-            actual = digest("SHA-256", null, partial);
-        } else if (GIT_SHA1.matcher(meta.etag()).matches()) {
-            actual = digest("SHA-1", ("blob " + size + "\0").getBytes(StandardCharsets.US_ASCII), partial);
-        }
-        if (size != meta.size() || (actual != null && !actual.equals(meta.etag()))) {
-            Files.deleteIfExists(partial);
-            throw new HubException("download of " + meta.file() + " from " + repo + " is corrupt (" + size + " bytes"
-                    + (actual == null ? "" : ", checksum " + actual) + "; expected " + meta.size() + " bytes, ETag "
-                    + meta.etag() + "); the partial file was deleted, run again to download it anew");
-        }
-    }
+    /**
+     * The checksum an ETag is: sha256 of the content (LFS files), or git's blob sha1, which hashes
+     * {@code "blob <size>\0"} first (regular files); other ETags are not checksums (size check only).
+     */
+    private static final class Checksum {
+        private final MessageDigest md;
+        private final byte[] header;
 
-    private static String digest(String algorithm, byte[] header, Path file) throws IOException {
-        try {
-            MessageDigest md = MessageDigest.getInstance(algorithm);
-            if (header != null) {
+        Checksum(FileMeta meta) {
+            try {
+                if (SHA256.matcher(meta.etag()).matches()) {
+                    md = MessageDigest.getInstance("SHA-256");
+                    header = new byte[0];
+                } else if (GIT_SHA1.matcher(meta.etag()).matches()) {
+                    md = MessageDigest.getInstance("SHA-1");
+                    header = ("blob " + meta.size() + "\0").getBytes(StandardCharsets.US_ASCII);
+                } else {
+                    md = null;
+                    header = null;
+                }
+            } catch (NoSuchAlgorithmException e) {
+                throw new IllegalStateException(e);
+            }
+            reset();
+        }
+
+        void reset() {
+            if (md != null) {
+                md.reset();
                 md.update(header);
             }
-            try (InputStream in = Files.newInputStream(file)) {
+        }
+
+        void add(byte[] b, int n) {
+            if (md != null) {
+                md.update(b, 0, n);
+            }
+        }
+
+        /** Hashes what an earlier run left in {@code partial}; returns its length. */
+        long addFile(Path partial) throws IOException {
+            long n = 0;
+            try (InputStream in = Files.newInputStream(partial)) {
                 byte[] buf = new byte[1 << 16];
-                int n;
-                while ((n = in.read(buf)) > 0) {
-                    md.update(buf, 0, n);
+                int r;
+                while ((r = in.read(buf)) > 0) {
+                    add(buf, r);
+                    n += r;
                 }
             }
-            return HexFormat.of().formatHex(md.digest());
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
+            return n;
+        }
+
+        String hex() {
+            return md == null ? null : HexFormat.of().formatHex(md.digest());
         }
     }
 

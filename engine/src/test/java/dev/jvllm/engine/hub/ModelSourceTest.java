@@ -247,8 +247,10 @@ class ModelSourceTest {
                         + "\"c\": \"model-00001-of-00002.safetensors\"}}"),
                 "model-00001-of-00002.safetensors", s1,
                 "model-00002-of-00002.safetensors", s2,
-                "consolidated.safetensors", new byte[] {9}), "main"));
+                "consolidated.safetensors", new byte[] {9},
+                "tokenizer_config.json", new byte[0]), "main"));
         Path dir = resolve("org/sharded", null, settings(null, false));
+        assertEquals(0, Files.size(dir.resolve("tokenizer_config.json"))); // an empty file is a file too
         assertArrayEquals(s1, Files.readAllBytes(dir.resolve("model-00001-of-00002.safetensors")));
         assertArrayEquals(s2, Files.readAllBytes(dir.resolve("model-00002-of-00002.safetensors")));
         assertFalse(Files.exists(dir.resolve("consolidated.safetensors")));
