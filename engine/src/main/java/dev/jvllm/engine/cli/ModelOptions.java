@@ -5,12 +5,13 @@ import dev.jvllm.api.BackendOptions;
 import dev.jvllm.api.BackendProvider;
 import dev.jvllm.api.Backends;
 import dev.jvllm.api.DType;
+import dev.jvllm.engine.hub.HubSettings;
+import dev.jvllm.engine.hub.ModelSource;
 import dev.jvllm.models.CausalLM;
 import dev.jvllm.models.layers.ParallelConfig;
 import dev.jvllm.models.runtime.ModelLoader;
 import dev.jvllm.models.runtime.SimpleRunner;
 import dev.jvllm.models.runtime.TensorParallelModel;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Set;
@@ -21,10 +22,13 @@ import java.util.function.Function;
  * {@code --tensor-parallel-size}, {@code --dtype}, {@code --threads}) and loading the model they name.
  */
 record ModelOptions(Path model, String backend, int tensorParallelSize, String dtype, int threads) {
-    static final Set<String> VALUE_OPTIONS = Set.of("--model", "--backend", "--tensor-parallel-size", "--dtype",
-            "--threads");
+    static final Set<String> VALUE_OPTIONS = Set.of("--model", "--revision", "--backend", "--tensor-parallel-size",
+            "--dtype", "--threads");
     static final String USAGE = """
-              --model DIR                 a Hugging Face checkpoint directory (config.json + *.safetensors)
+              --model DIR|ORG/NAME        a Hugging Face checkpoint directory (config.json + *.safetensors), or a
+                                          hub id, downloaded into the Hugging Face cache (HF_HOME, HF_HUB_CACHE,
+                                          HF_TOKEN, HF_ENDPOINT; HF_HUB_OFFLINE=1: cache only)
+              --revision REV              branch, tag or commit of a hub model (default main)
               --backend NAME              cpu, cuda, ... (default: -Djvllm.backend, else the best available)
               --tensor-parallel-size N    shard the model over N ranks (default 1)
               --dtype auto|f32|bf16       auto: weights as stored, f32 activations on the CPU (default auto)
@@ -35,10 +39,11 @@ record ModelOptions(Path model, String backend, int tensorParallelSize, String d
         if (model == null) {
             throw new Command.UsageException("--model DIR is required");
         }
-        Path dir = Path.of(model);
-        if (!Files.isDirectory(dir)) {
-            throw new Command.UsageException("--model " + model + " is not a directory (a Hugging Face checkpoint "
-                    + "directory with config.json and *.safetensors)");
+        Path dir;
+        try {
+            dir = ModelSource.resolve(model, a.value("--revision"), HubSettings.fromEnvironment(), System.err);
+        } catch (IllegalArgumentException e) { // neither a directory nor a hub id, or a bad --revision
+            throw new Command.UsageException(e.getMessage());
         }
         int tp = a.intValue("--tensor-parallel-size", 1);
         if (tp < 1) {
