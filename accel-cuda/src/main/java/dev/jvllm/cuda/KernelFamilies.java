@@ -20,5 +20,8 @@ final class KernelFamilies {
             NormKernels::new,
             RotaryKernels::new,
             AttentionKernels::new,
-            ArgmaxKernels::new);
+            ArgmaxKernels::new,
+            ConvKernels::new,
+            MambaKernels::new,
+            GatedNormKernels::new);
 }
