@@ -202,3 +202,155 @@ __device__ __forceinline__ float block_sum(float v, float* scratch) {
 #define ROWS_COLS(r, c, rows, cols)                                                   \
     for (long long r = blockIdx.y; r < (rows); r += gridDim.y)                        \
         for (int c = blockIdx.x * blockDim.x + threadIdx.x; c < (cols); c += gridDim.x * blockDim.x)
+
+// ==== state batches: the varlen metadata of the stateful ops (conv, scans; StateBatch.java) ====
+// Sequence b owns tokens [qsl[b], qsl[b+1]) and state slot idx[b] (-1 = padding: no output row and
+// no slot is touched) and continues from its slot when hasInit[b] != 0. A decode batch passes
+// qsl = nullptr: row b is sequence b's one token, always continuing from its slot.
+
+struct StateSeq {
+    int start, end;  // token rows [start, end)
+    int slot;        // -1 = padding
+    bool init;       // continue from the slot (else zeros)
+};
+
+__device__ __forceinline__ StateSeq state_seq(const int* qsl, const int* idx, const int* hasInit, int b) {
+    if (qsl == nullptr) {
+        return {b, b + 1, idx[b], true};
+    }
+    return {qsl[b], qsl[b + 1], idx[b], hasInit[b] != 0};
+}
+
+// The sequence whose token range holds row t: the last b with qsl[b] <= t, if t < qsl[b+1]; else -1.
+// qsl must be non-decreasing (state_batch_check); decode batches: b = t.
+__device__ __forceinline__ int state_seq_of(const int* qsl, int numSeqs, long long t) {
+    if (qsl == nullptr) {
+        return t < numSeqs ? (int) t : -1;
+    }
+    if (numSeqs == 0 || t < qsl[0] || t >= qsl[numSeqs]) {
+        return -1;
+    }
+    int lo = 0, hi = numSeqs - 1;
+    while (lo < hi) {
+        int mid = (lo + hi + 1) >> 1;
+        if (qsl[mid] <= t) {
+            lo = mid;
+        } else {
+            hi = mid - 1;
+        }
+    }
+    return lo;
+}
+
+// Checks a whole batch in one block before an op touches anything, as the CPU reference does:
+// every sequence's range inside [0, tokens] and not decreasing (padding's too, stricter than the
+// CPU: the kernels find a row's sequence by binary search over qsl), a running one's slot inside
+// [0, slots), no slot used twice (two final states would race). *ok = 1 when all hold; otherwise
+// *ok = 0, the op's kernels return at once (outputs and states untouched) and the first problem is
+// reported: detail 1 (b, qsl[b], qsl[b+1]), 2 (b, slot, slots), 3 (slot, first b, second b).
+// Decode batches (qsl = nullptr) have no ranges to check. For callers' wrapper kernels (one block).
+__device__ void state_batch_check(const int* qsl, const int* idx, int numSeqs, int tokens, int slots, int* ok,
+        int* err, int errCode) {
+    constexpr int BITMAP_SLOTS = 8192 * 32;  // a bit per slot in 32 KiB of shared memory
+    __shared__ unsigned seen[BITMAP_SLOTS / 32];
+    __shared__ int bad;
+    bool bitmap = slots <= BITMAP_SLOTS;
+    if (threadIdx.x == 0) {
+        bad = 0;
+    }
+    if (bitmap) {
+        for (int i = threadIdx.x; i < (slots + 31) / 32; i += blockDim.x) {
+            seen[i] = 0u;
+        }
+    }
+    __syncthreads();
+    for (int b = threadIdx.x; b < numSeqs; b += blockDim.x) {
+        if (qsl != nullptr && (qsl[b] < 0 || qsl[b] > qsl[b + 1] || qsl[b + 1] > tokens)) {
+            report_error(err, errCode | 1, b, qsl[b], qsl[b + 1]);
+            bad = 1;
+        }
+        int s = idx[b];
+        if (s == -1) {
+            continue;
+        }
+        if (s < 0 || s >= slots) {
+            report_error(err, errCode | 2, b, s, slots);
+            bad = 1;
+            continue;
+        }
+        bool twice = false;
+        if (bitmap) {
+            twice = (atomicOr(&seen[s >> 5], 1u << (s & 31)) >> (s & 31)) & 1u;
+        }
+        if (twice || !bitmap) {  // find the other user (only when there is one, or without the bitmap)
+            for (int j = 0; j < numSeqs; j++) {
+                if (j != b && idx[j] == s) {
+                    report_error(err, errCode | 3, s, min(j, b), max(j, b));
+                    bad = 1;
+                    break;
+                }
+            }
+        }
+    }
+    __syncthreads();
+    if (threadIdx.x == 0) {
+        *ok = bad ? 0 : 1;
+    }
+}
+
+// silu(v) = v / (1 + e^-v) in f32 for the conv, scan and gated-norm kernels: expf is within 2 ulp of
+// the CPU scalar form's f64 exp (its SIMD forms use an f32 vector exp too), far inside those ops'
+// NMSE tolerances, while f64 transcendentals took most of these kernels' time on an H200
+// (StateOpsBench, f64 -> f32: gated norm of 4096x5120 530 -> 218 us, selective scan of 4096 tokens
+// x 5120 channels 7.4 -> 4.9 ms).
+__device__ __forceinline__ float silu_f32(float v) {
+    return __fdiv_rn(v, __fadd_rn(1.0f, expf(-v)));
+}
+
+// ==== activation-dtype loads and stores (the conv / scan / gated-norm kernels) ====
+// Those kernels read and write only F32, BF16 and F16 (their supports() says so), and their loops are
+// unrolled: ld()/st()/round_to() would inline their fp8 and integer paths into every copy. These
+// handle just the three activation dtypes.
+
+__device__ __forceinline__ float ld_act(const View& v, long long row, long long col) {
+    long long i = row * v.stride + col;
+    if (v.dt == DT_F32) {
+        return ((const float*) v.p)[i];
+    }
+    unsigned short b = ((const unsigned short*) v.p)[i];
+    return v.dt == DT_BF16 ? bf16_to_f32(b) : f16_to_f32(b);
+}
+
+__device__ __forceinline__ void st_act(const View& v, long long row, long long col, float x) {
+    long long i = row * v.stride + col;
+    if (v.dt == DT_F32) {
+        ((float*) v.p)[i] = x;
+    } else {
+        ((unsigned short*) v.p)[i] = v.dt == DT_BF16 ? f32_to_bf16(x) : f32_to_f16(x);
+    }
+}
+
+// v rounded through an activation dtype and back (round_to for F32/BF16/F16)
+__device__ __forceinline__ float round_act(int dt, float v) {
+    return dt == DT_BF16 ? bf16_to_f32(f32_to_bf16(v)) : dt == DT_F16 ? f16_to_f32(f32_to_f16(v)) : v;
+}
+
+// ld_act() decides the dtype at run time, so each load sits behind a branch and a thread's loads are
+// issued one after another, each waiting for the last. ldt<DT>() is a plain load and conversion, so
+// the loads of an unrolled loop are all in flight at once; DT_ANY falls back to ld_act() (for dtype
+// mixes a kernel has no instantiation for).
+constexpr int DT_ANY = -1;
+
+template <int DT>
+__device__ __forceinline__ float ldt(const View& v, long long row, long long col) {
+    long long i = row * v.stride + col;
+    if constexpr (DT == DT_F32) {
+        return ((const float*) v.p)[i];
+    } else if constexpr (DT == DT_BF16) {
+        return bf16_to_f32(((const unsigned short*) v.p)[i]);
+    } else if constexpr (DT == DT_F16) {
+        return f16_to_f32(((const unsigned short*) v.p)[i]);
+    } else {
+        return ld_act(v, row, col);
+    }
+}

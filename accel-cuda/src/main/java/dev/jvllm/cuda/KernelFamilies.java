@@ -20,5 +20,6 @@ final class KernelFamilies {
             NormKernels::new,
             RotaryKernels::new,
             AttentionKernels::new,
-            ArgmaxKernels::new);
+            ArgmaxKernels::new,
+            SsdKernels::new);
 }
