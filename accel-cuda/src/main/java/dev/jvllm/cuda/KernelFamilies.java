@@ -21,5 +21,6 @@ final class KernelFamilies {
             RotaryKernels::new,
             AttentionKernels::new,
             ArgmaxKernels::new,
-            SsdKernels::new);
+            SsdKernels::new,
+            LinearAttentionKernels::new);
 }
