@@ -23,5 +23,7 @@ final class KernelFamilies {
             ArgmaxKernels::new,
             ConvKernels::new,
             MambaKernels::new,
-            GatedNormKernels::new);
+            GatedNormKernels::new,
+            SsdKernels::new,
+            LinearAttentionKernels::new);
 }
