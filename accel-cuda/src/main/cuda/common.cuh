@@ -195,3 +195,10 @@ __device__ __forceinline__ float block_sum(float v, float* scratch) {
 // Grid-stride loop bounds for flat element loops.
 #define GRID_STRIDE(i, n) \
     for (long long i = (long long) blockIdx.x * blockDim.x + threadIdx.x; i < (n); i += (long long) gridDim.x * blockDim.x)
+
+// ---- helpers of the moe, sampling and quant_linear kernels (helper k-moe) ----
+
+// Java's Math.max for floats: NaN if either is NaN (fmaxf would drop it).
+__device__ __forceinline__ float java_max(float a, float b) {
+    return isnan(a) || isnan(b) ? __int_as_float(0x7FC00000) : fmaxf(a, b);
+}

@@ -20,5 +20,7 @@ final class KernelFamilies {
             NormKernels::new,
             RotaryKernels::new,
             AttentionKernels::new,
-            ArgmaxKernels::new);
+            MoeKernels::new,
+            ArgmaxKernels::new,
+            SamplingKernels::new);
 }
