@@ -112,12 +112,17 @@ extern "C" __global__ void __launch_bounds__(256) ql_gemv(View x, View w, View s
     for (int t = 0; t < qlin::GEMV_ROWS; t++) {
         acc[t] = 0.0f;
     }
-    for (int c = lane; c < k; c += 32) {
-        float wv = wt(row, c);
+    for (int c0 = 4 * lane; c0 < k; c0 += 128) {  // 4 neighbouring columns a lane: 128 bytes of fp8/int8 a warp
 #pragma unroll
-        for (int t = 0; t < qlin::GEMV_ROWS; t++) {
-            if (t < tokens) {
-                acc[t] = fmaf(ld(x, t, c), wv, acc[t]);
+        for (int c = c0; c < c0 + 4; c++) {
+            if (c < k) {
+                float wv = wt(row, c);
+#pragma unroll
+                for (int t = 0; t < qlin::GEMV_ROWS; t++) {
+                    if (t < tokens) {
+                        acc[t] = fmaf(ld(x, t, c), wv, acc[t]);
+                    }
+                }
             }
         }
     }

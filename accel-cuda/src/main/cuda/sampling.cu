@@ -20,6 +20,7 @@ __device__ __forceinline__ bool beats(float va, int ia, float vb, int ib) {
 // The block's shared scratch for reductions and selections.
 struct Shared {
     u64 hist[256];
+    unsigned cnt[256];
     u64 u[32];
     double d[32];
     float f[32];
@@ -28,6 +29,7 @@ struct Shared {
     u64 above;
     int result;
     int count;
+    int done;
 };
 
 __device__ __forceinline__ float block_max(float v, Shared& s) {
@@ -135,14 +137,10 @@ __device__ int block_argmax(int n, const F& f, Shared& s) {
     return s.result;
 }
 
-// A float as an unsigned key in value order (-0 as +0, NaN canonical and above +inf), and back.
+// A float as an unsigned key in value order (-0 as +0, NaN canonical and above +inf).
 __device__ __forceinline__ unsigned ordered(float f) {
     unsigned u = isnan(f) ? 0x7FC00000u : f == 0.0f ? 0u : __float_as_uint(f);
     return (u & 0x80000000u) ? ~u : (u | 0x80000000u);
-}
-
-__device__ __forceinline__ float unordered(unsigned k) {
-    return __uint_as_float((k & 0x80000000u) ? (k & 0x7FFFFFFFu) : ~k);
 }
 
 // SamplingMath.rankKey as an unsigned 64-bit key: larger value first, then lower id.
@@ -152,23 +150,44 @@ __device__ __forceinline__ u64 rank_key(float f, int v) {
 
 // Radix select: among v < n with pred(v), the largest key K (of keyBits bits) such that the weights of
 // the keys >= K sum to at least need (need >= 1); false when all of them together weigh less.
-// With weight 1 and need m this is the m-th largest key; with probabilities as weights it is where a
-// descending cumulative sum first reaches need. 8-bit digits, one pass over the row per digit.
-template <class Key, class Weight, class Pred>
+// With weight 1 (Unit) and need m this is the m-th largest key; with probabilities as weights it is
+// where a descending cumulative sum first reaches need. 8-bit digits, one pass over the row per digit,
+// ending early once the chosen digit's bin is needed whole (or holds one key): K then has zeros
+// below it, which selects the same set of keys. Each warp reads 32 consecutive ids and adds one
+// atomic per distinct bin: peaked rows put most keys in one or two bins.
+template <bool Unit, class Key, class Weight, class Pred>
 __device__ bool select_top(int n, int keyBits, u64 need, const Key& key, const Weight& weight, const Pred& pred,
         Shared& s, u64& found) {
+    const int lane = threadIdx.x & 31;
     u64 prefix = 0, mask = 0, above = 0;
     for (int shift = keyBits - 8; shift >= 0; shift -= 8) {
         for (int b = threadIdx.x; b < 256; b += blockDim.x) {
             s.hist[b] = 0;
+            s.cnt[b] = 0;
         }
         __syncthreads();
-        for (int v = threadIdx.x; v < n; v += blockDim.x) {
-            if (pred(v)) {
+        for (int base = threadIdx.x - lane; base < n; base += blockDim.x) {  // warp-uniform trip count
+            int v = base + lane, bin = -1;
+            u64 w = 0;
+            if (v < n && pred(v)) {
                 u64 k = key(v);
                 if ((k & mask) == prefix) {
-                    atomicAdd(&s.hist[(k >> shift) & 255], weight(v));
+                    bin = (int) ((k >> shift) & 255);
+                    w = Unit ? 1 : weight(v);
                 }
+            }
+            unsigned peers = __match_any_sync(0xFFFFFFFFu, bin);
+            u64 sum = __popc(peers);
+            if (!Unit) {
+                sum = 0;
+                for (int i = 0; i < 32; i++) {
+                    u64 o = __shfl_sync(0xFFFFFFFFu, w, i);
+                    sum += (peers >> i) & 1 ? o : 0;
+                }
+            }
+            if (bin >= 0 && lane == __ffs(peers) - 1) {
+                atomicAdd(&s.hist[bin], sum);
+                atomicAdd(&s.cnt[bin], (unsigned) __popc(peers));
             }
         }
         __syncthreads();
@@ -177,6 +196,7 @@ __device__ bool select_top(int n, int keyBits, u64 need, const Key& key, const W
             for (int b = 255; b >= 0; b--) {
                 if (above + s.hist[b] >= need) {
                     chosen = b;
+                    s.done = above + s.hist[b] == need || s.cnt[b] == 1;
                     break;
                 }
                 above += s.hist[b];
@@ -192,6 +212,9 @@ __device__ bool select_top(int n, int keyBits, u64 need, const Key& key, const W
         }
         prefix |= chosen << shift;
         mask |= 255ull << shift;
+        if (s.done) {
+            break;
+        }
     }
     found = prefix;
     return true;
@@ -290,17 +313,16 @@ extern "C" __global__ void __launch_bounds__(sampling::THREADS) smp_sample(View 
     auto keep1 = [&](int v) { return !useMinP || p[v] >= minThreshold; };
     int kept = useMinP ? block_count(vocab, keep1, s) : vocab;
 
-    // top-k: keep l_v >= the k-th largest kept l (ties at the threshold all kept)
+    // top-k: keep l_v >= the k-th largest kept l (ties at the threshold all kept), compared as keys
     int k = topK[b];
     bool useTopK = k > 0 && k < vocab && k < kept;
-    float topKThreshold = 0.0f;
+    u64 topKKey = 0;
     if (useTopK) {
-        u64 key;
-        select_top(vocab, 32, (u64) k, [&](int v) { return (u64) ordered(l(v)); }, [](int) { return 1ull; }, keep1, s, key);
-        topKThreshold = unordered((unsigned) key);
+        select_top<true>(vocab, 32, (u64) k, [&](int v) { return (u64) ordered(l(v)); }, [](int) { return 1ull; },
+                keep1, s, topKKey);
         kept = k;  // at least k remain: only positivity matters below
     }
-    auto keep2 = [&](int v) { return keep1(v) && (!useTopK || l(v) >= topKThreshold); };
+    auto keep2 = [&](int v) { return keep1(v) && (!useTopK || (u64) ordered(l(v)) >= topKKey); };
 
     // top-p: the shortest prefix in (p descending, id ascending) order whose mass reaches topP · kept mass
     float tp = topP[b];
@@ -315,7 +337,7 @@ extern "C" __global__ void __launch_bounds__(sampling::THREADS) smp_sample(View 
         mass = block_total(mass, s);
         double target = (double) tp * (double) mass;  // integer cum >= target  <=>  cum >= ceil(target)
         u64 need = target <= 1.0 ? 1ull : __double2ull_ru(target);
-        useTopP = select_top(vocab, 64, need, pkey, [&](int v) { return fixed(p[v]); }, keep2, s, topPKey);
+        useTopP = select_top<false>(vocab, 64, need, pkey, [&](int v) { return fixed(p[v]); }, keep2, s, topPKey);
     }
     auto keep3 = [&](int v) { return keep2(v) && (!useTopP || pkey(v) >= topPKey); };
 
@@ -465,7 +487,7 @@ extern "C" __global__ void __launch_bounds__(sampling::THREADS) smp_top_logprobs
     if (n > 0) {
         auto key = [&](int v) { return rank_key(l(v), v); };
         u64 cut;
-        select_top(vocab, 64, (u64) n, key, [](int) { return 1ull; }, [](int) { return true; }, s, cut);
+        select_top<true>(vocab, 64, (u64) n, key, [](int) { return 1ull; }, [](int) { return true; }, s, cut);
         u64* keys = global != nullptr ? global + (long long) b * capacity : dynamic;
         if (threadIdx.x == 0) {
             s.count = 0;
