@@ -196,7 +196,7 @@ __device__ __forceinline__ float block_sum(float v, float* scratch) {
 #define GRID_STRIDE(i, n) \
     for (long long i = (long long) blockIdx.x * blockDim.x + threadIdx.x; i < (n); i += (long long) gridDim.x * blockDim.x)
 
-// ---- helpers of the moe, sampling and quant_linear kernels (helper k-moe) ----
+// ---- shared by moe.cu, sampling.cu and quant_linear.cu ----
 
 // Java's Math.max for floats: NaN if either is NaN (fmaxf would drop it).
 __device__ __forceinline__ float java_max(float a, float b) {
