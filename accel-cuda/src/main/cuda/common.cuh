@@ -353,4 +353,10 @@ __device__ __forceinline__ float ldt(const View& v, long long row, long long col
     } else {
         return ld_act(v, row, col);
     }
+
+// ---- shared by moe.cu, sampling.cu and quant_linear.cu ----
+
+// Java's Math.max for floats: NaN if either is NaN (fmaxf would drop it).
+__device__ __forceinline__ float java_max(float a, float b) {
+    return isnan(a) || isnan(b) ? __int_as_float(0x7FC00000) : fmaxf(a, b);
 }

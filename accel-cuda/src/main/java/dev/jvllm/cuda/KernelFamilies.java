@@ -25,5 +25,7 @@ final class KernelFamilies {
             MambaKernels::new,
             GatedNormKernels::new,
             SsdKernels::new,
-            LinearAttentionKernels::new);
+            LinearAttentionKernels::new,
+            MoeKernels::new,
+            SamplingKernels::new);
 }

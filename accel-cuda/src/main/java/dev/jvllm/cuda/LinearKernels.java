@@ -23,9 +23,13 @@ import java.util.List;
  */
 final class LinearKernels implements KernelFamily {
     private final Gpu gpu;
+    // ---- quantized weights (fp8, int4, int8) are QuantLinearKernels': supports, run and
+    // describeError hand them over here, so the linear op keeps one owner in KernelFamilies.ALL ----
+    private final QuantLinearKernels quantized;
 
     LinearKernels(Gpu gpu) {
         this.gpu = gpu;
+        this.quantized = new QuantLinearKernels(gpu);
     }
 
     @Override
@@ -35,6 +39,9 @@ final class LinearKernels implements KernelFamily {
 
     @Override
     public boolean supports(OpArgs args) {
+        if (args instanceof Linear a && !(a.weight() instanceof LinearWeight.Dense)) {
+            return quantized.supports(a);
+        }
         return args instanceof Linear a && a.weight() instanceof LinearWeight.Dense
                 && ElementwiseKernels.floats(a.x(), a.out(), a.bias()) && gpu.cublas() != null;
     }
@@ -43,8 +50,8 @@ final class LinearKernels implements KernelFamily {
     public void run(OpArgs args) {
         Linear a = (Linear) args;
         if (!(a.weight() instanceof LinearWeight.Dense dense)) {
-            throw new UnsupportedOperationException("cuda linear: weight format " + a.weight().formatName()
-                    + " has no CUDA kernel yet");
+            quantized.run(a);
+            return;
         }
         int t = a.x().dim(0), n = dense.outFeatures(), k = dense.inFeatures();
         if (t == 0 || n == 0) {
@@ -79,6 +86,11 @@ final class LinearKernels implements KernelFamily {
         } finally {
             temps.forEach(CudaTensor::close);
         }
+    }
+
+    @Override
+    public String describeError(OpKind op, int detail, int a, int b, int c) {
+        return quantized.describeError(detail, a, b, c); // only the quantized kernels report bad input
     }
 
     /** Leading dimension of a row-major matrix seen column-major: its row stride (at least 1). */
