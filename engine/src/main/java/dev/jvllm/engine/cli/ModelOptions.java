@@ -24,7 +24,8 @@ record ModelOptions(Path model, String backend, int tensorParallelSize, String d
     static final Set<String> VALUE_OPTIONS = Set.of("--model", "--backend", "--tensor-parallel-size", "--dtype",
             "--threads");
     static final String USAGE = """
-              --model DIR                 a Hugging Face checkpoint directory (config.json + *.safetensors)
+              --model DIR                 a Hugging Face checkpoint directory (config.json + *.safetensors);
+                                          default: the bundled model in default-model/
               --backend NAME              cpu, cuda, ... (default: -Djvllm.backend, else the best available)
               --tensor-parallel-size N    shard the model over N ranks (default 1)
               --dtype auto|f32|bf16       auto: weights as stored, f32 activations on the CPU (default auto)
@@ -32,10 +33,13 @@ record ModelOptions(Path model, String backend, int tensorParallelSize, String d
 
     static ModelOptions from(Args a) throws Command.UsageException {
         String model = a.value("--model");
+        Path dir;
         if (model == null) {
-            throw new Command.UsageException("--model DIR is required");
+            dir = defaultModel();
+            model = dir.toString();
+        } else {
+            dir = Path.of(model);
         }
-        Path dir = Path.of(model);
         if (!Files.isDirectory(dir)) {
             throw new Command.UsageException("--model " + model + " is not a directory (a Hugging Face checkpoint "
                     + "directory with config.json and *.safetensors)");
@@ -49,6 +53,23 @@ record ModelOptions(Path model, String backend, int tensorParallelSize, String d
             throw new Command.UsageException("--dtype must be auto, f32 or bf16, got " + dtype);
         }
         return new ModelOptions(dir, a.value("--backend"), tp, dtype, a.intValue("--threads", 0));
+    }
+
+    /** Property the launcher sets to the project root; the bundled model is its {@code default-model/}. */
+    static final String HOME_PROPERTY = "jvllm.home";
+
+    /**
+     * The bundled default model (a 5M-parameter Llama trained on the King James Bible, see
+     * default-model/README.md), used when no {@code --model} is given.
+     */
+    static Path defaultModel() throws Command.UsageException {
+        String home = System.getProperty(HOME_PROPERTY);
+        Path dir = home == null ? null : Path.of(home, "default-model");
+        if (dir == null || !Files.isRegularFile(dir.resolve("config.json"))) {
+            throw new Command.UsageException("--model DIR is required (no bundled default model found"
+                    + (home == null ? ": -D" + HOME_PROPERTY + " is not set; run through ./jvllm)" : " at " + dir + ")"));
+        }
+        return dir;
     }
 
     /** Activations: f32 unless bf16 was asked for. */
