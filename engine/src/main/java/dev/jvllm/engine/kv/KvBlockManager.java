@@ -101,12 +101,20 @@ public final class KvBlockManager {
      *     less than the prompt length)
      */
     public int startSequence(long seqId, int[] prompt) {
+        return startSequence(seqId, prompt, true);
+    }
+
+    /**
+     * As {@link #startSequence(long, int[])}; with {@code readCache} false the sequence computes
+     * every token (e.g. to get the logits of every prompt position) but still fills the cache.
+     */
+    public int startSequence(long seqId, int[] prompt, boolean readCache) {
         if (sequences.containsKey(seqId)) {
             throw new IllegalArgumentException("sequence " + seqId + " is already running");
         }
         Sequence s = new Sequence();
         sequences.put(seqId, s);
-        if (!prefixCaching) {
+        if (!prefixCaching || !readCache) {
             return 0;
         }
         BlockKey parent = null;

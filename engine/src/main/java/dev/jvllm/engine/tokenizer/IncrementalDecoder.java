@@ -21,8 +21,20 @@ public final class IncrementalDecoder {
     private int readOffset; // ids in [prefixOffset, readOffset) have been emitted
 
     public IncrementalDecoder(Tokenizer tokenizer, boolean skipSpecialTokens) {
+        this(tokenizer, skipSpecialTokens, new int[0]);
+    }
+
+    /**
+     * A decoder that continues after {@code context} (e.g. the last few prompt ids, as vLLM does):
+     * the context is never emitted, but the first ids decode as they would after it (a Metaspace
+     * word boundary keeps its space).
+     */
+    public IncrementalDecoder(Tokenizer tokenizer, boolean skipSpecialTokens, int[] context) {
         this.tokenizer = tokenizer;
         this.skipSpecialTokens = skipSpecialTokens;
+        ids = Arrays.copyOf(context, Math.max(16, context.length * 2));
+        size = context.length;
+        readOffset = size;
     }
 
     /** Adds one id and returns the text it completes (possibly empty). */

@@ -1,0 +1,20 @@
+package dev.jvllm.engine;
+
+import dev.jvllm.engine.core.CompletionDelta;
+
+/**
+ * Receives a request's output as it is generated. Every method runs on the engine thread, between
+ * steps: keep it short (hand work to another thread), and do not block on this LLM's results there.
+ */
+public interface OutputListener {
+    /** A step's new tokens and text for one completion (in order; the last one has a finish reason). */
+    void onDelta(CompletionDelta delta);
+
+    /** Every completion of the request has finished (also after an abort). */
+    default void onFinished(RequestOutput output) {
+    }
+
+    /** The engine failed; no more calls follow. */
+    default void onError(Throwable error) {
+    }
+}

@@ -1,0 +1,146 @@
+package dev.jvllm.engine.core;
+
+import dev.jvllm.api.DType;
+import java.util.List;
+
+/**
+ * How to load a model and run the engine (vLLM's engine arguments). Zero means "the default"
+ * for the sizes; {@link #defaults()} gives every default, and the {@code withX} methods change one
+ * value.
+ *
+ * @param backend             backend name (cpu, cuda, ...); null: {@code -Djvllm.backend}, else the best available
+ * @param dtype               auto (weights as stored, f32 activations), f32 or bf16
+ * @param threads             CPU threads per rank; 0: all cores, split over the ranks
+ * @param tensorParallelSize  ranks the model is sharded over
+ * @param kvCacheMemoryBytes  memory per rank for the KV cache and the per-sequence state of stateful
+ *                            layers; 0: enough for max_num_seqs sequences of max_model_len tokens,
+ *                            at most 4 GiB (vLLM's CPU default) and a quarter of the machine's memory
+ * @param maxModelLen         longest sequence (prompt + output); 0: the config's max_position_embeddings
+ * @param maxNumSeqs          most sequences in one step's batch
+ * @param maxNumBatchedTokens most tokens in one step's batch (the chunked-prefill budget)
+ * @param blockSize           tokens per KV-cache block
+ * @param enablePrefixCaching null: on, except for models with stateful layers (as vLLM: their state
+ *                            cannot be rebuilt from cached KV blocks)
+ * @param enableChunkedPrefill whether a long prompt is computed over several steps
+ * @param seed                seeds the per-request seeds of requests that set none
+ * @param maxLogprobs         most logprobs a request may ask per token (−1: the whole vocabulary)
+ */
+public record EngineOptions(String backend, String dtype, int threads, int tensorParallelSize,
+        long kvCacheMemoryBytes, int maxModelLen, int maxNumSeqs, int maxNumBatchedTokens, int blockSize,
+        Boolean enablePrefixCaching, boolean enableChunkedPrefill, long seed, int maxLogprobs) {
+
+    public EngineOptions {
+        if (!List.of("auto", "f32", "bf16").contains(dtype)) {
+            throw new IllegalArgumentException("dtype must be auto, f32 or bf16, got " + dtype);
+        }
+        positiveOrZero("threads", threads);
+        positiveOrZero("kvCacheMemoryBytes", kvCacheMemoryBytes);
+        positiveOrZero("maxModelLen", maxModelLen);
+        if (tensorParallelSize < 1) {
+            throw new IllegalArgumentException("tensorParallelSize must be >= 1, got " + tensorParallelSize);
+        }
+        if (maxNumSeqs < 1) {
+            throw new IllegalArgumentException("maxNumSeqs must be >= 1, got " + maxNumSeqs);
+        }
+        if (maxNumBatchedTokens < 1) {
+            throw new IllegalArgumentException("maxNumBatchedTokens must be >= 1, got " + maxNumBatchedTokens);
+        }
+        if (blockSize < 1) {
+            throw new IllegalArgumentException("blockSize must be >= 1, got " + blockSize);
+        }
+        if (maxLogprobs < -1) {
+            throw new IllegalArgumentException("maxLogprobs must be >= 0 or -1 (the whole vocabulary), got "
+                    + maxLogprobs);
+        }
+    }
+
+    private static void positiveOrZero(String name, long v) {
+        if (v < 0) {
+            throw new IllegalArgumentException(name + " must be >= 0 (0 = default), got " + v);
+        }
+    }
+
+    /** vLLM's defaults: 256 sequences, 2048 batched tokens, blocks of 16, chunked prefill on. */
+    public static EngineOptions defaults() {
+        return new EngineOptions(null, "auto", 0, 1, 0, 0, 256, 2048, 16, null, true, 0, 20);
+    }
+
+    public EngineOptions withBackend(String v) {
+        return new EngineOptions(v, dtype, threads, tensorParallelSize, kvCacheMemoryBytes, maxModelLen, maxNumSeqs,
+                maxNumBatchedTokens, blockSize, enablePrefixCaching, enableChunkedPrefill, seed, maxLogprobs);
+    }
+
+    public EngineOptions withDtype(String v) {
+        return new EngineOptions(backend, v, threads, tensorParallelSize, kvCacheMemoryBytes, maxModelLen, maxNumSeqs,
+                maxNumBatchedTokens, blockSize, enablePrefixCaching, enableChunkedPrefill, seed, maxLogprobs);
+    }
+
+    public EngineOptions withThreads(int v) {
+        return new EngineOptions(backend, dtype, v, tensorParallelSize, kvCacheMemoryBytes, maxModelLen, maxNumSeqs,
+                maxNumBatchedTokens, blockSize, enablePrefixCaching, enableChunkedPrefill, seed, maxLogprobs);
+    }
+
+    public EngineOptions withTensorParallelSize(int v) {
+        return new EngineOptions(backend, dtype, threads, v, kvCacheMemoryBytes, maxModelLen, maxNumSeqs,
+                maxNumBatchedTokens, blockSize, enablePrefixCaching, enableChunkedPrefill, seed, maxLogprobs);
+    }
+
+    public EngineOptions withKvCacheMemoryBytes(long v) {
+        return new EngineOptions(backend, dtype, threads, tensorParallelSize, v, maxModelLen, maxNumSeqs,
+                maxNumBatchedTokens, blockSize, enablePrefixCaching, enableChunkedPrefill, seed, maxLogprobs);
+    }
+
+    public EngineOptions withMaxModelLen(int v) {
+        return new EngineOptions(backend, dtype, threads, tensorParallelSize, kvCacheMemoryBytes, v, maxNumSeqs,
+                maxNumBatchedTokens, blockSize, enablePrefixCaching, enableChunkedPrefill, seed, maxLogprobs);
+    }
+
+    public EngineOptions withMaxNumSeqs(int v) {
+        return new EngineOptions(backend, dtype, threads, tensorParallelSize, kvCacheMemoryBytes, maxModelLen, v,
+                maxNumBatchedTokens, blockSize, enablePrefixCaching, enableChunkedPrefill, seed, maxLogprobs);
+    }
+
+    public EngineOptions withMaxNumBatchedTokens(int v) {
+        return new EngineOptions(backend, dtype, threads, tensorParallelSize, kvCacheMemoryBytes, maxModelLen,
+                maxNumSeqs, v, blockSize, enablePrefixCaching, enableChunkedPrefill, seed, maxLogprobs);
+    }
+
+    public EngineOptions withBlockSize(int v) {
+        return new EngineOptions(backend, dtype, threads, tensorParallelSize, kvCacheMemoryBytes, maxModelLen,
+                maxNumSeqs, maxNumBatchedTokens, v, enablePrefixCaching, enableChunkedPrefill, seed, maxLogprobs);
+    }
+
+    public EngineOptions withPrefixCaching(Boolean v) {
+        return new EngineOptions(backend, dtype, threads, tensorParallelSize, kvCacheMemoryBytes, maxModelLen,
+                maxNumSeqs, maxNumBatchedTokens, blockSize, v, enableChunkedPrefill, seed, maxLogprobs);
+    }
+
+    public EngineOptions withChunkedPrefill(boolean v) {
+        return new EngineOptions(backend, dtype, threads, tensorParallelSize, kvCacheMemoryBytes, maxModelLen,
+                maxNumSeqs, maxNumBatchedTokens, blockSize, enablePrefixCaching, v, seed, maxLogprobs);
+    }
+
+    public EngineOptions withSeed(long v) {
+        return new EngineOptions(backend, dtype, threads, tensorParallelSize, kvCacheMemoryBytes, maxModelLen,
+                maxNumSeqs, maxNumBatchedTokens, blockSize, enablePrefixCaching, enableChunkedPrefill, v, maxLogprobs);
+    }
+
+    public EngineOptions withMaxLogprobs(int v) {
+        return new EngineOptions(backend, dtype, threads, tensorParallelSize, kvCacheMemoryBytes, maxModelLen,
+                maxNumSeqs, maxNumBatchedTokens, blockSize, enablePrefixCaching, enableChunkedPrefill, seed, v);
+    }
+
+    /** Activations: f32 unless bf16 was asked for. */
+    DType activationDType() {
+        return dtype.equals("bf16") ? DType.BF16 : DType.F32;
+    }
+
+    /** Weights: as stored for auto, else converted. */
+    DType weightDType() {
+        return switch (dtype) {
+            case "f32" -> DType.F32;
+            case "bf16" -> DType.BF16;
+            default -> null;
+        };
+    }
+}

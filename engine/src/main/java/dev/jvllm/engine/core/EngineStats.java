@@ -1,0 +1,20 @@
+package dev.jvllm.engine.core;
+
+/**
+ * Counters of an {@link EngineCore} since it started, and its current occupancy.
+ *
+ * @param steps                 forward passes run
+ * @param promptTokensComputed  prompt positions run through the model (again after a preemption)
+ * @param cachedTokens          tokens served from the prefix cache instead of computed: prompt tokens, and
+ *                              a preempted sequence's earlier tokens when it resumes
+ * @param generatedTokens       tokens sampled
+ * @param preemptions           sequences preempted (by recompute) because the KV cache was full
+ * @param blocksInUse           KV-cache blocks held by sequences now
+ * @param totalBlocks           KV-cache blocks in the pool
+ * @param stateSlotsInUse       per-sequence state slots held now (models with stateful layers)
+ * @param running               sequences being computed
+ * @param waiting               sequences queued (new or preempted)
+ */
+public record EngineStats(long steps, long promptTokensComputed, long cachedTokens, long generatedTokens,
+        long preemptions, int blocksInUse, int totalBlocks, int stateSlotsInUse, int running, int waiting) {
+}

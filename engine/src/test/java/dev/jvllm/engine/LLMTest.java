@@ -1,0 +1,226 @@
+package dev.jvllm.engine;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+import dev.jvllm.api.DType;
+import dev.jvllm.cpu.CpuBackend;
+import dev.jvllm.engine.core.CompletionDelta;
+import dev.jvllm.engine.core.EngineOptions;
+import dev.jvllm.engine.core.FinishReason;
+import dev.jvllm.engine.core.SamplingParams;
+import dev.jvllm.engine.tokenizer.Tokenizer;
+import dev.jvllm.models.CausalLM;
+import dev.jvllm.models.layers.ParallelConfig;
+import dev.jvllm.models.runtime.ModelLoader;
+import dev.jvllm.models.runtime.SimpleRunner;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.concurrent.CancellationException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The facade over a model directory made of the llama fixture (vocab 384) and the byte-level test
+ * tokenizer (its ids below 384 are single bytes and short merges).
+ */
+class LLMTest {
+    static final Path FIXTURE = Path.of("../models/src/test/resources/fixtures/llama");
+    static final Path TOKENIZER = Path.of("src/test/resources/tokenizers/bytelevel");
+    static final List<String> PROMPTS = List.of("Hi!", "A cat", "Tea? Yes.", "Go on");
+    static final EngineOptions OPTIONS = EngineOptions.defaults().withMaxModelLen(64);
+
+    @TempDir
+    static Path dir;
+    static LLM llm;
+    static Tokenizer tok;
+
+    @BeforeAll
+    static void setUp() throws Exception {
+        Files.copy(FIXTURE.resolve("config.json"), dir.resolve("config.json"));
+        Files.copy(FIXTURE.resolve("model.safetensors"), dir.resolve("model.safetensors"));
+        Files.copy(TOKENIZER.resolve("tokenizer.json"), dir.resolve("tokenizer.json"));
+        Files.copy(TOKENIZER.resolve("tokenizer_config.json"), dir.resolve("tokenizer_config.json"));
+        Files.writeString(dir.resolve("generation_config.json"), """
+                {"temperature": 0.7, "top_k": 20, "max_new_tokens": 9, "eos_token_id": [1, 3]}""");
+        tok = Tokenizer.load(dir);
+        for (String p : PROMPTS) {
+            assertTrue(Arrays.stream(tok.encode(p, true)).allMatch(id -> id < 384), p + " encodes inside the model's vocab");
+        }
+        llm = LLM.load(dir, OPTIONS);
+    }
+
+    @AfterAll
+    static void tearDown() {
+        if (llm != null) {
+            llm.close();
+        }
+    }
+
+    /** The model layer's greedy continuation of the prompt's ids, alone. */
+    static int[] reference(int[] prompt, int n) {
+        try (var cpu = CpuBackend.create();
+             CausalLM m = ModelLoader.load(FIXTURE, cpu, ParallelConfig.single(), DType.F32, null);
+             SimpleRunner r = new SimpleRunner(m, prompt.length + n)) {
+            return r.greedy(prompt, n);
+        }
+    }
+
+    /** The reference run up to (not past) EOS 1 or the generation_config EOS 3. */
+    static int[] referenceUntilEos(int[] prompt, int n) {
+        int[] ref = reference(prompt, n);
+        for (int i = 0; i < ref.length; i++) {
+            if (ref[i] == 1 || ref[i] == 3) {
+                return Arrays.copyOf(ref, i + 1);
+            }
+        }
+        return ref;
+    }
+
+    @Test
+    void threeLinesGenerateText() {
+        RequestOutput out = llm.generate("Hi!", SamplingParams.greedy(12));
+        assertArrayEquals(referenceUntilEos(tok.encode("Hi!", true), 12), out.tokenIds());
+        assertEquals("Hi!", out.prompt());
+        assertArrayEquals(tok.encode("Hi!", true), out.promptTokenIds());
+        assertNotNull(out.outputs().get(0).finishReason());
+        assertTrue(out.outputs().get(0).cumulativeLogprob().isEmpty(), "no logprobs asked for");
+        assertTrue(!out.timeToFirstToken().isNegative() && out.timeToFirstToken().compareTo(out.totalTime()) <= 0);
+    }
+
+    @Test
+    void requestsFromSeveralThreadsAreBatchedAndEachEqualsItsRunAlone() throws Exception {
+        ExecutorService pool = Executors.newFixedThreadPool(4);
+        try {
+            List<Future<List<RequestOutput>>> futures = new ArrayList<>();
+            for (int t = 0; t < 4; t++) {
+                futures.add(pool.submit(() -> llm.generate(PROMPTS, SamplingParams.greedy(10))));
+            }
+            for (Future<List<RequestOutput>> f : futures) {
+                List<RequestOutput> outs = f.get();
+                for (int i = 0; i < PROMPTS.size(); i++) {
+                    assertArrayEquals(referenceUntilEos(tok.encode(PROMPTS.get(i), true), 10), outs.get(i).tokenIds(),
+                            PROMPTS.get(i));
+                }
+            }
+        } finally {
+            pool.shutdownNow();
+        }
+        assertEquals(0, llm.stats().blocksInUse());
+    }
+
+    @Test
+    void streamingDeltasAddUpToTheOutput() {
+        SamplingParams p = SamplingParams.builder().temperature(0.8).seed(5L).maxTokens(12).logprobs(2).ignoreEos(true)
+                .build();
+        List<Integer> ids = new ArrayList<>();
+        StringBuilder text = new StringBuilder();
+        RequestOutput out;
+        try (TokenStream s = llm.stream(Prompt.of("A cat"), p)) {
+            for (CompletionDelta d : s) {
+                Arrays.stream(d.newTokenIds()).forEach(ids::add);
+                text.append(d.text());
+            }
+            out = s.output();
+        }
+        assertArrayEquals(ids.stream().mapToInt(Integer::intValue).toArray(), out.tokenIds());
+        assertEquals(12, out.tokenIds().length);
+        assertEquals(text.toString(), out.text());
+        CompletionOutput c = out.outputs().get(0);
+        assertEquals(FinishReason.LENGTH, c.finishReason());
+        double sum = c.logprobs().stream().mapToDouble(l -> l.chosen().logprob()).sum();
+        assertEquals(sum, c.cumulativeLogprob().getAsDouble(), 1e-9);
+        assertNotNull(c.logprobs().get(0).chosen().decodedToken());
+        assertArrayEquals(out.tokenIds(), llm.generatePrompts(List.of(Prompt.of("A cat")), p).get(0).tokenIds(),
+                "the same seed streams the same tokens");
+    }
+
+    @Test
+    void closingAStreamEarlyAbortsItsRequest() {
+        TokenStream s = llm.stream(Prompt.ofTokens(5, 6, 7), SamplingParams.builder().temperature(0).maxTokens(40)
+                .ignoreEos(true).build());
+        assertTrue(s.hasNext());
+        s.next();
+        s.close();
+        RequestOutput out = s.output();
+        assertEquals(FinishReason.ABORT, out.outputs().get(0).finishReason());
+        assertTrue(out.tokenIds().length < 40);
+        assertEquals(0, llm.stats().blocksInUse());
+    }
+
+    @Test
+    void generationConfigGivesTheDefaultsAndItsEosIdsStop() {
+        SamplingParams d = llm.defaultSamplingParams();
+        assertEquals(0.7, d.temperature());
+        assertEquals(20, d.topK());
+        assertEquals(9, d.maxTokens().getAsInt());
+        for (RequestOutput out : llm.generate(PROMPTS)) {
+            CompletionOutput c = out.outputs().get(0);
+            assertTrue(c.tokenIds().length <= 9);
+            int last = c.tokenIds()[c.tokenIds().length - 1];
+            if (last == 3) {
+                assertEquals(FinishReason.STOP, c.finishReason());
+                assertEquals(3, c.stopReason(), "an extra generation_config EOS stops like a stop token id");
+            } else if (last == 1) {
+                assertNull(c.stopReason(), "the tokenizer's EOS");
+            } else {
+                assertEquals(FinishReason.LENGTH, c.finishReason());
+            }
+        }
+    }
+
+    @Test
+    void badInputIsThrownToTheCaller() {
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> llm.generatePrompts(List.of(Prompt.ofTokens(1, 2), Prompt.ofTokens(1, 999)), SamplingParams.greedy(2)));
+        assertTrue(e.getMessage().contains("prompt token 999 at position 1 is outside the model's vocabulary"),
+                e.getMessage());
+        assertThrows(IllegalArgumentException.class, () -> llm.generate("x", SamplingParams.builder().logprobs(50).build()));
+        assertEquals(0, llm.stats().running() + llm.stats().waiting(), "nothing was left queued");
+    }
+
+    @Test
+    void aModelWithoutTokenizerTakesTokenIdsAndTensorParallelRanksGiveTheSameTokens() throws Exception {
+        try (LLM tp = LLM.load(FIXTURE, OPTIONS.withTensorParallelSize(2).withThreads(1))) {
+            assertTrue(tp.tokenizer().isEmpty());
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> tp.generate("text", SamplingParams.greedy(2)));
+            assertTrue(e.getMessage().contains("has no tokenizer.json; pass Prompt.ofTokens"), e.getMessage());
+            int[] prompt = {5, 17, 3, 99, 200};
+            RequestOutput out = tp.generateFromTokens(List.of(prompt), SamplingParams.builder().temperature(0)
+                    .maxTokens(8).ignoreEos(true).build()).get(0);
+            assertArrayEquals(reference(prompt, 8), out.tokenIds());
+            assertEquals("", out.text());
+        }
+    }
+
+    @Test
+    void closeFailsTheRequestsInFlight() throws Exception {
+        LLM other = LLM.load(FIXTURE, OPTIONS);
+        List<RequestHandle> handles = new ArrayList<>();
+        for (int i = 0; i < 16; i++) {
+            handles.add(other.submit(Prompt.ofTokens(4, 5, 6 + i), SamplingParams.builder().temperature(0).maxTokens(60)
+                    .ignoreEos(true).build(), null));
+        }
+        other.close();
+        int cancelled = 0;
+        for (RequestHandle h : handles) {
+            assertTrue(h.result().isDone());
+            try {
+                assertEquals(60, h.result().get().tokenIds().length, "finished before the close");
+            } catch (CancellationException e) {
+                assertEquals("the LLM was closed", e.getCause() == null ? e.getMessage() : e.getCause().getMessage());
+                cancelled++;
+            }
+        }
+        assertTrue(cancelled > 0, "16 x 60 tokens cannot all be done at once");
+        assertThrows(IllegalStateException.class, () -> other.submit(Prompt.ofTokens(1), SamplingParams.greedy(1), null));
+    }
+}
