@@ -8,6 +8,8 @@
 #       (a --select-* option replaces the class-path scan).
 #   bash tools/gpu/run-tests.sh --cli <jvllm args...>
 #       runs the jvllm CLI, e.g. --cli backends
+#   bash tools/gpu/run-tests.sh --main <class> [args...]
+#       runs a main class of the jars or test classes, e.g. --main dev.jvllm.cuda.CudaOpsBench
 #
 # Reports (JUnit XML) and the console log go to $OUT when set.
 # Environment: JVLLM_JAVA_OPTS extra JVM options (e.g. -Xmx32g -Djvllm.backend=cuda).
@@ -41,6 +43,15 @@ JVM=(--add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -Xss4
 if [[ "${1:-}" == "--cli" ]]; then
     shift
     exec "$JAVA" "${JVM[@]}" -cp "$G/lib/*" dev.jvllm.engine.cli.Main "$@"
+fi
+
+if [[ "${1:-}" == "--main" ]]; then
+    shift
+    classes=""
+    for d in "$G"/test-classes/*/; do
+        [[ -d "$d" ]] && classes+=":${d%/}"
+    done
+    exec "$JAVA" "${JVM[@]}" -cp "$G/lib/*$classes" "$@"
 fi
 
 console=("$G"/junit-platform-console-standalone-*.jar)

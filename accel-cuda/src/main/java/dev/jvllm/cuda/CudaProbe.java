@@ -22,8 +22,8 @@ final class CudaProbe {
     }
 
     /**
-     * @param kernelsReady whether this build ships working kernels; when false a usable device is
-     *     still reported unavailable, naming what was found
+     * @param kernelsReady whether this build ships kernels; when false a usable device is still
+     *     reported unavailable, naming what was found
      */
     static Probe probe(int minCc, int minDriver, boolean kernelsReady) {
         try {
@@ -85,7 +85,8 @@ final class CudaProbe {
                         + " or newer: " + device);
             }
             if (!kernelsReady) {
-                return Probe.unavailable("the CUDA backend's ops are not built yet; found " + device);
+                return Probe.unavailable("this build has no CUDA kernels (nvcc was not found when accel-cuda was built); found "
+                        + device);
             }
             return Probe.ok(device);
         }

@@ -6,11 +6,9 @@ import dev.jvllm.api.BackendProvider;
 
 /**
  * The CUDA backend's provider. Probing loads the driver library and asks it about devices; it
- * never creates a context and never throws.
- *
- * <p>The backend's kernels and bindings arrive with the CUDA work; until then the probe reports
- * "unavailable" with what it found, so {@code Backends.best()} never picks a backend that
- * cannot run ops.
+ * never creates a context and never throws. Unavailable, with the reason, when there is no driver,
+ * no device, a device older than sm_80, a driver older than CUDA 13.0, or when this build carries
+ * no kernels (accel-cuda was built without nvcc).
  */
 public final class CudaProvider implements BackendProvider {
     /** Oldest compute capability the shipped kernels target (sm_80). */
@@ -30,12 +28,15 @@ public final class CudaProvider implements BackendProvider {
 
     @Override
     public Probe probe() {
-        return CudaProbe.probe(MIN_COMPUTE_CAPABILITY, MIN_DRIVER_VERSION, false);
+        return CudaProbe.probe(MIN_COMPUTE_CAPABILITY, MIN_DRIVER_VERSION, KernelModule.shipped());
     }
 
     @Override
     public Backend create(BackendOptions options) {
         Probe p = probe();
-        throw new IllegalStateException("the cuda backend cannot be created: " + p.reason());
+        if (!p.available()) {
+            throw new IllegalStateException("the cuda backend cannot be created: " + p.reason());
+        }
+        return new CudaBackend(options.device());
     }
 }

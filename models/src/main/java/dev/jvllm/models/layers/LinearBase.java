@@ -8,6 +8,8 @@ import dev.jvllm.api.ops.Cast;
 import dev.jvllm.api.ops.Linear;
 import dev.jvllm.api.ops.LinearWeight;
 import dev.jvllm.models.loader.CheckpointTensor;
+import dev.jvllm.models.quant.LinearScheme;
+import dev.jvllm.models.quant.QuantizedLinear;
 import java.util.List;
 
 /**
@@ -16,6 +18,12 @@ import java.util.List;
  * of the output through a strided view, so separately stored q/k/v need no fused copy and a
  * memory-mapped checkpoint stays in place on the CPU. The variants differ only in which rows and
  * columns of each checkpoint tensor belong to this rank (vLLM's weight loaders).
+ *
+ * <p>The weight format comes from the checkpoint's quantization config by prefix (vLLM's
+ * {@code quant_config.get_quant_method(layer, prefix)}): a full-precision layer declares
+ * {@code weight}; a quantized one declares its format's tensors ({@code qweight}, {@code qzeros},
+ * ..., see {@link LinearScheme}) and a {@link QuantizedLinear} repacks this rank's slice of each
+ * shard into the linear op's format once the shard's tensors are in.
  */
 public abstract class LinearBase extends Module {
     /**
@@ -42,6 +50,7 @@ public abstract class LinearBase extends Module {
     private final int colStart;       // first checkpoint column this rank holds (row-parallel)
     private final int fullCols;
     private final boolean transposedOnDisk;
+    private final LinearScheme scheme;
 
     /**
      * @param colStart, fullCols  the K range of the checkpoint this rank reads: [colStart, colStart+inFeatures) of fullCols
@@ -64,7 +73,24 @@ public abstract class LinearBase extends Module {
         this.outFeatures = n;
         Object[] ids = shards.size() == 1 && shards.get(0).id() == null ? new Object[0]
                 : shards.stream().map(Shard::id).toArray();
-        param("weight", (t, id) -> loadShards(t, id, false), ids);
+        this.scheme = ctx.quantization().schemeFor(prefix, shards.size());
+        if (scheme instanceof LinearScheme.Dense) {
+            param("weight", (t, id) -> loadShards(t, id, false), ids);
+        } else {
+            if (transposedOnDisk) {
+                throw new IllegalArgumentException(prefix + ": quantized Conv1D weights (stored [in, out], GPT-2 style) "
+                        + "are not supported");
+            }
+            QuantizedLinear q = new QuantizedLinear(prefix, scheme, ctx.backend(), ctx::own, shards.stream()
+                    .map(s -> new QuantizedLinear.ShardRows(s.fullRows(), s.rowStart(), s.rows())).toList(),
+                    fullCols, colStart, inFeatures, this::setWeight);
+            for (String name : scheme.requiredTensors()) {
+                param(name, (t, id) -> q.accept(name, t, shardIndex(id)), ids);
+            }
+            for (String name : scheme.optionalTensors()) {
+                optionalParam(name, (t, id) -> q.accept(name, t, shardIndex(id)), ids);
+            }
+        }
         if (bias) {
             param("bias", (t, id) -> loadShards(t, id, true), ids);
         }
@@ -78,6 +104,16 @@ public abstract class LinearBase extends Module {
     /** N of this rank (the width of {@link #forward}'s output). */
     public int outFeatures() {
         return outFeatures;
+    }
+
+    /** How the checkpoint stores this layer (full precision, or a quantized format). */
+    public LinearScheme scheme() {
+        return scheme;
+    }
+
+    /** This rank's weight of each shard, in the format the linear op consumes (null before loading). */
+    public List<LinearWeight> weights() {
+        return java.util.Arrays.stream(parts).map(p -> p == null ? null : p.weight()).toList();
     }
 
     /** Whether this rank adds the bias (row-parallel layers add it on rank 0 only). */
@@ -114,6 +150,19 @@ public abstract class LinearBase extends Module {
             loadPart(i, t, base + shards.get(i).rowStart(), isBias, transposedSource);
             base += shards.get(i).fullRows();
         }
+    }
+
+    /** The shard a tensor fills: its index, or -1 for a tensor that stores every shard (fused on disk). */
+    private int shardIndex(Object id) {
+        if (id == null) {
+            return shards.size() > 1 ? -1 : 0;
+        }
+        return indexOf(id);
+    }
+
+    private void setWeight(int shard, LinearWeight w) {
+        Part old = parts[shard];
+        parts[shard] = new Part(w, old == null ? null : old.bias());
     }
 
     private int indexOf(Object id) {

@@ -4,6 +4,7 @@ import dev.jvllm.api.Backend;
 import dev.jvllm.api.DType;
 import dev.jvllm.api.Tensor;
 import dev.jvllm.models.loader.ModelConfig;
+import dev.jvllm.models.quant.QuantizationConfig;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -22,6 +23,7 @@ public final class ModelContext implements AutoCloseable {
     private final Backend backend;
     private final DType activationDType;
     private final DType weightDType; // null: keep the checkpoint's float dtype
+    private final QuantizationConfig quantization;
     private final List<Tensor> owned = new ArrayList<>();
     private final Map<String, Object> attentionLayers = new LinkedHashMap<>();
     private final List<AutoCloseable> closeables = new ArrayList<>();
@@ -49,11 +51,18 @@ public final class ModelContext implements AutoCloseable {
      */
     public ModelContext(ModelConfig config, ParallelConfig parallel, Backend backend, DType activationDType,
             DType weightDType) {
+        this(config, parallel, backend, activationDType, weightDType, QuantizationConfig.none());
+    }
+
+    /** @param quantization the checkpoint's quantization, which decides each linear layer's weight format by prefix */
+    public ModelContext(ModelConfig config, ParallelConfig parallel, Backend backend, DType activationDType,
+            DType weightDType, QuantizationConfig quantization) {
         this.config = config;
         this.parallel = parallel;
         this.backend = backend;
         this.activationDType = activationDType;
         this.weightDType = weightDType;
+        this.quantization = java.util.Objects.requireNonNull(quantization, "quantization");
     }
 
     public ModelConfig config() {
@@ -70,6 +79,11 @@ public final class ModelContext implements AutoCloseable {
 
     public DType activationDType() {
         return activationDType;
+    }
+
+    /** The checkpoint's quantization ({@link QuantizationConfig#none()} for full precision). */
+    public QuantizationConfig quantization() {
+        return quantization;
     }
 
     /** The dtype a dense weight stored as {@code checkpointDType} is kept in. */

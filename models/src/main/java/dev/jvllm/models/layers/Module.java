@@ -44,13 +44,32 @@ public abstract class Module {
      * @param shards the shard ids it is loaded from ({@code "q","k","v"}, {@code 0, 1}); none for a plain one
      */
     protected Param param(String local, Param.Loader loader, Object... shards) {
+        return declare(local, loader, false, shards);
+    }
+
+    /** Declares a parameter the checkpoint may omit (loaded when present, never reported missing). */
+    protected Param optionalParam(String local, Param.Loader loader, Object... shards) {
+        return declare(local, loader, true, shards);
+    }
+
+    private Param declare(String local, Param.Loader loader, boolean optional, Object... shards) {
         String name = join(prefix, local);
         List<Object> expected = shards.length == 0 ? Collections.singletonList(null) : List.of(shards);
-        Param p = new Param(name, loader, expected);
+        Param p = new Param(name, loader, expected, optional);
         if (params.putIfAbsent(local, p) != null) {
             throw new IllegalStateException("parameter " + name + " declared twice");
         }
         return p;
+    }
+
+    /** This module and all its descendants, depth first (for reports such as weight memory by format). */
+    public List<Module> modules() {
+        List<Module> all = new ArrayList<>();
+        all.add(this);
+        for (Module c : children) {
+            all.addAll(c.modules());
+        }
+        return all;
     }
 
     /** Every parameter of this module and its descendants, by full name, in declaration order. */

@@ -20,12 +20,14 @@ public final class Param {
     private final String name;
     private final Loader loader;
     private final List<Object> expectedShards; // e.g. ["q","k","v"]; [null] for a plain parameter
+    private final boolean optional;
     private final Set<Object> loaded = new LinkedHashSet<>();
 
-    Param(String name, Loader loader, List<Object> expectedShards) {
+    Param(String name, Loader loader, List<Object> expectedShards, boolean optional) {
         this.name = name;
         this.loader = loader;
         this.expectedShards = expectedShards;
+        this.optional = optional;
     }
 
     /** The full checkpoint-style name, e.g. {@code model.layers.0.self_attn.qkv_proj.weight}. */
@@ -65,8 +67,14 @@ public final class Param {
         loaded.add(key);
     }
 
-    /** Whether every expected shard (or the fused tensor) has been loaded. */
+    /**
+     * Whether every expected shard (or the fused tensor) has been loaded; an optional parameter
+     * (a quantized layer's tensor that checkpoints may omit) is also complete when none was.
+     */
     public boolean isComplete() {
+        if (optional && loaded.isEmpty()) {
+            return true;
+        }
         boolean plain = expectedShards.size() == 1 && expectedShards.get(0) == null;
         return plain ? loaded.contains(PLAIN) : loaded.contains(FUSED) || loaded.containsAll(expectedShards);
     }

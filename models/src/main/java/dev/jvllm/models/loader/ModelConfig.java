@@ -585,6 +585,17 @@ public final class ModelConfig {
         return optionalString(key).orElseThrow(() -> missing(key));
     }
 
+    /**
+     * A field as plain Java values, for nested structures with no typed accessor (a quantization
+     * config's {@code config_groups}): objects become {@code Map<String, Object>} in file order,
+     * arrays {@code List<Object>}, integers {@code Long}, other numbers {@code Double}, JSON null
+     * inside them {@code null}. Empty when absent or null.
+     */
+    public Optional<Object> raw(String key) {
+        JsonNode n = node(key);
+        return n == null ? Optional.empty() : Optional.of(toJava(n));
+    }
+
     /** A list of integers; empty when absent or null. */
     public List<Integer> getIntList(String key) {
         JsonNode n = array(key);

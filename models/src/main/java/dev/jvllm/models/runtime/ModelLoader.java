@@ -8,6 +8,7 @@ import dev.jvllm.models.layers.ModelContext;
 import dev.jvllm.models.layers.ParallelConfig;
 import dev.jvllm.models.loader.Checkpoint;
 import dev.jvllm.models.loader.ModelConfig;
+import dev.jvllm.models.quant.QuantizationConfig;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Path;
@@ -18,8 +19,9 @@ public final class ModelLoader {
     }
 
     /**
-     * Loads {@code dir} (config.json + safetensors). The checkpoint stays mapped for the model's
-     * life: on the CPU its weights are used in place.
+     * Loads {@code dir} (config.json + safetensors, and the quantization config when the
+     * checkpoint is quantized). The checkpoint stays mapped for the model's life: on the CPU its
+     * weights are used in place.
      *
      * @param activationDType F32 or BF16
      * @param weightDType     null keeps each checkpoint tensor's dtype
@@ -29,8 +31,15 @@ public final class ModelLoader {
         try {
             ModelConfig config = ModelConfig.load(dir);
             var factory = ModelRegistry.withProviders().resolve(config.architectures(), config.source());
-            ModelContext ctx = new ModelContext(config, parallel, backend, activationDType, weightDType);
             Checkpoint ckpt = Checkpoint.open(dir);
+            QuantizationConfig quantization;
+            try {
+                quantization = QuantizationConfig.load(dir, config, ckpt);
+            } catch (IOException | RuntimeException e) {
+                ckpt.close();
+                throw e;
+            }
+            ModelContext ctx = new ModelContext(config, parallel, backend, activationDType, weightDType, quantization);
             ctx.onClose(ckpt);
             CausalLM model;
             try {

@@ -1,0 +1,512 @@
+// KV-cache write and paged attention over a mixed prefill + decode batch. See AttentionKernels.java.
+#include "common.cuh"
+
+// kCache/vCache[slot] = k/v[t] (converted to the cache dtype) for every token with slot != -1.
+// One block per token; threads over Hk*D. When several tokens share a slot the last one is stored
+// (the block defers to any later token with the same slot). A slot outside [-1, capacity) is reported
+// and its token skipped. caches: [capacity, width] rows (contiguous).
+extern "C" __global__ void attn_kv_write(View k, View v, View kCache, View vCache, const int* slots, int tokens,
+        int width, long long capacity, int* err, int errCode) {
+    int t = blockIdx.x;
+    int slot = slots[t];
+    if (slot == -1) {
+        return;
+    }
+    if (slot < -1 || slot >= capacity) {
+        if (threadIdx.x == 0) {
+            report_error(err, errCode, t, slot, (int) capacity);
+        }
+        return;
+    }
+    int later = 0;
+    for (int u = t + 1 + threadIdx.x; u < tokens; u += blockDim.x) {
+        later |= slots[u] == slot;
+    }
+    if (__syncthreads_or(later)) {
+        return;
+    }
+    bool sameK = k.dt == kCache.dt, sameV = v.dt == vCache.dt;
+    int ks = dt_size(k.dt), vs = dt_size(v.dt);
+    for (int j = threadIdx.x; j < width; j += blockDim.x) {
+        if (sameK) {
+            copy_elem(at(kCache, slot, j), at(k, t, j), ks);
+        } else {
+            st(kCache, slot, j, ld(k, t, j));
+        }
+        if (sameV) {
+            copy_elem(at(vCache, slot, j), at(v, t, j), vs);
+        } else {
+            st(vCache, slot, j, ld(v, t, j));
+        }
+    }
+}
+
+namespace attn {
+
+constexpr int WARPS = 4;
+constexpr int MAX_PER_LANE = 8;  // head size <= 256 = 32 lanes x 8
+
+template <int CT>
+__device__ __forceinline__ float cache_at(const char* p, long long i) {
+    if (CT == DT_F32) {
+        return ((const float*) p)[i];
+    } else if (CT == DT_BF16) {
+        return bf16_to_f32(((const unsigned short*) p)[i]);
+    } else {
+        return f16_to_f32(((const unsigned short*) p)[i]);
+    }
+}
+
+// Checks the batch metadata once per launch (block 0); errors surface at the next synchronize.
+__device__ void validate(const int* qStart, const int* seqLens, const int* blockTables, long long tableStride,
+        int numSeqs, int tokens, int maxBlocks, int blockSize, int numBlocks, int* err, int errCode) {
+    for (int b = threadIdx.x; b <= numSeqs; b += blockDim.x) {
+        if (qStart[b] < 0 || qStart[b] > tokens || (b > 0 && qStart[b] < qStart[b - 1])) {
+            report_error(err, errCode | 1, b, qStart[b], tokens);
+        }
+    }
+    for (int b = threadIdx.x; b < numSeqs; b += blockDim.x) {
+        int len = seqLens[b];
+        if (len < 0) {
+            report_error(err, errCode | 2, b, len, 0);
+            continue;
+        }
+        int need = (len + blockSize - 1) / blockSize;
+        if (need > maxBlocks) {
+            report_error(err, errCode | 3, b, len, maxBlocks);
+            continue;
+        }
+        for (int i = 0; i < need; i++) {
+            int blk = blockTables[b * tableStride + i];
+            if (blk < 0 || blk >= numBlocks) {
+                report_error(err, errCode | 4, b, i, blk);
+            }
+        }
+    }
+}
+
+// One block per (query token, query head); each warp walks every WARPS-th allowed key with an
+// online softmax (running max m, sum l, accumulator acc over the head's channels, lane c holding
+// channels c, c+32, ...), then the warps' partial results are merged. All f32.
+template <int CT>
+__device__ void paged(View q, View kCache, View vCache, View out, const int* qStart, const int* seqLens,
+        const int* blockTables, long long tableStride, int numSeqs, int tokens, int numHeads, int numKvHeads,
+        int headSize, float scale, int window, float softCap, int blockSize, int maxBlocks, int numBlocks, int* err,
+        int errCode) {
+    __shared__ float sq[32 * MAX_PER_LANE];
+    __shared__ float wm[WARPS], wl[WARPS];
+    __shared__ float wacc[WARPS][32 * MAX_PER_LANE];
+    if (blockIdx.x == 0) {
+        validate(qStart, seqLens, blockTables, tableStride, numSeqs, tokens, maxBlocks, blockSize, numBlocks, err, errCode);
+    }
+    int t = blockIdx.x / numHeads, h = blockIdx.x % numHeads;
+    int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+    // the sequence that owns token t: the last b with qStart[b] <= t
+    int b = -1;
+    if (numSeqs > 0 && t >= qStart[0] && t < qStart[numSeqs]) {
+        int lo = 0, hi = numSeqs - 1;
+        while (lo < hi) {
+            int mid = (lo + hi + 1) >> 1;
+            if (qStart[mid] <= t) {
+                lo = mid;
+            } else {
+                hi = mid - 1;
+            }
+        }
+        b = lo;
+    }
+    int p = -1, first = 0, len = 0;
+    if (b >= 0) {
+        len = seqLens[b];
+        int qLen = qStart[b + 1] - qStart[b];
+        p = len - qLen + (t - qStart[b]);
+        first = window > 0 ? max(0, p - window + 1) : 0;
+        // a damaged batch (reported by validate) must not read outside the cache
+        if (len < 0 || (len + blockSize - 1) / blockSize > maxBlocks) {
+            p = -1;
+        }
+    }
+    if (p < 0) {  // padding row or no allowed key: zeros
+        for (int c = threadIdx.x; c < headSize; c += blockDim.x) {
+            st(out, t, (long long) h * headSize + c, 0.0f);
+        }
+        return;
+    }
+    for (int c = threadIdx.x; c < headSize; c += blockDim.x) {
+        sq[c] = ld(q, t, (long long) h * headSize + c);
+    }
+    __syncthreads();
+    int g = h / (numHeads / numKvHeads);
+    float m = -INFINITY, l = 0.0f;
+    float acc[MAX_PER_LANE];
+#pragma unroll
+    for (int i = 0; i < MAX_PER_LANE; i++) {
+        acc[i] = 0.0f;
+    }
+    const int* table = blockTables + b * tableStride;
+    for (int j = first + warp; j <= p; j += WARPS) {
+        int blk = table[j / blockSize];
+        if (blk < 0 || blk >= numBlocks) {
+            continue;  // reported by validate
+        }
+        long long row = ((long long) blk * blockSize + j % blockSize) * numKvHeads + g;
+        const char* kp = at(kCache, row, 0);
+        const char* vp = at(vCache, row, 0);
+        float dot = 0.0f;
+#pragma unroll
+        for (int i = 0; i < MAX_PER_LANE; i++) {
+            int c = lane + 32 * i;
+            if (c < headSize) {
+                dot = fmaf(sq[c], cache_at<CT>(kp, c), dot);
+            }
+        }
+        float s = scale * warp_sum(dot);
+        if (softCap > 0.0f) {
+            s = softCap * tanhf(s / softCap);
+        }
+        float mNew = fmaxf(m, s);
+        float corr = expf(m - mNew);  // m = -inf at the first key: corr = 0
+        float pj = expf(s - mNew);
+        l = l * corr + pj;
+#pragma unroll
+        for (int i = 0; i < MAX_PER_LANE; i++) {
+            int c = lane + 32 * i;
+            if (c < headSize) {
+                acc[i] = fmaf(pj, cache_at<CT>(vp, c), acc[i] * corr);
+            }
+        }
+        m = mNew;
+    }
+    if (lane == 0) {
+        wm[warp] = m;
+        wl[warp] = l;
+    }
+#pragma unroll
+    for (int i = 0; i < MAX_PER_LANE; i++) {
+        wacc[warp][lane + 32 * i] = acc[i];
+    }
+    __syncthreads();
+    float mAll = -INFINITY;
+    for (int w = 0; w < WARPS; w++) {
+        mAll = fmaxf(mAll, wm[w]);
+    }
+    float lAll = 0.0f;
+    for (int w = 0; w < WARPS; w++) {
+        if (wm[w] != -INFINITY) {
+            lAll += wl[w] * expf(wm[w] - mAll);
+        }
+    }
+    for (int c = threadIdx.x; c < headSize; c += blockDim.x) {
+        float o = 0.0f;
+        for (int w = 0; w < WARPS; w++) {
+            if (wm[w] != -INFINITY) {
+                o += wacc[w][c] * expf(wm[w] - mAll);
+            }
+        }
+        st(out, t, (long long) h * headSize + c, lAll > 0.0f ? o / lAll : 0.0f);
+    }
+}
+
+
+// ---- flash-style form: K/V tiles in shared memory, shared by the query heads of a KV group ----
+
+constexpr int FR = 16;               // query rows per block: (token, head) pairs of one KV group
+constexpr int FK = 8;                // keys per tile
+constexpr int FT = 128;              // threads
+constexpr int FC = 256 / FK;         // accumulator channels per thread (head size <= 256)
+constexpr int FL = 256 / 16;         // channels per thread of a K/V tile load (16 threads per key)
+
+// One block per (sequence b, KV head g, tile of FR query rows, key split z): the rows are the
+// sequence's query tokens x the G query heads of g (row rho = token * G + head-in-group); every K/V
+// row is loaded once into shared memory (as f32) for all of them. Per tile of FK keys:
+//   scores  - the FR x FK dot products, 4 threads each (warp w computes row w + 4 pass, the
+//             passes whose rows are all past the tile's end are skipped: a decode's G rows fill
+//             the 4 warps),
+//   softmax - thread (r = tid % 16, sub = tid / 16) updates row r's online softmax (max m, sum l)
+//             from the row's FK scores, identically in the 8 threads of the row,
+//   values  - the same thread accumulates channels c = sub + 8i of row r.
+// With splits == 1 the result goes to out; otherwise each split writes its (m, l, acc) to part*
+// and attn_merge combines them.
+template <int CT>
+__device__ void flash(View q, View kCache, View vCache, View out, const int* qStart, const int* seqLens,
+        const int* blockTables, long long tableStride, int numSeqs, int tokens, int numHeads, int numKvHeads,
+        int headSize, float scale, int window, float softCap, int blockSize, int maxBlocks, int numBlocks,
+        int maxQueryLen, int maxSeqLen, int qTiles, int splits, int chunk, float* partAcc, float* partMl, int* err,
+        int errCode) {
+    extern __shared__ float smem[];
+    // rows padded to 4 mod 32 floats: the 8 keys x 4 lanes of a warp's dot products hit 32 banks
+    const int D = headSize, SD = headSize + (36 - headSize % 32) % 32;
+    float* sQ = smem;                 // [FR][SD]
+    float* sK = sQ + FR * SD;         // [FK][SD]
+    float* sV = sK + FK * SD;         // [FK][SD]
+    float* sS = sV + FK * SD;         // [FR][FK] scores
+    if (blockIdx.x == 0 && blockIdx.y == 0 && blockIdx.z == 0) {
+        validate(qStart, seqLens, blockTables, tableStride, numSeqs, tokens, maxBlocks, blockSize, numBlocks, err,
+                errCode);
+        for (int b = threadIdx.x; b < numSeqs; b += blockDim.x) {
+            int qLen = qStart[b + 1] - qStart[b];
+            if (qLen > maxQueryLen || seqLens[b] > maxSeqLen) {
+                report_error(err, errCode | 5, b, qLen, seqLens[b]);
+            }
+        }
+    }
+    const int b = blockIdx.x, g = blockIdx.y, qt = blockIdx.z % qTiles, z = blockIdx.z / qTiles;
+    const int G = numHeads / numKvHeads;
+    const int L = seqLens[b], qs = qStart[b], qLen = qStart[b + 1] - qs;
+    if (L < 0 || qLen < 0 || qLen > maxQueryLen || (L + blockSize - 1) / blockSize > maxBlocks) {
+        return;  // reported by validate
+    }
+    const int rows = qLen * G, rho0 = qt * FR;
+    if (rho0 >= rows) {
+        return;
+    }
+    const int tid = threadIdx.x;
+    const int activeRows = min(FR, rows - rho0);
+    // keys any row of the tile needs, inside this split: [lo, hi]
+    const int pMin = L - qLen + rho0 / G, pMax = L - qLen + (rho0 + activeRows - 1) / G;
+    const int k0 = z * chunk, k1 = min(L, k0 + chunk);
+    const int lo = max(k0, window > 0 ? max(0, pMin - window + 1) : 0);
+    const int hi = min(k1 - 1, pMax);
+
+    for (int e = tid; e < FR * D; e += FT) {
+        int rr = e / D, c = e % D, rh = rho0 + rr;
+        float v = 0.0f;
+        if (rr < activeRows) {
+            v = ld(q, qs + rh / G, (long long) (g * G + rh % G) * D + c);
+        }
+        sQ[rr * SD + c] = v;
+    }
+    const int* table = blockTables + b * tableStride;
+
+    // tile loads: thread (lj = tid / 16, part = tid % 16) fetches key lj's channels part + 16i into
+    // registers; the next tile's fetch is issued before the current tile is computed, so its latency
+    // overlaps the arithmetic
+    const int lj = tid / 16, part = tid % 16;
+    float kreg[FL], vreg[FL];
+    auto fetch = [&](int kt) {
+        int key = kt + lj;
+        const char* kp = nullptr;
+        const char* vp = nullptr;
+        if (key <= hi) {
+            int blk = table[key / blockSize];
+            if (blk >= 0 && blk < numBlocks) {
+                long long row = ((long long) blk * blockSize + key % blockSize) * numKvHeads + g;
+                kp = at(kCache, row, 0);
+                vp = at(vCache, row, 0);
+            }
+        }
+#pragma unroll
+        for (int i = 0; i < FL; i++) {
+            int c = part + 16 * i;
+            bool in = kp != nullptr && c < D;
+            kreg[i] = in ? cache_at<CT>(kp, c) : 0.0f;
+            vreg[i] = in ? cache_at<CT>(vp, c) : 0.0f;
+        }
+    };
+
+    // this thread's row in the softmax and value stages
+    const int r = tid % FR, sub = tid / FR;
+    const int rho = rho0 + r;
+    const bool valid = r < activeRows;
+    const int t = qs + (valid ? rho / G : 0), h = g * G + (valid ? rho % G : 0);
+    float m = -INFINITY, l = 0.0f;
+    float acc[FC];
+#pragma unroll
+    for (int i = 0; i < FC; i++) {
+        acc[i] = 0.0f;
+    }
+    // the dot-product stage: lane quad (4 threads) per (row, key)
+    const int quad = tid % 4, dotId = tid / 4;  // dotId 0..31: row dotId / FK (+ 4 per pass), key dotId % FK
+    const int passes = (activeRows + 3) / 4;
+
+    if (lo <= hi) {
+        fetch(lo);
+    }
+    for (int kt = lo; kt <= hi; kt += FK) {
+        __syncthreads();  // the previous tile is consumed (and sQ is complete on the first pass)
+#pragma unroll
+        for (int i = 0; i < FL; i++) {
+            int c = part + 16 * i;
+            if (c < D) {
+                sK[lj * SD + c] = kreg[i];
+                sV[lj * SD + c] = vreg[i];
+            }
+        }
+        __syncthreads();
+        if (kt + FK <= hi) {
+            fetch(kt + FK);
+        }
+        for (int pass = 0; pass < passes; pass++) {
+            int dr = dotId / FK + 4 * pass, dj = dotId % FK, key = kt + dj;
+            int dp = L - qLen + (rho0 + dr) / G;  // position of row dr's query
+            int dfirst = window > 0 ? max(0, dp - window + 1) : 0;
+            bool live = dr < activeRows && key <= hi && key <= dp && key >= dfirst;
+            float d0 = 0.0f, d1 = 0.0f;
+            if (live) {
+                const float* qr = sQ + dr * SD;
+                const float* kr = sK + dj * SD;
+                int c = quad;
+                for (; c + 4 < D; c += 8) {
+                    d0 = fmaf(qr[c], kr[c], d0);
+                    d1 = fmaf(qr[c + 4], kr[c + 4], d1);
+                }
+                for (; c < D; c += 4) {
+                    d0 = fmaf(qr[c], kr[c], d0);
+                }
+            }
+            float dot = d0 + d1;
+            dot += __shfl_xor_sync(0xFFFFFFFFu, dot, 1);
+            dot += __shfl_xor_sync(0xFFFFFFFFu, dot, 2);
+            if (quad == 0) {
+                float s = -INFINITY;
+                if (live) {
+                    s = scale * dot;
+                    if (softCap > 0.0f) {
+                        s = softCap * tanhf(s / softCap);
+                    }
+                }
+                sS[dr * FK + dj] = s;
+            }
+        }
+        __syncthreads();
+        if (valid) {
+            float sc[FK];
+            float mt = -INFINITY;
+#pragma unroll
+            for (int j = 0; j < FK; j++) {
+                sc[j] = sS[r * FK + j];
+                mt = fmaxf(mt, sc[j]);
+            }
+            float mNew = fmaxf(m, mt);
+            if (mNew != -INFINITY) {  // else no allowed key yet: nothing to add
+                float corr = expf(m - mNew);  // m = -inf: 0
+                float ps = 0.0f;
+#pragma unroll
+                for (int j = 0; j < FK; j++) {
+                    sc[j] = expf(sc[j] - mNew);  // masked: exp(-inf) = 0
+                    ps += sc[j];
+                }
+                l = l * corr + ps;
+                m = mNew;
+#pragma unroll
+                for (int i = 0; i < FC; i++) {
+                    acc[i] *= corr;
+                }
+#pragma unroll
+                for (int j = 0; j < FK; j++) {
+                    const float* vr = sV + j * SD;
+#pragma unroll
+                    for (int i = 0; i < FC; i++) {
+                        int c = sub + FK * i;
+                        if (c < D) {
+                            acc[i] = fmaf(sc[j], vr[c], acc[i]);
+                        }
+                    }
+                }
+            }
+        }
+    }
+    if (!valid) {
+        return;
+    }
+    if (splits == 1) {
+        float inv = l > 0.0f ? 1.0f / l : 0.0f;
+#pragma unroll
+        for (int i = 0; i < FC; i++) {
+            int c = sub + FK * i;
+            if (c < D) {
+                st(out, t, (long long) h * D + c, l > 0.0f ? acc[i] * inv : 0.0f);
+            }
+        }
+    } else {
+        long long prow = ((long long) z * tokens + t) * numHeads + h;
+        if (sub == 0) {
+            partMl[2 * prow] = m;
+            partMl[2 * prow + 1] = l;
+        }
+#pragma unroll
+        for (int i = 0; i < FC; i++) {
+            int c = sub + FK * i;
+            if (c < D) {
+                partAcc[prow * D + c] = acc[i];
+            }
+        }
+    }
+}
+
+}  // namespace attn
+
+// One kernel per cache dtype (the K/V loads are the inner loop); q and out dtypes are runtime codes.
+#define ATTN_PAGED(NAME, CT)                                                                                       \
+    extern "C" __global__ void __launch_bounds__(attn::WARPS * 32) NAME(View q, View kCache, View vCache,          \
+            View out, const int* qStart, const int* seqLens, const int* blockTables, long long tableStride,        \
+            int numSeqs, int tokens, int numHeads, int numKvHeads, int headSize, float scale, int window,          \
+            float softCap, int blockSize, int maxBlocks, int numBlocks, int* err, int errCode) {                   \
+        attn::paged<CT>(q, kCache, vCache, out, qStart, seqLens, blockTables, tableStride, numSeqs, tokens,       \
+                numHeads, numKvHeads, headSize, scale, window, softCap, blockSize, maxBlocks, numBlocks, err,     \
+                errCode);                                                                                          \
+    }
+
+ATTN_PAGED(attn_paged_f32, DT_F32)
+ATTN_PAGED(attn_paged_f16, DT_F16)
+ATTN_PAGED(attn_paged_bf16, DT_BF16)
+
+#define ATTN_FLASH(NAME, CT)                                                                                        \
+    extern "C" __global__ void __launch_bounds__(attn::FT) NAME(View q, View kCache, View vCache, View out,         \
+            const int* qStart, const int* seqLens, const int* blockTables, long long tableStride, int numSeqs,      \
+            int tokens, int numHeads, int numKvHeads, int headSize, float scale, int window, float softCap,         \
+            int blockSize, int maxBlocks, int numBlocks, int maxQueryLen, int maxSeqLen, int qTiles, int splits,    \
+            int chunk, float* partAcc, float* partMl, int* err, int errCode) {                                      \
+        attn::flash<CT>(q, kCache, vCache, out, qStart, seqLens, blockTables, tableStride, numSeqs, tokens,        \
+                numHeads, numKvHeads, headSize, scale, window, softCap, blockSize, maxBlocks, numBlocks,           \
+                maxQueryLen, maxSeqLen, qTiles, splits, chunk, partAcc, partMl, err, errCode);                      \
+    }
+
+ATTN_FLASH(attn_flash_f32, DT_F32)
+ATTN_FLASH(attn_flash_f16, DT_F16)
+ATTN_FLASH(attn_flash_bf16, DT_BF16)
+
+// Rows of out that belong to no sequence (before queryStartLoc[0] or from queryStartLoc[numSeqs] on)
+// are zeros. One block per token.
+extern "C" __global__ void attn_zero_padding(View out, const int* qStart, int numSeqs, int width) {
+    int t = blockIdx.x;
+    if (numSeqs > 0 && t >= qStart[0] && t < qStart[numSeqs]) {
+        return;
+    }
+    for (int c = threadIdx.x; c < width; c += blockDim.x) {
+        st(out, t, c, 0.0f);
+    }
+}
+
+// Combines the key splits of attn_flash_*: out = sum_z acc_z e^(m_z - m) / sum_z l_z e^(m_z - m),
+// m = max_z m_z. One block per (token, head); rows of no sequence are left to attn_zero_padding.
+extern "C" __global__ void attn_merge(View out, const float* partAcc, const float* partMl, const int* qStart,
+        int numSeqs, int tokens, int numHeads, int headSize, int splits) {
+    int t = blockIdx.x / numHeads, h = blockIdx.x % numHeads;
+    if (numSeqs == 0 || t < qStart[0] || t >= qStart[numSeqs]) {
+        return;
+    }
+    float mAll = -INFINITY;
+    for (int z = 0; z < splits; z++) {
+        mAll = fmaxf(mAll, partMl[2 * (((long long) z * tokens + t) * numHeads + h)]);
+    }
+    float lAll = 0.0f;
+    for (int z = 0; z < splits; z++) {
+        long long prow = ((long long) z * tokens + t) * numHeads + h;
+        float mz = partMl[2 * prow];
+        if (mz != -INFINITY) {
+            lAll += partMl[2 * prow + 1] * expf(mz - mAll);
+        }
+    }
+    for (int c = threadIdx.x; c < headSize; c += blockDim.x) {
+        float o = 0.0f;
+        for (int z = 0; z < splits; z++) {
+            long long prow = ((long long) z * tokens + t) * numHeads + h;
+            float mz = partMl[2 * prow];
+            if (mz != -INFINITY) {
+                o += partAcc[prow * headSize + c] * expf(mz - mAll);
+            }
+        }
+        st(out, t, (long long) h * headSize + c, lAll > 0.0f ? o / lAll : 0.0f);
+    }
+}

@@ -1,0 +1,204 @@
+// Shared by every kernel file: the tensor-view argument, dtype codes and exact conversions, the
+// device error word, reductions. The build compiles all *.cu files of this folder as one
+// translation unit (see build-fatbin.sh), so every file-local helper lives in a namespace named
+// after its file, and kernels are extern "C" with the file's prefix (norm_rms, attn_paged, ...).
+#pragma once
+
+#include <cuda_bf16.h>
+#include <cuda_fp16.h>
+#include <stdint.h>
+
+// dev.jvllm.api.DType ordinals (CudaKernelsLayoutTest checks they agree).
+enum DTypeCode { DT_F32 = 0, DT_F16 = 1, DT_BF16 = 2, DT_F8_E4M3 = 3, DT_I8 = 4, DT_U8 = 5, DT_I32 = 6, DT_I64 = 7 };
+
+// A tensor as a kernel sees it (Launch.view writes it): element (r, c) is at
+// p + (r * stride + c) * size(dt). p already includes the view's offset.
+struct View {
+    char* p;
+    long long stride;  // elements between rows
+    int dt;            // DTypeCode
+    int pad;
+};
+static_assert(sizeof(View) == 24, "View must match Launch.VIEW (24 bytes)");
+
+__device__ __forceinline__ int dt_size(int dt) {
+    switch (dt) {
+        case DT_F32: case DT_I32: return 4;
+        case DT_F16: case DT_BF16: return 2;
+        case DT_I64: return 8;
+        default: return 1;
+    }
+}
+
+__device__ __forceinline__ char* at(const View& v, long long row, long long col) {
+    return v.p + (row * v.stride + col) * dt_size(v.dt);
+}
+
+// ---- exact conversions, bit for bit as dev.jvllm.api.Numerics ----
+
+__device__ __forceinline__ float bf16_to_f32(unsigned short b) { return __uint_as_float(((unsigned) b) << 16); }
+
+// round to nearest even; NaN -> quiet NaN keeping the sign and high payload bits (Numerics.f32ToBf16)
+__device__ __forceinline__ unsigned short f32_to_bf16(float f) {
+    unsigned x = __float_as_uint(f);
+    if ((x & 0x7FFFFFFFu) > 0x7F800000u) {
+        return (unsigned short) ((x >> 16) | 0x0040u);
+    }
+    return (unsigned short) ((x + 0x7FFFu + ((x >> 16) & 1u)) >> 16);
+}
+
+__device__ __forceinline__ float f16_to_f32(unsigned short b) { return __half2float(__ushort_as_half(b)); }
+
+// round to nearest even, overflow -> +-Inf; NaN keeps sign and payload bits as Java's Float.floatToFloat16
+__device__ __forceinline__ unsigned short f32_to_f16(float f) {
+    unsigned x = __float_as_uint(f);
+    if ((x & 0x7FFFFFFFu) > 0x7F800000u) {
+        return (unsigned short) (((x >> 16) & 0x8000u) | 0x7C00u | ((x & 0x007FE000u) >> 13)
+                | ((x & 0x00001FF0u) >> 4) | (x & 0x0000000Fu));
+    }
+    return __half_as_ushort(__float2half_rn(f));
+}
+
+// fp8 e4m3fn: S.EEEE.MMM, bias 7, no infinities, S.1111.111 = NaN
+__device__ __forceinline__ float e4m3_to_f32(unsigned char b) {
+    int exp = (b >> 3) & 0xF, man = b & 7;
+    float v;
+    if (exp == 0xF && man == 7) {
+        v = __int_as_float(0x7FC00000);
+    } else if (exp == 0) {
+        v = man * 0x1.0p-9f;
+    } else {
+        v = (1.0f + man * 0.125f) * ldexpf(1.0f, exp - 7);
+    }
+    return (b & 0x80) ? -v : v;
+}
+
+// round to nearest even, saturating at +-448; NaN -> 0x7F (Numerics.f32ToE4M3)
+__device__ __forceinline__ unsigned char f32_to_e4m3(float f) {
+    if (isnan(f)) {
+        return 0x7F;
+    }
+    unsigned sign = signbit(f) ? 0x80u : 0u;
+    float a = fabsf(f);
+    if (a >= 448.0f) {
+        return (unsigned char) (sign | 0x7Eu);
+    }
+    int e = a == 0.0f ? -7 : ilogbf(a);
+    float quantum = e < -6 ? 0x1.0p-9f : ldexpf(1.0f, e - 3);
+    float q = rintf(a / quantum) * quantum;  // a / quantum is exact: quantum is a power of two
+    if (q >= 448.0f) {
+        return (unsigned char) (sign | 0x7Eu);
+    }
+    if (q == 0.0f) {
+        return (unsigned char) sign;
+    }
+    int qe = ilogbf(q);
+    if (qe < -6) {
+        return (unsigned char) (sign | (unsigned) rintf(q / 0x1.0p-9f));
+    }
+    unsigned man = (unsigned) rintf((ldexpf(q, -qe) - 1.0f) * 8.0f);
+    return (unsigned char) (sign | ((unsigned) (qe + 7) << 3) | man);
+}
+
+// An element of a float dtype (F32/F16/BF16/F8_E4M3) as f32; integers converted.
+__device__ __forceinline__ float load_f32(const char* p, int dt) {
+    switch (dt) {
+        case DT_F32: return *(const float*) p;
+        case DT_F16: return f16_to_f32(*(const unsigned short*) p);
+        case DT_BF16: return bf16_to_f32(*(const unsigned short*) p);
+        case DT_F8_E4M3: return e4m3_to_f32(*(const unsigned char*) p);
+        case DT_I8: return (float) *(const signed char*) p;
+        case DT_U8: return (float) *(const unsigned char*) p;
+        case DT_I32: return (float) *(const int*) p;
+        default: return (float) *(const long long*) p;
+    }
+}
+
+// Rounds v once to a float dtype and stores it.
+__device__ __forceinline__ void store_f32(char* p, int dt, float v) {
+    switch (dt) {
+        case DT_F32: *(float*) p = v; break;
+        case DT_F16: *(unsigned short*) p = f32_to_f16(v); break;
+        case DT_BF16: *(unsigned short*) p = f32_to_bf16(v); break;
+        case DT_F8_E4M3: *(unsigned char*) p = f32_to_e4m3(v); break;
+        default: break;  // integer outputs are never written through this path
+    }
+}
+
+// v rounded through a float dtype and back (identity for F32): Numerics.roundTo
+__device__ __forceinline__ float round_to(int dt, float v) {
+    switch (dt) {
+        case DT_F16: return f16_to_f32(f32_to_f16(v));
+        case DT_BF16: return bf16_to_f32(f32_to_bf16(v));
+        case DT_F8_E4M3: return e4m3_to_f32(f32_to_e4m3(v));
+        default: return v;
+    }
+}
+
+__device__ __forceinline__ float ld(const View& v, long long row, long long col) { return load_f32(at(v, row, col), v.dt); }
+
+__device__ __forceinline__ void st(const View& v, long long row, long long col, float x) { store_f32(at(v, row, col), v.dt, x); }
+
+// Copies one element's bytes (dtypes equal).
+__device__ __forceinline__ void copy_elem(char* dst, const char* src, int size) {
+    switch (size) {
+        case 8: *(long long*) dst = *(const long long*) src; break;
+        case 4: *(int*) dst = *(const int*) src; break;
+        case 2: *(short*) dst = *(const short*) src; break;
+        default: *dst = *src; break;
+    }
+}
+
+// ---- the device error word (DeviceErrors.java): int[4] in host-mapped pinned memory ----
+// [0] = code ((OpKind ordinal + 1) << 8 | detail), [1], [2], [3] = the values it names. The first
+// error of a batch wins; the host reads it at the next synchronize.
+__device__ __forceinline__ void report_error(int* err, int code, int a, int b, int c) {
+    if (atomicCAS(err, 0, code) == 0) {
+        volatile int* e = err;
+        e[1] = a;
+        e[2] = b;
+        e[3] = c;
+        __threadfence_system();
+    }
+}
+
+// ---- reductions ----
+
+__device__ __forceinline__ float warp_sum(float v) {
+    for (int o = 16; o > 0; o >>= 1) {
+        v += __shfl_xor_sync(0xFFFFFFFFu, v, o);
+    }
+    return v;
+}
+
+__device__ __forceinline__ float warp_max(float v) {
+    for (int o = 16; o > 0; o >>= 1) {
+        v = fmaxf(v, __shfl_xor_sync(0xFFFFFFFFu, v, o));
+    }
+    return v;
+}
+
+// Sum over the block (blockDim.x a multiple of 32, at most 1024); every thread gets the result.
+// scratch: 32 floats of shared memory; the block must not use it concurrently.
+__device__ __forceinline__ float block_sum(float v, float* scratch) {
+    int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, warps = blockDim.x >> 5;
+    v = warp_sum(v);
+    __syncthreads();  // scratch may still be read by a previous call
+    if (lane == 0) {
+        scratch[warp] = v;
+    }
+    __syncthreads();
+    v = lane < warps ? scratch[lane] : 0.0f;
+    return warp_sum(v);
+}
+
+// Grid-stride loop over a flat index space of n items (grid from Launch.elements). For a rows x cols
+// tensor prefer ROWS_COLS: recovering (r, c) from a flat 64-bit index costs a division per element.
+#define GRID_STRIDE(i, n) \
+    for (long long i = (long long) blockIdx.x * blockDim.x + threadIdx.x; i < (n); i += (long long) gridDim.x * blockDim.x)
+
+// Every element (r, c) of a rows x cols tensor, for a grid made by Launch.rowsCols: rows over
+// blockIdx.y, columns over x. (No 64-bit division per element, which costs more than the element.)
+#define ROWS_COLS(r, c, rows, cols)                                                   \
+    for (long long r = blockIdx.y; r < (rows); r += gridDim.y)                        \
+        for (int c = blockIdx.x * blockDim.x + threadIdx.x; c < (cols); c += gridDim.x * blockDim.x)

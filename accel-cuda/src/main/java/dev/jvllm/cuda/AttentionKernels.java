@@ -1,0 +1,172 @@
+package dev.jvllm.cuda;
+
+import dev.jvllm.api.DType;
+import dev.jvllm.api.ops.KvCacheWrite;
+import dev.jvllm.api.ops.OpArgs;
+import dev.jvllm.api.ops.OpKind;
+import dev.jvllm.api.ops.PagedAttention;
+import java.util.Set;
+
+/**
+ * KV-cache write and paged attention ({@code attention.cu}).
+ *
+ * <p>Paged attention, flash style on CUDA cores in f32: a block takes 16 query rows (query tokens
+ * of one sequence x the query heads of one KV head), streams the sequence's allowed keys through
+ * shared memory in tiles of 8 (each K/V row loaded once for the whole group, the next tile fetched
+ * while the current one is computed) with an online softmax per row. When those blocks would not
+ * fill the device (decodes), the keys are split into up to 64 ranges whose partial results
+ * {@code attn_merge} combines. Timings against the floors: docs/conformance/cuda-perf.md. Any mix of prefills, chunked prefills
+ * and decodes, GQA, sliding window, soft-cap, head sizes up to 256, any block size, cache
+ * F32/F16/BF16. The first form (one block per query token and head, {@code attn_paged_*}) stays as
+ * the cross-check ({@code -Djvllm.cuda.attention=simple}) and for grids past the flash form's limits.
+ */
+final class AttentionKernels implements KernelFamily {
+    /** Largest head size the attention kernels hold in registers (attention.cu MAX_PER_LANE, FC). */
+    static final int MAX_HEAD_SIZE = 256;
+    /** attention.cu FR and FK: query rows per block and keys per tile of the flash form. */
+    private static final int FLASH_ROWS = 16;
+    private static final int FLASH_KEYS = 8;
+    private static final int MAX_SPLITS = 64;
+    /** {@code -Djvllm.cuda.attention=simple} runs the one-block-per-(token, head) kernel instead (cross-checks). */
+    private static final boolean SIMPLE = "simple".equals(System.getProperty("jvllm.cuda.attention"));
+    private static final int WRITE_DETAIL = 1;
+
+    private final Gpu gpu;
+
+    AttentionKernels(Gpu gpu) {
+        this.gpu = gpu;
+    }
+
+    @Override
+    public Set<OpKind> ops() {
+        return Set.of(OpKind.KV_CACHE_WRITE, OpKind.PAGED_ATTENTION);
+    }
+
+    @Override
+    public boolean supports(OpArgs args) {
+        return switch (args) {
+            case KvCacheWrite a -> ElementwiseKernels.floats(a.k(), a.v(), a.kCache(), a.vCache());
+            case PagedAttention a -> ElementwiseKernels.floats(a.q(), a.out(), a.kCache())
+                    && a.kCache().dtype() == a.vCache().dtype() && a.headSize() <= MAX_HEAD_SIZE && a.blockSize() > 0;
+            default -> false;
+        };
+    }
+
+    @Override
+    public void run(OpArgs args) {
+        switch (args) {
+            case KvCacheWrite a -> write(a);
+            case PagedAttention a -> attend(a);
+            default -> throw new IllegalArgumentException("attention: " + args.kind().id());
+        }
+    }
+
+    private void write(KvCacheWrite a) {
+        int tokens = a.slotMapping().dim(0);
+        int width = a.kCache().dim(2) * a.kCache().dim(3);
+        long capacity = (long) a.kCache().dim(0) * a.kCache().dim(1);
+        if (tokens == 0 || width == 0) {
+            return;
+        }
+        gpu.kernel("attn_kv_write").grid(tokens).block(Math.min(256, Math.max(32, (width + 31) / 32 * 32)))
+                .view(a.k()).view(a.v()).view(a.kCache(), width).view(a.vCache(), width).ptr(a.slotMapping())
+                .i32(tokens).i32(width).i64(capacity).ptr(gpu.errorWord())
+                .i32(DeviceErrors.code(OpKind.KV_CACHE_WRITE, WRITE_DETAIL)).launch();
+    }
+
+    private void attend(PagedAttention a) {
+        int tokens = a.q().dim(0);
+        if (tokens == 0) {
+            return;
+        }
+        int group = a.numHeads() / a.numKvHeads();
+        long qTiles = ((long) a.maxQueryLen() * group + FLASH_ROWS - 1) / FLASH_ROWS;
+        long work = (long) a.numSeqs() * a.numKvHeads() * qTiles;
+        // splits of the keys when the blocks would not fill the device (decodes): about 4 blocks per SM
+        int splits = 1;
+        long fill = 4L * gpu.multiprocessors();
+        if (work > 0 && work < fill) {
+            splits = (int) Math.min(Math.min(MAX_SPLITS, (fill + work - 1) / work), Math.max(1, (a.maxSeqLen() + 255) / 256));
+        }
+        int chunk = Math.max(FLASH_KEYS, ((a.maxSeqLen() + splits - 1) / splits + FLASH_KEYS - 1) / FLASH_KEYS * FLASH_KEYS);
+        splits = Math.max(1, (a.maxSeqLen() + chunk - 1) / chunk);
+        boolean flash = !SIMPLE && qTiles * splits <= 65535;
+        gpu.kernel("attn_zero_padding").grid(tokens).block(128)
+                .view(a.out()).ptr(a.queryStartLoc()).i32(a.numSeqs()).i32(a.out().cols()).launch();
+        if (work == 0) {
+            return; // no sequence has a query: every row was padding
+        }
+        if (!flash) {
+            simple(a, tokens);
+            return;
+        }
+        CudaTensor partAcc = null, partMl = null;
+        try {
+            if (splits > 1) {
+                long rows = (long) splits * tokens * a.numHeads();
+                partAcc = gpu.temp(DType.F32, Math.toIntExact(rows * a.headSize()));
+                partMl = gpu.temp(DType.F32, Math.toIntExact(rows * 2));
+            }
+            int paddedRow = a.headSize() + (36 - a.headSize() % 32) % 32; // attention.cu SD
+            int shared = ((FLASH_ROWS + 2 * FLASH_KEYS) * paddedRow + FLASH_ROWS * FLASH_KEYS) * Float.BYTES;
+            gpu.kernel(switch (a.kCache().dtype()) {
+                case F32 -> "attn_flash_f32";
+                case F16 -> "attn_flash_f16";
+                case BF16 -> "attn_flash_bf16";
+                default -> throw new IllegalArgumentException("paged_attention: cache " + a.kCache().describe());
+            }).grid(a.numSeqs(), a.numKvHeads(), qTiles * splits).block(FLASH_ROWS * FLASH_KEYS).sharedBytes(shared)
+                    .view(a.q()).view(a.kCache()).view(a.vCache()).view(a.out())
+                    .ptr(a.queryStartLoc()).ptr(a.seqLens()).ptr(a.blockTables()).i64(a.blockTables().layout().rowStride())
+                    .i32(a.numSeqs()).i32(tokens).i32(a.numHeads()).i32(a.numKvHeads()).i32(a.headSize())
+                    .f32(a.scale()).i32(a.slidingWindow()).f32(a.softCap()).i32(a.blockSize()).i32(a.blockTables().cols())
+                    .i32(a.kCache().dim(0)).i32(a.maxQueryLen()).i32(a.maxSeqLen()).i32((int) qTiles).i32(splits)
+                    .i32(chunk).ptr(partAcc == null ? 0 : partAcc.address()).ptr(partMl == null ? 0 : partMl.address())
+                    .ptr(gpu.errorWord()).i32(DeviceErrors.code(OpKind.PAGED_ATTENTION, 0)).launch();
+            if (splits > 1) {
+                gpu.kernel("attn_merge").grid((long) tokens * a.numHeads()).block(Math.min(256, (a.headSize() + 31) / 32 * 32))
+                        .view(a.out()).ptr(partAcc.address()).ptr(partMl.address()).ptr(a.queryStartLoc())
+                        .i32(a.numSeqs()).i32(tokens).i32(a.numHeads()).i32(a.headSize()).i32(splits).launch();
+            }
+        } finally {
+            if (partAcc != null) {
+                partAcc.close();
+                partMl.close();
+            }
+        }
+    }
+
+    /** The one-block-per-(token, head) form: the cross-check of the flash form, and its fallback. */
+    private void simple(PagedAttention a, int tokens) {
+        String kernel = switch (a.kCache().dtype()) {
+            case F32 -> "attn_paged_f32";
+            case F16 -> "attn_paged_f16";
+            case BF16 -> "attn_paged_bf16";
+            default -> throw new IllegalArgumentException("paged_attention: cache " + a.kCache().describe());
+        };
+        gpu.kernel(kernel).grid((long) tokens * a.numHeads()).block(128)
+                .view(a.q()).view(a.kCache()).view(a.vCache()).view(a.out())
+                .ptr(a.queryStartLoc()).ptr(a.seqLens()).ptr(a.blockTables()).i64(a.blockTables().layout().rowStride())
+                .i32(a.numSeqs()).i32(tokens).i32(a.numHeads()).i32(a.numKvHeads()).i32(a.headSize()).f32(a.scale())
+                .i32(a.slidingWindow()).f32(a.softCap()).i32(a.blockSize()).i32(a.blockTables().cols())
+                .i32(a.kCache().dim(0)).ptr(gpu.errorWord()).i32(DeviceErrors.code(OpKind.PAGED_ATTENTION, 0)).launch();
+    }
+
+    @Override
+    public String describeError(OpKind op, int detail, int a, int b, int c) {
+        if (op == OpKind.KV_CACHE_WRITE) {
+            return "kv_cache_write: slotMapping[" + a + "] = " + b + " is outside the cache (valid: -1 to skip, or 0.."
+                    + ((long) c - 1) + " = block * blockSize + offset)";
+        }
+        return switch (detail) {
+            case 1 -> "paged_attention: queryStartLoc must be non-decreasing within [0, T=" + c + "], got queryStartLoc["
+                    + a + "] = " + b;
+            case 2 -> "paged_attention: seqLens[" + a + "] = " + b + " is negative";
+            case 3 -> "paged_attention: sequence " + a + " has " + b + " tokens, more than blockTables' " + c
+                    + " columns of blocks hold; widen blockTables";
+            case 4 -> "paged_attention: blockTables[" + a + ", " + b + "] = " + c + " is outside the cache's blocks";
+            case 5 -> "paged_attention: sequence " + a + " has " + b + " queries and " + c
+                    + " tokens, more than the maxQueryLen/maxSeqLen the call declared";
+            default -> KernelFamily.super.describeError(op, detail, a, b, c);
+        };
+    }
+}

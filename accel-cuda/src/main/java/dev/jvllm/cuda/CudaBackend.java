@@ -1,0 +1,316 @@
+package dev.jvllm.cuda;
+
+import dev.jvllm.api.Backend;
+import dev.jvllm.api.DType;
+import dev.jvllm.api.Tensor;
+import dev.jvllm.api.TensorLayout;
+import dev.jvllm.api.ops.*;
+import java.lang.foreign.MemorySegment;
+import java.util.EnumMap;
+import java.util.Map;
+import java.util.function.Function;
+
+/**
+ * The CUDA backend: tensors in device memory from a caching allocator, transfers through pinned
+ * staging, every op enqueued on one stream and run by the {@link KernelFamily} that claims it
+ * ({@link KernelFamilies#ALL}). {@link #read} and {@link #synchronize} wait for the stream and
+ * raise any bad-input error a kernel reported ({@link DeviceErrors}).
+ *
+ * <p>Used by one thread at a time, but not necessarily always the same one: every entry point makes
+ * the device's primary context current on the calling thread first.
+ */
+public final class CudaBackend implements Backend {
+    private final Gpu gpu;
+    private final Map<OpKind, KernelFamily> families;
+    private boolean closed;
+
+    CudaBackend(int device) {
+        this.gpu = new Gpu(this, device);
+        this.families = route(KernelFamilies.ALL, gpu);
+    }
+
+    /** Which family runs each op; fails when two families claim one op. */
+    static Map<OpKind, KernelFamily> route(java.util.List<Function<Gpu, KernelFamily>> all, Gpu gpu) {
+        Map<OpKind, KernelFamily> m = new EnumMap<>(OpKind.class);
+        for (Function<Gpu, KernelFamily> make : all) {
+            KernelFamily f = make.apply(gpu);
+            for (OpKind k : f.ops()) {
+                KernelFamily before = m.putIfAbsent(k, f);
+                if (before != null) {
+                    throw new IllegalStateException("op " + k.id() + " is claimed by both " + before.getClass().getSimpleName()
+                            + " and " + f.getClass().getSimpleName() + " (KernelFamilies.ALL)");
+                }
+            }
+        }
+        return m;
+    }
+
+    @Override
+    public String name() {
+        return "cuda";
+    }
+
+    @Override
+    public String description() {
+        return gpu.description();
+    }
+
+    /** The device (benchmarks time with its stream). */
+    Gpu gpu() {
+        return gpu;
+    }
+
+    /** Device memory accounting of this backend's allocator. */
+    public String memoryStats() {
+        return gpu.allocator().stats().toString();
+    }
+
+    /** Bytes handed out now, the peak, and bytes held from the driver: {in use, peak, reserved}. */
+    public long[] memoryBytes() {
+        DeviceAllocator.Stats s = gpu.allocator().stats();
+        return new long[] {s.inUse(), s.peak(), s.reserved()};
+    }
+
+    // ---- memory ----
+
+    @Override
+    public Tensor allocate(DType dtype, int... shape) {
+        open();
+        TensorLayout layout = TensorLayout.contiguous(dtype, shape);
+        long bytes = layout.numel() * dtype.byteSize();
+        gpu.makeCurrent();
+        DeviceAllocator.Block block = gpu.allocator().allocate(bytes);
+        Driver.memsetAsync(block.pointer, (byte) 0, Math.max(bytes, 1), gpu.stream());
+        return new CudaTensor(this, block, layout, true);
+    }
+
+    void free(DeviceAllocator.Block block) {
+        gpu.allocator().free(block);
+    }
+
+    @Override
+    public void write(Tensor dst, MemorySegment src) {
+        open();
+        CudaTensor d = gpu.tensor(dst);
+        long need = dst.numel() * dst.dtype().byteSize();
+        if (src.byteSize() < need) {
+            throw new IllegalArgumentException("write: source has " + src.byteSize() + " bytes, " + dst.describe()
+                    + " needs " + need);
+        }
+        gpu.makeCurrent();
+        gpu.staging().upload(src, d.address(), d.layout());
+    }
+
+    @Override
+    public void read(Tensor src, MemorySegment dst) {
+        open();
+        CudaTensor s = gpu.tensor(src);
+        long need = src.numel() * src.dtype().byteSize();
+        if (dst.byteSize() < need) {
+            throw new IllegalArgumentException("read: destination has " + dst.byteSize() + " bytes, " + src.describe()
+                    + " needs " + need);
+        }
+        gpu.makeCurrent();
+        gpu.staging().download(s.address(), s.layout(), dst);
+        gpu.synchronize();
+    }
+
+    @Override
+    public void synchronize() {
+        open();
+        gpu.synchronize();
+    }
+
+    @Override
+    public void close() {
+        if (!closed) {
+            closed = true;
+            gpu.close();
+        }
+    }
+
+    private void open() {
+        if (closed) {
+            throw new IllegalStateException("the cuda backend is closed");
+        }
+    }
+
+    // ---- ops ----
+
+    @Override
+    public boolean supports(OpArgs args) {
+        KernelFamily f = families.get(args.kind());
+        try {
+            return f != null && f.supports(args);
+        } catch (RuntimeException e) {
+            return false;
+        }
+    }
+
+    private void dispatch(OpArgs args) {
+        open();
+        KernelFamily f = families.get(args.kind());
+        if (f == null) {
+            throw new UnsupportedOperationException("cuda: " + args.kind().id() + " has no CUDA kernel yet");
+        }
+        gpu.makeCurrent();
+        f.run(args);
+    }
+
+    /** The message of a device-reported error, by the family that owns the op. */
+    String describeDeviceError(OpKind op, int detail, int a, int b, int c) {
+        KernelFamily f = families.get(op);
+        return f != null ? f.describeError(op, detail, a, b, c)
+                : op.id() + ": a kernel reported bad input (" + detail + ", " + a + ", " + b + ", " + c + ")";
+    }
+
+    @Override
+    public void copy(Copy a) {
+        dispatch(a);
+    }
+
+    @Override
+    public void cast(Cast a) {
+        dispatch(a);
+    }
+
+    @Override
+    public void gatherRows(GatherRows a) {
+        dispatch(a);
+    }
+
+    @Override
+    public void fill(Fill a) {
+        dispatch(a);
+    }
+
+    @Override
+    public void binary(Binary a) {
+        dispatch(a);
+    }
+
+    @Override
+    public void scale(Scale a) {
+        dispatch(a);
+    }
+
+    @Override
+    public void activation(Activation a) {
+        dispatch(a);
+    }
+
+    @Override
+    public void gatedActivation(GatedActivation a) {
+        dispatch(a);
+    }
+
+    @Override
+    public void embedding(Embedding a) {
+        dispatch(a);
+    }
+
+    @Override
+    public void linear(Linear a) {
+        dispatch(a);
+    }
+
+    @Override
+    public void rmsNorm(RmsNorm a) {
+        dispatch(a);
+    }
+
+    @Override
+    public void layerNorm(LayerNorm a) {
+        dispatch(a);
+    }
+
+    @Override
+    public void gatedRmsNorm(GatedRmsNorm a) {
+        dispatch(a);
+    }
+
+    @Override
+    public void rotary(Rotary a) {
+        dispatch(a);
+    }
+
+    @Override
+    public void kvCacheWrite(KvCacheWrite a) {
+        dispatch(a);
+    }
+
+    @Override
+    public void pagedAttention(PagedAttention a) {
+        dispatch(a);
+    }
+
+    @Override
+    public void causalConv1d(CausalConv1d a) {
+        dispatch(a);
+    }
+
+    @Override
+    public void causalConv1dUpdate(CausalConv1dUpdate a) {
+        dispatch(a);
+    }
+
+    @Override
+    public void selectiveScan(SelectiveScan a) {
+        dispatch(a);
+    }
+
+    @Override
+    public void selectiveStateUpdate(SelectiveStateUpdate a) {
+        dispatch(a);
+    }
+
+    @Override
+    public void ssdChunkScan(SsdChunkScan a) {
+        dispatch(a);
+    }
+
+    @Override
+    public void ssdStateUpdate(SsdStateUpdate a) {
+        dispatch(a);
+    }
+
+    @Override
+    public void shortConv(ShortConv a) {
+        dispatch(a);
+    }
+
+    @Override
+    public void linearAttention(LinearAttention a) {
+        dispatch(a);
+    }
+
+    @Override
+    public void moeRouting(MoeRouting a) {
+        dispatch(a);
+    }
+
+    @Override
+    public void moeExperts(MoeExperts a) {
+        dispatch(a);
+    }
+
+    @Override
+    public void argmax(Argmax a) {
+        dispatch(a);
+    }
+
+    @Override
+    public void sample(Sample a) {
+        dispatch(a);
+    }
+
+    @Override
+    public void penalties(Penalties a) {
+        dispatch(a);
+    }
+
+    @Override
+    public void topLogprobs(TopLogprobs a) {
+        dispatch(a);
+    }
+}

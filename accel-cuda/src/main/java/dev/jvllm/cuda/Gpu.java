@@ -1,0 +1,251 @@
+package dev.jvllm.cuda;
+
+import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
+
+import dev.jvllm.api.DType;
+import dev.jvllm.api.Tensor;
+import dev.jvllm.api.TensorLayout;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemoryLayout;
+import java.lang.foreign.MemorySegment;
+import java.lang.invoke.VarHandle;
+import java.util.Locale;
+
+/**
+ * One device as the kernels see it: the primary context (made current on every thread that calls
+ * CUDA), one stream for all work, the kernel module, the caching allocator, pinned staging, the
+ * device error word, the launch builder and, when the library is there, a cuBLAS handle.
+ *
+ * <p>What a {@link KernelFamily} uses: {@link #kernel} to launch, {@link #tensor} to reach a
+ * tensor's device address, {@link #temp} for scratch tensors, {@link #errorWord} and
+ * {@link DeviceErrors#code} for bad-input reports, {@link #cublas} and {@link #copy2D} /
+ * {@link #copy}. Everything is enqueued on {@link #stream()}; nothing here waits except
+ * {@link #synchronize}.
+ */
+final class Gpu implements AutoCloseable {
+    private static final VarHandle SRC_MEMORY_TYPE = NativeLayouts.MEMCPY2D.varHandle(MemoryLayout.PathElement.groupElement("srcMemoryType"));
+    private static final VarHandle SRC_HOST = NativeLayouts.MEMCPY2D.varHandle(MemoryLayout.PathElement.groupElement("srcHost"));
+    private static final VarHandle SRC_DEVICE = NativeLayouts.MEMCPY2D.varHandle(MemoryLayout.PathElement.groupElement("srcDevice"));
+    private static final VarHandle SRC_PITCH = NativeLayouts.MEMCPY2D.varHandle(MemoryLayout.PathElement.groupElement("srcPitch"));
+    private static final VarHandle DST_MEMORY_TYPE = NativeLayouts.MEMCPY2D.varHandle(MemoryLayout.PathElement.groupElement("dstMemoryType"));
+    private static final VarHandle DST_HOST = NativeLayouts.MEMCPY2D.varHandle(MemoryLayout.PathElement.groupElement("dstHost"));
+    private static final VarHandle DST_DEVICE = NativeLayouts.MEMCPY2D.varHandle(MemoryLayout.PathElement.groupElement("dstDevice"));
+    private static final VarHandle DST_PITCH = NativeLayouts.MEMCPY2D.varHandle(MemoryLayout.PathElement.groupElement("dstPitch"));
+    private static final VarHandle WIDTH = NativeLayouts.MEMCPY2D.varHandle(MemoryLayout.PathElement.groupElement("WidthInBytes"));
+    private static final VarHandle HEIGHT = NativeLayouts.MEMCPY2D.varHandle(MemoryLayout.PathElement.groupElement("Height"));
+
+    private final CudaBackend backend;
+    private final int ordinal;
+    private final int device;
+    private final MemorySegment context;
+    private final ThreadLocal<MemorySegment> currentOnThread = new ThreadLocal<>();
+    private final MemorySegment stream;
+    private final Arena arena = Arena.ofShared();
+    private final MemorySegment memcpy2D;
+    private final MemorySegment one;
+    private final MemorySegment zero;
+    private final DeviceAllocator allocator = new DeviceAllocator();
+    private final KernelModule module;
+    private final Launch launch;
+    private final Staging staging;
+    private final DeviceErrors errors;
+    private final String name;
+    private final int computeCapability;
+    private final int multiprocessors;
+    private final int driverVersion;
+    private MemorySegment cublas;
+    private String cublasProblem;
+
+    Gpu(CudaBackend backend, int ordinal) {
+        this.backend = backend;
+        this.ordinal = ordinal;
+        Driver.init();
+        this.device = Driver.device(ordinal);
+        this.context = Driver.primaryContextRetain(device);
+        makeCurrent();
+        this.name = Driver.deviceName(device);
+        this.computeCapability = Driver.attribute(device, Driver.ATTR_CC_MAJOR) * 10
+                + Driver.attribute(device, Driver.ATTR_CC_MINOR);
+        this.multiprocessors = Driver.attribute(device, Driver.ATTR_MULTIPROCESSOR_COUNT);
+        this.driverVersion = Driver.driverVersion();
+        this.stream = Driver.streamCreate(Driver.STREAM_NON_BLOCKING);
+        this.memcpy2D = arena.allocate(NativeLayouts.MEMCPY2D);
+        this.one = arena.allocateFrom(JAVA_FLOAT, 1f);
+        this.zero = arena.allocateFrom(JAVA_FLOAT, 0f);
+        this.module = KernelModule.load();
+        this.launch = new Launch(this);
+        this.staging = new Staging(this);
+        this.errors = new DeviceErrors(stream);
+    }
+
+    /** Makes this device's primary context current on the calling thread (a no-op when it already is). */
+    void makeCurrent() {
+        if (currentOnThread.get() != context) {
+            Driver.setCurrent(context);
+            currentOnThread.set(context);
+        }
+    }
+
+    CudaBackend backend() {
+        return backend;
+    }
+
+    MemorySegment stream() {
+        return stream;
+    }
+
+    DeviceAllocator allocator() {
+        return allocator;
+    }
+
+    Staging staging() {
+        return staging;
+    }
+
+    DeviceErrors errors() {
+        return errors;
+    }
+
+    /** The device address of the error word kernels report bad input to. */
+    long errorWord() {
+        return errors.devicePointer();
+    }
+
+    int multiprocessors() {
+        return multiprocessors;
+    }
+
+    /** The launch builder for the named kernel of the module (one launch at a time). */
+    Launch kernel(String kernelName) {
+        makeCurrent();
+        return launch.begin(kernelName, module.function(kernelName));
+    }
+
+    /** A tensor of this backend, checked. */
+    CudaTensor tensor(Tensor t) {
+        return CudaTensor.of(t, backend);
+    }
+
+    /** An uninitialized contiguous scratch tensor; close it when done (stream order keeps that safe). */
+    CudaTensor temp(DType dtype, int... shape) {
+        makeCurrent();
+        return new CudaTensor(backend, allocator.allocate(TensorLayout.contiguous(dtype, shape).numel() * dtype.byteSize()),
+                TensorLayout.contiguous(dtype, shape), true);
+    }
+
+    /** Host f32 constants for cuBLAS's alpha/beta. */
+    MemorySegment one() {
+        return one;
+    }
+
+    MemorySegment zero() {
+        return zero;
+    }
+
+    /** The cuBLAS handle (created on first use), or null when cuBLAS is unavailable ({@link #cublasProblem()}). */
+    MemorySegment cublas() {
+        if (cublas == null && cublasProblem == null) {
+            makeCurrent();
+            try {
+                if (!Cublas.available()) {
+                    cublasProblem = Cublas.unavailableReason();
+                } else {
+                    cublas = Cublas.create(stream);
+                }
+            } catch (RuntimeException | LinkageError e) {
+                cublasProblem = "cuBLAS could not be initialised: " + e;
+            }
+        }
+        return cublas;
+    }
+
+    /** Why {@link #cublas()} is null, or null when it is not. */
+    String cublasProblem() {
+        cublas();
+        return cublasProblem;
+    }
+
+    /**
+     * A 2D copy of {@code height} rows of {@code widthBytes}: from device address {@code srcDevice}
+     * (when {@code srcHost} is null) or host memory, to device {@code dstDevice} (when {@code dstHost}
+     * is null) or host memory, each side with its pitch in bytes.
+     */
+    void copy2D(long srcDevice, MemorySegment srcHost, long srcPitch, long dstDevice, MemorySegment dstHost, long dstPitch,
+            long widthBytes, long height) {
+        makeCurrent();
+        MemorySegment p = memcpy2D;
+        p.fill((byte) 0);
+        SRC_MEMORY_TYPE.set(p, 0L, srcHost == null ? Driver.MEMORYTYPE_DEVICE : Driver.MEMORYTYPE_HOST);
+        SRC_HOST.set(p, 0L, srcHost == null ? MemorySegment.NULL : srcHost);
+        SRC_DEVICE.set(p, 0L, srcHost == null ? srcDevice : 0L);
+        SRC_PITCH.set(p, 0L, srcPitch);
+        DST_MEMORY_TYPE.set(p, 0L, dstHost == null ? Driver.MEMORYTYPE_DEVICE : Driver.MEMORYTYPE_HOST);
+        DST_HOST.set(p, 0L, dstHost == null ? MemorySegment.NULL : dstHost);
+        DST_DEVICE.set(p, 0L, dstHost == null ? dstDevice : 0L);
+        DST_PITCH.set(p, 0L, dstPitch);
+        WIDTH.set(p, 0L, widthBytes);
+        HEIGHT.set(p, 0L, height);
+        Driver.copy2DAsync(p, stream);
+    }
+
+    /** dst = src between two device tensors of one dtype and shape (one DtoD copy, or 2D for strided views). */
+    void copy(CudaTensor src, CudaTensor dst) {
+        int es = src.dtype().byteSize();
+        long rowBytes = (long) src.cols() * es;
+        if (src.numel() == 0) {
+            return;
+        }
+        makeCurrent();
+        if (src.isContiguous() && dst.isContiguous()) {
+            Driver.copyDtoDAsync(dst.address(), src.address(), src.numel() * es, stream);
+        } else {
+            copy2D(src.address(), null, src.layout().rowStride() * es, dst.address(), null, dst.layout().rowStride() * es,
+                    rowBytes, src.rows());
+        }
+    }
+
+    /** Waits for every queued operation, then raises the first bad-input error a kernel reported. */
+    void synchronize() {
+        makeCurrent();
+        errors.fetch(stream);
+        Driver.streamSynchronize(stream);
+        errors.raiseIfAny(stream, backend::describeDeviceError);
+    }
+
+    String description() {
+        long[] info = memInfoOrNull();
+        String blas = cublasProblem() == null ? "cuBLAS " + Cublas.location() : "no cuBLAS (" + cublasProblem + ")";
+        return String.format(Locale.ROOT, "cuda: %s (device %d, compute capability %d.%d, %d SMs%s), driver CUDA %d.%d, %s",
+                name, ordinal, computeCapability / 10, computeCapability % 10, multiprocessors,
+                info == null ? "" : String.format(Locale.ROOT, ", %.1f GiB", info[1] / 1073741824.0),
+                driverVersion / 1000, driverVersion % 1000 / 10, blas);
+    }
+
+    private long[] memInfoOrNull() {
+        try {
+            makeCurrent();
+            return Driver.memInfo();
+        } catch (RuntimeException e) {
+            return null;
+        }
+    }
+
+    @Override
+    public void close() {
+        makeCurrent();
+        try {
+            Driver.streamSynchronize(stream);
+        } finally {
+            if (cublas != null) {
+                Cublas.destroy(cublas);
+            }
+            staging.close();
+            errors.close();
+            allocator.close();
+            module.close();
+            Driver.streamDestroy(stream);
+            arena.close();
+            Driver.primaryContextRelease(device);
+        }
+    }
+}

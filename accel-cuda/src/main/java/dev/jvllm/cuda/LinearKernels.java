@@ -1,0 +1,103 @@
+package dev.jvllm.cuda;
+
+import dev.jvllm.api.DType;
+import dev.jvllm.api.Tensor;
+import dev.jvllm.api.ops.Linear;
+import dev.jvllm.api.ops.LinearWeight;
+import dev.jvllm.api.ops.OpArgs;
+import dev.jvllm.api.ops.OpKind;
+import java.util.Set;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * {@code out = x · Wᵀ + bias} for dense F32/F16/BF16 weights through {@code cublasGemmEx} with f32
+ * compute (row-major via the TN trick, see {@link Cublas}), plus {@code linear.cu}'s epilogue.
+ *
+ * <p>Numerics as the record states: products of exact conversions, f32 accumulation, bias added in
+ * f32, one rounding to out's dtype. cuBLAS takes A and B of one dtype, so when x and W differ, both
+ * are widened to F32 first (exact) and multiplied in f32. When there is no bias and out's dtype is a
+ * cuBLAS output type for the inputs (the inputs' own dtype or F32), cuBLAS writes out directly
+ * (its f32 accumulator rounded once); otherwise it writes an F32 scratch that the epilogue adds the
+ * bias to and rounds.
+ */
+final class LinearKernels implements KernelFamily {
+    private final Gpu gpu;
+
+    LinearKernels(Gpu gpu) {
+        this.gpu = gpu;
+    }
+
+    @Override
+    public Set<OpKind> ops() {
+        return Set.of(OpKind.LINEAR);
+    }
+
+    @Override
+    public boolean supports(OpArgs args) {
+        return args instanceof Linear a && a.weight() instanceof LinearWeight.Dense
+                && ElementwiseKernels.floats(a.x(), a.out(), a.bias()) && gpu.cublas() != null;
+    }
+
+    @Override
+    public void run(OpArgs args) {
+        Linear a = (Linear) args;
+        if (!(a.weight() instanceof LinearWeight.Dense dense)) {
+            throw new UnsupportedOperationException("cuda linear: weight format " + a.weight().formatName()
+                    + " has no CUDA kernel yet");
+        }
+        int t = a.x().dim(0), n = dense.outFeatures(), k = dense.inFeatures();
+        if (t == 0 || n == 0) {
+            return;
+        }
+        if (gpu.cublas() == null) {
+            throw new IllegalStateException("cuda linear needs cuBLAS: " + gpu.cublasProblem());
+        }
+        List<CudaTensor> temps = new ArrayList<>();
+        try {
+            Tensor x = a.x(), w = dense.w();
+            if (x.dtype() != w.dtype()) {
+                x = widened(x, temps);
+                w = widened(w, temps);
+            }
+            DType in = x.dtype();
+            DType outType = a.out().dtype();
+            boolean direct = a.bias() == null && k > 0 && (outType == in || outType == DType.F32);
+            Tensor acc = direct ? a.out() : track(gpu.temp(DType.F32, t, n), temps);
+            if (k == 0) {
+                gpu.kernel("data_fill").rowsCols(t, n).view(acc).i64(t).i32(n).i64(0).launch();
+            } else {
+                CudaTensor cx = gpu.tensor(x), cw = gpu.tensor(w), cc = gpu.tensor(acc);
+                Cublas.gemmEx(gpu.cublas(), Cublas.OP_T, Cublas.OP_N, n, t, k, gpu.one(),
+                        cw.address(), Cublas.dataType(in), ld(cw), cx.address(), Cublas.dataType(in), ld(cx),
+                        gpu.zero(), cc.address(), Cublas.dataType(acc.dtype()), ld(cc));
+            }
+            if (!direct) {
+                gpu.kernel("linear_bias_round").rowsCols(t, n).view(acc).view(a.bias()).view(a.out())
+                        .i64(t).i32(n).i32(a.bias() != null ? 1 : 0).launch();
+            }
+        } finally {
+            temps.forEach(CudaTensor::close);
+        }
+    }
+
+    /** Leading dimension of a row-major matrix seen column-major: its row stride (at least 1). */
+    private static int ld(CudaTensor m) {
+        return Math.toIntExact(Math.max(1, m.layout().rowStride()));
+    }
+
+    /** An F32 copy of a narrower float tensor (exact), or the tensor itself when it is F32. */
+    private Tensor widened(Tensor m, List<CudaTensor> temps) {
+        if (m.dtype() == DType.F32) {
+            return m;
+        }
+        CudaTensor f = track(gpu.temp(DType.F32, m.shape()), temps);
+        gpu.kernel("data_cast").rowsCols(m.rows(), m.cols()).view(m).view(f).i64(m.rows()).i32(m.cols()).launch();
+        return f;
+    }
+
+    private static CudaTensor track(CudaTensor t, List<CudaTensor> temps) {
+        temps.add(t);
+        return t;
+    }
+}

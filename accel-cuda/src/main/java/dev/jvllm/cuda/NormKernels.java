@@ -1,0 +1,61 @@
+package dev.jvllm.cuda;
+
+import dev.jvllm.api.ops.LayerNorm;
+import dev.jvllm.api.ops.OpArgs;
+import dev.jvllm.api.ops.OpKind;
+import dev.jvllm.api.ops.RmsNorm;
+import java.util.Set;
+
+/**
+ * RMSNorm with fused residual add (Llama and Gemma forms) and LayerNorm ({@code norm.cu}): one block
+ * per row, F32/F16/BF16 in any mix, strided views, the in-place forms the records allow.
+ */
+final class NormKernels implements KernelFamily {
+    private final Gpu gpu;
+
+    NormKernels(Gpu gpu) {
+        this.gpu = gpu;
+    }
+
+    @Override
+    public Set<OpKind> ops() {
+        return Set.of(OpKind.RMS_NORM, OpKind.LAYER_NORM);
+    }
+
+    @Override
+    public boolean supports(OpArgs args) {
+        return switch (args) {
+            case RmsNorm a -> ElementwiseKernels.floats(a.x(), a.weight(), a.out(), a.residual(), a.residualOut());
+            case LayerNorm a -> ElementwiseKernels.floats(a.x(), a.weight(), a.bias(), a.out());
+            default -> false;
+        };
+    }
+
+    /** Threads per row: about four elements each, a multiple of 32, at most 1024. */
+    static int threads(int hidden) {
+        return Math.min(1024, Math.max(32, (hidden / 4 + 31) / 32 * 32));
+    }
+
+    @Override
+    public void run(OpArgs args) {
+        switch (args) {
+            case RmsNorm a -> {
+                int rows = a.x().dim(0), h = a.x().cols();
+                if (rows > 0 && h > 0) {
+                    gpu.kernel("norm_rms").grid(rows).block(threads(h))
+                            .view(a.x()).view(a.weight()).view(a.residual()).view(a.residualOut()).view(a.out())
+                            .i32(h).f32(a.eps()).i32(a.residual() != null ? 1 : 0).i32(a.gemma() ? 1 : 0).launch();
+                }
+            }
+            case LayerNorm a -> {
+                int rows = a.x().dim(0), h = a.x().cols();
+                if (rows > 0 && h > 0) {
+                    gpu.kernel("norm_layer").grid(rows).block(threads(h))
+                            .view(a.x()).view(a.weight()).view(a.bias()).view(a.out())
+                            .i32(h).f32(a.eps()).i32(a.bias() != null ? 1 : 0).launch();
+                }
+            }
+            default -> throw new IllegalArgumentException("norm: " + args.kind().id());
+        }
+    }
+}

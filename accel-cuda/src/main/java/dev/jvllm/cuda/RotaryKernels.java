@@ -1,0 +1,56 @@
+package dev.jvllm.cuda;
+
+import dev.jvllm.api.Tensor;
+import dev.jvllm.api.ops.OpArgs;
+import dev.jvllm.api.ops.OpKind;
+import dev.jvllm.api.ops.Rotary;
+import java.util.Set;
+
+/**
+ * Rotary embedding in place on q and k ({@code rotary.cu}), Neox or GPT-J pairing, partial rotary,
+ * q and k F32/F16/BF16 (each its own dtype), typically strided views of a fused qkv projection.
+ */
+final class RotaryKernels implements KernelFamily {
+    private final Gpu gpu;
+
+    RotaryKernels(Gpu gpu) {
+        this.gpu = gpu;
+    }
+
+    @Override
+    public Set<OpKind> ops() {
+        return Set.of(OpKind.ROTARY);
+    }
+
+    @Override
+    public boolean supports(OpArgs args) {
+        return args instanceof Rotary a && ElementwiseKernels.floats(a.q(), a.k());
+    }
+
+    @Override
+    public void run(OpArgs args) {
+        Rotary a = (Rotary) args;
+        rotate(a, a.q());
+        if (a.k() != null) {
+            rotate(a, a.k());
+        }
+    }
+
+    private void rotate(Rotary a, Tensor x) {
+        int tokens = x.dim(0), heads = x.cols() / a.headSize();
+        if (tokens == 0 || heads == 0) {
+            return;
+        }
+        int threads = Math.min(256, Math.max(32, (a.rotaryDim() / 2 + 31) / 32 * 32));
+        gpu.kernel("rot_apply").grid((long) tokens * heads).block(threads)
+                .ptr(a.positions()).view(x).view(a.cosSin()).i32(heads).i32(a.headSize()).i32(a.rotaryDim())
+                .i32(a.neox() ? 1 : 0).i32(a.cosSin().dim(0)).ptr(gpu.errorWord())
+                .i32(DeviceErrors.code(OpKind.ROTARY, 1)).launch();
+    }
+
+    @Override
+    public String describeError(OpKind op, int detail, int a, int b, int c) {
+        return "rotary: positions[" + a + "] = " + b + " is outside cosSin's " + c + " rows; build cosSin with at least "
+                + ((long) b + 1) + " positions (max_position_embeddings)";
+    }
+}

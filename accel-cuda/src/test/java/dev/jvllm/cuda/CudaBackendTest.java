@@ -1,0 +1,195 @@
+package dev.jvllm.cuda;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+import dev.jvllm.api.BackendOptions;
+import dev.jvllm.api.BackendProvider;
+import dev.jvllm.api.DType;
+import dev.jvllm.api.Tensor;
+import dev.jvllm.api.Tensors;
+import dev.jvllm.api.ops.Cast;
+import dev.jvllm.api.ops.Copy;
+import dev.jvllm.api.ops.GatherRows;
+import dev.jvllm.api.ops.KvCacheWrite;
+import dev.jvllm.api.ops.Rotary;
+import dev.jvllm.api.ops.Argmax;
+import dev.jvllm.api.ops.Linear;
+import dev.jvllm.api.ops.LinearWeight;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.SplittableRandom;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+
+/**
+ * The CUDA backend's own plumbing on a real device (skipped without one): transfers through
+ * strided views and staging chunk boundaries, zero-filled allocation, the caching allocator's
+ * reuse and accounting, device-reported bad input, use after close, and thread hand-over.
+ */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+class CudaBackendTest {
+    private CudaBackend cuda;
+
+    @BeforeAll
+    void open() {
+        BackendProvider.Probe p = new CudaProvider().probe();
+        Assumptions.assumeTrue(p.available(), () -> "no usable CUDA device: " + p.reason());
+        cuda = (CudaBackend) new CudaProvider().create(BackendOptions.defaults());
+        System.out.println("[cuda] " + cuda.description());
+    }
+
+    @AfterAll
+    void close() {
+        if (cuda != null) {
+            cuda.close();
+        }
+    }
+
+    private static float[] random(int n, long seed) {
+        SplittableRandom r = new SplittableRandom(seed);
+        float[] v = new float[n];
+        for (int i = 0; i < n; i++) {
+            v[i] = (float) r.nextDouble(-3, 3);
+        }
+        return v;
+    }
+
+    @Test
+    void allocateIsZeroFilled() {
+        try (Tensor t = cuda.allocate(DType.F32, 3, 1000)) {
+            for (float f : Tensors.toFloats(t)) {
+                assertEquals(0f, f);
+            }
+        }
+    }
+
+    @Test
+    void roundTripThroughStridedViews() {
+        float[] v = random(37 * 11, 1);
+        try (Tensor parent = cuda.allocate(DType.BF16, 40, 16)) {
+            Tensor view = parent.slice(2, 37).narrowLast(3, 11); // offset rows and columns, row stride 16
+            Tensors.writeFloats(view, v);
+            float[] back = Tensors.toFloats(view);
+            for (int i = 0; i < v.length; i++) {
+                assertEquals(dev.jvllm.api.Numerics.roundTo(DType.BF16, v[i]), back[i], "element " + i);
+            }
+            // the rows around the view stay zero
+            float[] all = Tensors.toFloats(parent);
+            assertEquals(0f, all[0]);
+            assertEquals(0f, all[2 * 16 + 2]);
+            assertEquals(0f, all[2 * 16 + 14]);
+        }
+    }
+
+    @Test
+    void largeTransfersCrossStagingChunks() {
+        int rows = 3000, cols = 1500; // 18 MB of f32: three 8 MiB staging chunks, contiguous and 2D
+        float[] v = random(rows * cols, 2);
+        try (Tensor t = cuda.allocate(DType.F32, rows, cols + 7)) {
+            Tensor view = t.narrowLast(5, cols);
+            Tensors.writeFloats(view, v);
+            assertArrayEquals(v, Tensors.toFloats(view));
+        }
+        try (Tensor t = Tensors.fromFloats(cuda, DType.F32, v, rows, cols)) {
+            assertArrayEquals(v, Tensors.toFloats(t));
+        }
+    }
+
+    @Test
+    void allocatorReusesFreedBlocksAndCounts() {
+        long[] before = cuda.memoryBytes();
+        Tensor a = cuda.allocate(DType.F32, 1000, 1000);
+        long[] during = cuda.memoryBytes();
+        assertTrue(during[0] >= before[0] + 4_000_000L, cuda.memoryStats());
+        a.close();
+        a.close(); // idempotent
+        long reserved = cuda.memoryBytes()[2];
+        try (Tensor b = cuda.allocate(DType.F32, 999, 1001)) { // same size class: no new driver memory
+            assertEquals(999 * 1001, b.numel());
+            assertEquals(reserved, cuda.memoryBytes()[2], cuda.memoryStats());
+        }
+        assertEquals(before[0], cuda.memoryBytes()[0], cuda.memoryStats());
+        assertTrue(cuda.memoryBytes()[1] >= during[0]);
+    }
+
+    @Test
+    void closedTensorsFailOnUse() {
+        Tensor t = cuda.allocate(DType.F32, 4, 4);
+        Tensor view = t.slice(1, 2);
+        t.close();
+        assertThrows(IllegalStateException.class, () -> Tensors.toFloats(view));
+    }
+
+    @Test
+    void badIndicesAreReportedAtSynchronize() {
+        try (Tensor src = cuda.allocate(DType.F32, 5, 4); Tensor idx = Tensors.fromInts(cuda, new int[] {1, 7}, 2);
+                Tensor dst = cuda.allocate(DType.F32, 2, 4)) {
+            cuda.gatherRows(new GatherRows(src, idx, dst));
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, cuda::synchronize);
+            assertTrue(e.getMessage().contains("indices[1] = 7"), e.getMessage());
+            cuda.synchronize(); // reported once
+        }
+        try (Tensor k = cuda.allocate(DType.F32, 1, 8); Tensor cache = cuda.allocate(DType.F32, 2, 4, 1, 8);
+                Tensor v = cuda.allocate(DType.F32, 2, 4, 1, 8); Tensor slots = Tensors.fromInts(cuda, new int[] {8}, 1)) {
+            cuda.kvCacheWrite(new KvCacheWrite(k, k, cache, v, slots));
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, cuda::synchronize);
+            assertTrue(e.getMessage().contains("slotMapping[0] = 8"), e.getMessage());
+        }
+        try (Tensor pos = Tensors.fromInts(cuda, new int[] {0, 3}, 2); Tensor q = cuda.allocate(DType.F32, 2, 8);
+                Tensor cs = cuda.allocate(DType.F32, 3, 8)) {
+            cuda.rotary(new Rotary(pos, q, null, cs, 8, 8, true));
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, cuda::synchronize);
+            assertTrue(e.getMessage().contains("positions[1] = 3"), e.getMessage());
+        }
+    }
+
+    @Test
+    void overlappingCopyMovesTheOldSource() {
+        float[] v = random(10, 3);
+        try (Tensor t = Tensors.fromFloats(cuda, DType.F32, v, 10)) {
+            cuda.copy(new Copy(t.slice(0, 8), t.slice(2, 8)));
+            float[] back = Tensors.toFloats(t);
+            for (int i = 0; i < 8; i++) {
+                assertEquals(v[i], back[i + 2]);
+            }
+        }
+    }
+
+    @Test
+    void anotherThreadCanUseTheBackend() throws Exception {
+        float[] v = random(64, 4);
+        try (Tensor src = Tensors.fromFloats(cuda, DType.F32, v, 8, 8); Tensor dst = cuda.allocate(DType.F16, 8, 8)) {
+            Thread th = new Thread(() -> cuda.cast(new Cast(src, dst)));
+            th.start();
+            th.join();
+            float[] back = Tensors.toFloats(dst);
+            for (int i = 0; i < v.length; i++) {
+                assertEquals(dev.jvllm.api.Numerics.roundTo(DType.F16, v[i]), back[i]);
+            }
+        }
+    }
+
+    @Test
+    void supportsAnswersFromDtypesAndFormats() {
+        try (Tensor ints = cuda.allocate(DType.I32, 2, 3); Tensor ids = cuda.allocate(DType.I32, 2);
+                Tensor x = cuda.allocate(DType.BF16, 2, 3); Tensor w8 = cuda.allocate(DType.I8, 4, 3);
+                Tensor s8 = cuda.allocate(DType.F32, 4); Tensor out = cuda.allocate(DType.BF16, 2, 4)) {
+            assertFalse(cuda.supports(new Argmax(ints, ids)), "integer logits");
+            assertTrue(cuda.supports(new Argmax(x, ids)));
+            assertFalse(cuda.supports(new Linear(x, new LinearWeight.Int8(w8, s8), null, out)), "int8 weights");
+        }
+    }
+
+    @Test
+    void rawSegmentsOfTheWrongSizeAreRejected() {
+        try (Tensor t = cuda.allocate(DType.F32, 4); Arena arena = Arena.ofConfined()) {
+            MemorySegment small = arena.allocate(ValueLayout.JAVA_FLOAT, 3);
+            assertThrows(IllegalArgumentException.class, () -> cuda.write(t, small));
+            assertThrows(IllegalArgumentException.class, () -> cuda.read(t, small));
+        }
+    }
+}

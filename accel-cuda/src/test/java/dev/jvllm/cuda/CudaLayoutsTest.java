@@ -1,0 +1,162 @@
+package dev.jvllm.cuda;
+
+import static java.lang.foreign.MemoryLayout.PathElement.groupElement;
+import static org.junit.jupiter.api.Assertions.*;
+
+import dev.jvllm.api.DType;
+import dev.jvllm.api.ops.ActivationKind;
+import dev.jvllm.api.ops.OpKind;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+
+/**
+ * What ties the Java side to the kernels and the driver without a GPU: struct layouts against
+ * cuda.h and common.cuh, dtype and activation codes against the .cu enums, every kernel name the
+ * Java code launches against the kernels the .cu files declare, and the family registry.
+ */
+class CudaLayoutsTest {
+    private static final Path CUDA = Path.of("src/main/cuda");
+    private static final Path JAVA = Path.of("src/main/java/dev/jvllm/cuda");
+
+    @Test
+    void viewMatchesCommonCuh() {
+        assertEquals(24, NativeLayouts.VIEW.byteSize());
+        assertEquals(0, NativeLayouts.VIEW.byteOffset(groupElement("p")));
+        assertEquals(8, NativeLayouts.VIEW.byteOffset(groupElement("stride")));
+        assertEquals(16, NativeLayouts.VIEW.byteOffset(groupElement("dt")));
+    }
+
+    /** Offsets printed by offsetof() over CUDA 13.0's cuda.h on x86-64. */
+    @Test
+    void memcpy2DMatchesCudaH() {
+        var l = NativeLayouts.MEMCPY2D;
+        assertEquals(128, l.byteSize());
+        Map<String, Long> expected = new LinkedHashMap<>();
+        expected.put("srcMemoryType", 16L);
+        expected.put("srcHost", 24L);
+        expected.put("srcDevice", 32L);
+        expected.put("srcPitch", 48L);
+        expected.put("dstXInBytes", 56L);
+        expected.put("dstMemoryType", 72L);
+        expected.put("dstHost", 80L);
+        expected.put("dstDevice", 88L);
+        expected.put("dstPitch", 104L);
+        expected.put("WidthInBytes", 112L);
+        expected.put("Height", 120L);
+        expected.forEach((field, off) -> assertEquals(off, l.byteOffset(groupElement(field)), field));
+    }
+
+    @Test
+    void dtypeCodesMatchDTypeOrdinals() throws IOException {
+        Map<String, Integer> codes = enumValues(read(CUDA.resolve("common.cuh")), "DTypeCode");
+        for (DType t : DType.values()) {
+            assertEquals(t.ordinal(), codes.get("DT_" + t.name()), "DT_" + t.name() + " in common.cuh");
+        }
+        assertEquals(DType.values().length, codes.size());
+    }
+
+    @Test
+    void activationCodesMatchActivationKind() throws IOException {
+        Map<String, Integer> codes = enumValues(read(CUDA.resolve("elementwise.cu")), "Fn");
+        for (ActivationKind k : ActivationKind.values()) {
+            assertEquals(k.ordinal(), codes.get(k.name()), k + " in elementwise.cu");
+        }
+    }
+
+    @Test
+    void everyLaunchedKernelIsDeclaredOnce() throws IOException {
+        List<String> declared = new ArrayList<>();
+        // a kernel written out, or one a macro defines: a line "SOME_MACRO(kernel_name, ...)" at the start
+        Pattern decl = Pattern.compile("extern \"C\" __global__ void (?:__launch_bounds__\\([^)]*\\) )?([a-z]\\w*)\\("
+                + "|(?m)^[A-Z][A-Z0-9_]*\\(([a-z]\\w*), ");
+        for (Path cu : files(CUDA, ".cu")) {
+            Matcher m = decl.matcher(read(cu));
+            while (m.find()) {
+                declared.add(m.group(1) != null ? m.group(1) : m.group(2));
+            }
+        }
+        assertFalse(declared.isEmpty());
+        assertEquals(declared.size(), new TreeSet<>(declared).size(), "a kernel name is declared twice: " + declared);
+        Set<String> launched = new TreeSet<>();
+        Pattern use = Pattern.compile("kernel\\(\"(\\w+)\"\\)|\"(attn_(?:paged|flash)_\\w+)\"");
+        for (Path java : files(JAVA, ".java")) {
+            Matcher m = use.matcher(read(java));
+            while (m.find()) {
+                launched.add(m.group(1) != null ? m.group(1) : m.group(2));
+            }
+        }
+        assertFalse(launched.isEmpty());
+        for (String k : launched) {
+            assertTrue(declared.contains(k), "Java launches " + k + " but no .cu file declares it");
+        }
+        for (String k : declared) {
+            assertTrue(launched.contains(k), "kernel " + k + " is declared but never launched");
+        }
+    }
+
+    @Test
+    void familiesClaimDisjointOpsAndEveryFamilyIsRegistered() throws IOException {
+        var routes = CudaBackend.route(KernelFamilies.ALL, null); // constructors only keep the Gpu
+        assertTrue(routes.keySet().containsAll(Set.of(OpKind.COPY, OpKind.LINEAR, OpKind.PAGED_ATTENTION)));
+        Set<String> registered = new TreeSet<>();
+        routes.values().forEach(f -> registered.add(f.getClass().getSimpleName()));
+        for (Path java : files(JAVA, "Kernels.java")) {
+            String cls = java.getFileName().toString().replace(".java", "");
+            if (read(java).contains("implements KernelFamily")) {
+                assertTrue(registered.contains(cls), cls + " implements KernelFamily but is not in KernelFamilies.ALL");
+            }
+        }
+    }
+
+    @Test
+    void sizeClasses() {
+        assertEquals(512, DeviceAllocator.sizeClass(0));
+        assertEquals(512, DeviceAllocator.sizeClass(512));
+        assertEquals(1024, DeviceAllocator.sizeClass(513));
+        assertEquals(1 << 20, DeviceAllocator.sizeClass((1 << 19) + 1));
+        assertEquals(2 << 20, DeviceAllocator.sizeClass((1 << 20) + 1));
+        assertEquals(4 << 20, DeviceAllocator.sizeClass((2 << 20) + 1));
+    }
+
+    @Test
+    void fillBitsFollowTheCpuRules() {
+        assertEquals(Float.floatToRawIntBits(0.1f) & 0xFFFFFFFFL, DataKernels.bits(DType.F32, 0.1));
+        assertEquals(0x7E, DataKernels.bits(DType.F8_E4M3, 1000)); // saturates at 448
+        assertEquals(0x7C00, DataKernels.bits(DType.F16, 1e5)); // overflows to +Inf
+        assertEquals(0xFE, DataKernels.bits(DType.I8, -2.7)); // truncates to -2
+        assertEquals(-2L, DataKernels.bits(DType.I64, -2.7));
+        assertEquals(0x8000, DataKernels.bits(DType.BF16, -0.0));
+    }
+
+    private static Map<String, Integer> enumValues(String source, String enumName) {
+        Matcher m = Pattern.compile("enum " + enumName + " \\{([^}]*)\\}").matcher(source);
+        assertTrue(m.find(), "enum " + enumName);
+        Map<String, Integer> out = new LinkedHashMap<>();
+        for (String part : m.group(1).split(",")) {
+            String[] kv = part.trim().split("=");
+            out.put(kv[0].trim(), Integer.parseInt(kv[1].trim()));
+        }
+        return out;
+    }
+
+    private static String read(Path p) throws IOException {
+        return Files.readString(p);
+    }
+
+    private static List<Path> files(Path dir, String suffix) throws IOException {
+        try (Stream<Path> s = Files.list(dir)) {
+            return s.filter(p -> p.getFileName().toString().endsWith(suffix)).sorted().toList();
+        }
+    }
+}
