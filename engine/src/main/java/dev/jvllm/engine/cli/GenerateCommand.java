@@ -25,6 +25,10 @@ import java.util.stream.Collectors;
  */
 public final class GenerateCommand implements Command {
     private static final ObjectMapper JSON = new ObjectMapper();
+    /** The options {@link #samplingParams} reads (all take a value). */
+    static final Set<String> SAMPLING_OPTIONS = Set.of("--max-tokens", "--temperature", "--top-k", "--top-p", "--min-p",
+            "--seed", "--repetition-penalty", "--presence-penalty", "--frequency-penalty", "--min-tokens", "--stop",
+            "--stop-token-ids", "--n", "--logprobs");
     /** More than vLLM's library default of 16: the CLI is for reading text. */
     static final int DEFAULT_MAX_TOKENS = 128;
 
@@ -64,9 +68,8 @@ public final class GenerateCommand implements Command {
     @Override
     public int run(List<String> args, PrintStream out, PrintStream err) throws Exception {
         Set<String> values = new HashSet<>(ModelOptions.VALUE_OPTIONS);
-        values.addAll(Set.of("--prompt-token-ids", "--max-tokens", "--temperature", "--top-k", "--top-p", "--min-p",
-                "--seed", "--repetition-penalty", "--presence-penalty", "--frequency-penalty", "--min-tokens", "--stop",
-                "--stop-token-ids", "--n", "--logprobs"));
+        values.addAll(SAMPLING_OPTIONS);
+        values.add("--prompt-token-ids");
         Set<String> flags = new HashSet<>(ModelOptions.FLAGS);
         flags.addAll(Set.of("--json", "--ignore-eos"));
         Args a = Args.parse(args, flags, values);

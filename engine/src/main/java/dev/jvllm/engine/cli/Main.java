@@ -15,6 +15,7 @@ public final class Main {
     /** Every subcommand, in the order {@code jvllm help} lists them. */
     static final List<Command> COMMANDS = List.of(
             new GenerateCommand(),
+            new ChatCommand(),
             new LogitsCommand(),
             new TokenizeCommand(),
             new BackendsCommand(),

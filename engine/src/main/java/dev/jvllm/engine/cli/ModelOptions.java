@@ -2,6 +2,8 @@ package dev.jvllm.engine.cli;
 
 import dev.jvllm.engine.core.EngineOptions;
 import dev.jvllm.engine.core.ModelRanks;
+import dev.jvllm.engine.hub.HubSettings;
+import dev.jvllm.engine.hub.ModelSource;
 import dev.jvllm.models.runtime.SimpleRunner;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -17,12 +19,15 @@ import java.util.function.Function;
  * @param engine everything else, as the engine takes it
  */
 record ModelOptions(Path model, EngineOptions engine) {
-    static final Set<String> VALUE_OPTIONS = Set.of("--model", "--backend", "--tensor-parallel-size", "--dtype",
-            "--threads", "--kv-cache-memory", "--max-model-len", "--max-num-seqs", "--max-num-batched-tokens");
+    static final Set<String> VALUE_OPTIONS = Set.of("--model", "--revision", "--backend", "--tensor-parallel-size",
+            "--dtype", "--threads", "--kv-cache-memory", "--max-model-len", "--max-num-seqs", "--max-num-batched-tokens");
     static final Set<String> FLAGS = Set.of("--no-enable-prefix-caching", "--no-enable-chunked-prefill");
     static final String USAGE = """
-              --model DIR                 a Hugging Face checkpoint directory (config.json + *.safetensors);
+              --model DIR|ORG/NAME        a Hugging Face checkpoint directory (config.json + *.safetensors), or a
+                                          hub id, downloaded into the Hugging Face cache (HF_HOME, HF_HUB_CACHE,
+                                          HF_TOKEN, HF_ENDPOINT; HF_HUB_OFFLINE=1: cache only);
                                           default: the bundled model in default-model/
+              --revision REV              branch, tag or commit of a hub model (default main)
               --backend NAME              cpu, cuda, ... (default: -Djvllm.backend, else the best available)
               --tensor-parallel-size N    shard the model over N ranks (default 1)
               --dtype auto|f32|bf16       auto: weights as stored, f32 activations on the CPU (default auto)
@@ -37,10 +42,12 @@ record ModelOptions(Path model, EngineOptions engine) {
 
     static ModelOptions from(Args a) throws Command.UsageException {
         String model = a.value("--model");
-        Path dir = model == null ? defaultModel() : Path.of(model);
-        if (!Files.isDirectory(dir)) {
-            throw new Command.UsageException("--model " + model + " is not a directory (a Hugging Face checkpoint "
-                    + "directory with config.json and *.safetensors)");
+        Path dir;
+        try {
+            dir = model == null ? defaultModel()
+                    : ModelSource.resolve(model, a.value("--revision"), HubSettings.fromEnvironment(), System.err);
+        } catch (IllegalArgumentException e) { // neither a directory nor a hub id, or a bad --revision
+            throw new Command.UsageException(e.getMessage());
         }
         EngineOptions d = EngineOptions.defaults();
         try {
