@@ -7,13 +7,17 @@ import dev.jvllm.engine.Prompt;
 import dev.jvllm.engine.RequestOutput;
 import dev.jvllm.engine.TokenStream;
 import dev.jvllm.engine.core.CompletionDelta;
+import dev.jvllm.engine.core.Logprob;
+import dev.jvllm.engine.core.TokenLogprobs;
 import dev.jvllm.engine.core.SamplingParams;
 import java.io.PrintStream;
 import java.nio.file.Files;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.stream.Collectors;
 
@@ -221,7 +225,8 @@ public final class GenerateCommand implements Command {
                     sb.append(", \"finish_reason\": ").append(JSON.writeValueAsString(String.valueOf(c.finishReason())));
                 }
                 if (c.logprobs() != null) {
-                    sb.append(", \"logprobs\": ").append(JSON.writeValueAsString(c.logprobs()));
+                    sb.append(", \"logprobs\": ").append(JSON.writeValueAsString(c.logprobs().stream()
+                            .map(GenerateCommand::tokenLogprobs).toList()));
                 }
                 out.println(sb.append("}"));
             } else if (text) {
@@ -230,6 +235,23 @@ public final class GenerateCommand implements Command {
                 out.println(ids);
             }
         }
+    }
+
+    private static Map<String, Object> tokenLogprobs(TokenLogprobs t) {
+        Map<String, Object> m = new LinkedHashMap<>(); // fixed key order: the output is diffable
+        m.put("chosen", logprob(t.chosen()));
+        m.put("top", t.top().stream().map(GenerateCommand::logprob).toList());
+        return m;
+    }
+
+    /** vLLM's spelling of one logprob entry. */
+    private static Map<String, Object> logprob(Logprob l) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("token_id", l.tokenId());
+        m.put("logprob", l.logprob());
+        m.put("rank", l.rank());
+        m.put("decoded_token", l.decodedToken());
+        return m;
     }
 
     private static void printStats(List<RequestOutput> outputs, PrintStream err) {
