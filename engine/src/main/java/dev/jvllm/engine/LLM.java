@@ -119,6 +119,14 @@ public final class LLM implements AutoCloseable {
         loop.start();
     }
 
+    /**
+     * Loads a local checkpoint directory or a Hugging Face hub id ({@code org/name}, downloaded into
+     * the Hugging Face cache on first use; see {@link dev.jvllm.engine.hub.ModelSource}).
+     */
+    public static LLM load(String dirOrHubId, EngineOptions options) throws IOException {
+        return load(dev.jvllm.engine.hub.ModelSource.resolve(dirOrHubId), options);
+    }
+
     /** Loads a model directory with the default options. */
     public static LLM load(Path modelDir) throws IOException {
         return load(modelDir, EngineOptions.defaults());
