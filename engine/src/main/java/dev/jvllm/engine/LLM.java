@@ -1,5 +1,7 @@
 package dev.jvllm.engine;
 
+import dev.jvllm.engine.chat.ChatMessage;
+import dev.jvllm.engine.chat.ChatTemplate;
 import dev.jvllm.engine.core.CompletionDelta;
 import dev.jvllm.engine.core.EngineCore;
 import dev.jvllm.engine.core.EngineOptions;
@@ -54,6 +56,7 @@ public final class LLM implements AutoCloseable {
     private final Thread loop;
     private volatile boolean closed;
     private volatile Throwable failure;
+    private volatile ChatTemplate chatTemplate; // loaded on first use
 
     /** A request in flight: what its completions produced so far. Touched under the lock or on the engine thread. */
     private static final class Pending {
@@ -114,6 +117,14 @@ public final class LLM implements AutoCloseable {
         this.defaults = generationDefaults(modelDir);
         this.loop = Thread.ofPlatform().name("jvllm-engine").daemon(true).unstarted(this::run);
         loop.start();
+    }
+
+    /**
+     * Loads a local checkpoint directory or a Hugging Face hub id ({@code org/name}, downloaded into
+     * the Hugging Face cache on first use; see {@link dev.jvllm.engine.hub.ModelSource}).
+     */
+    public static LLM load(String dirOrHubId, EngineOptions options) throws IOException {
+        return load(dev.jvllm.engine.hub.ModelSource.resolve(dirOrHubId), options);
     }
 
     /** Loads a model directory with the default options. */
@@ -179,6 +190,38 @@ public final class LLM implements AutoCloseable {
     /** The longest sequence (prompt + output) a request may reach. */
     public int maxModelLen() {
         return core.maxModelLen();
+    }
+
+    /**
+     * The model's chat template (chat_template.jinja or tokenizer_config.json in its directory),
+     * loaded on first use.
+     *
+     * @throws dev.jvllm.engine.chat.ChatTemplateException when the model has none or it does not parse
+     */
+    public ChatTemplate chatTemplate() {
+        ChatTemplate t = chatTemplate;
+        if (t == null) {
+            t = ChatTemplate.load(modelDir);
+            chatTemplate = t;
+        }
+        return t;
+    }
+
+    /**
+     * A conversation rendered by {@code template} with the generation prompt appended, as token
+     * ids: the template writes BOS and the other special tokens itself, so none are added (as vLLM).
+     */
+    public Prompt chatPrompt(List<ChatMessage> messages, ChatTemplate template) {
+        Tokenizer t = core.tokenizer();
+        if (t == null) {
+            throw new IllegalArgumentException("chat needs a tokenizer, but " + modelDir + " has no tokenizer.json");
+        }
+        return Prompt.ofTokens(t.encode(template.render(messages, true), false));
+    }
+
+    /** The assistant's reply to a conversation, through the model's chat template. */
+    public RequestOutput chat(List<ChatMessage> messages, SamplingParams params) {
+        return generatePrompts(List.of(chatPrompt(messages, chatTemplate())), params).get(0);
     }
 
     /** Generates from one text prompt and waits for the result. */

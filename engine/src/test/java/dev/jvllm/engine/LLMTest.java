@@ -85,6 +85,16 @@ class LLMTest {
     }
 
     @Test
+    void loadTakesADirectoryStringOrAHubIdAndRejectsOtherText() throws Exception {
+        try (LLM llm = LLM.load("../default-model", EngineOptions.defaults().withMaxNumSeqs(2))) {
+            assertEquals(Path.of("../default-model"), llm.modelDir());
+        }
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> LLM.load("no such dir, no hub id", EngineOptions.defaults()));
+        assertTrue(e.getMessage().contains("no such dir, no hub id"), e.getMessage());
+    }
+
+    @Test
     void threeLinesGenerateText() {
         RequestOutput out = llm.generate("Hi!", SamplingParams.greedy(12));
         assertArrayEquals(referenceUntilEos(tok.encode("Hi!", true), 12), out.tokenIds());

@@ -71,7 +71,10 @@ public final class CpuBackend implements Backend {
         TensorLayout layout = TensorLayout.contiguous(dtype, shape);
         Arena arena = Arena.ofShared();
         long bytes = Math.max(1, layout.numel() * dtype.byteSize());
-        MemorySegment seg = arena.allocate(bytes, 64);
+        MemorySegment seg = bytes >= AnonymousMemory.THRESHOLD ? AnonymousMemory.allocate(bytes, arena) : null;
+        if (seg == null) {
+            seg = arena.allocate(bytes, 64);
+        }
         return new CpuTensor(this, seg, layout, arena);
     }
 

@@ -8,18 +8,19 @@ import java.util.List;
  * The {@code jvllm} command line: {@code jvllm <subcommand> [options]}.
  *
  * <p>To add a subcommand, write a {@link Command} in this package and put it in
- * {@link #COMMANDS} (replacing its {@link NotImplemented} placeholder).
+ * {@link #COMMANDS}.
  */
 public final class Main {
 
     /** Every subcommand, in the order {@code jvllm help} lists them. */
     static final List<Command> COMMANDS = List.of(
             new GenerateCommand(),
+            new ChatCommand(),
             new LogitsCommand(),
             new TokenizeCommand(),
             new BackendsCommand(),
             new ConformanceCommand(),
-            new NotImplemented("bench", "benchmark a model or the ops of a backend"));
+            new BenchCommand());
 
     private Main() {
     }
@@ -127,14 +128,5 @@ public final class Main {
     private static boolean debug() {
         String env = System.getenv("JVLLM_DEBUG");
         return (env != null && !env.isEmpty() && !env.equals("0")) || Boolean.getBoolean("jvllm.debug");
-    }
-
-    /** A subcommand that is listed but not written yet: prints so and exits 2. */
-    record NotImplemented(String name, String summary) implements Command {
-        @Override
-        public int run(List<String> args, PrintStream out, PrintStream err) {
-            err.println("not implemented yet: " + name);
-            return 2;
-        }
     }
 }

@@ -1,112 +1,117 @@
 package dev.jvllm.engine.cli;
 
-import dev.jvllm.api.Backend;
-import dev.jvllm.api.BackendOptions;
-import dev.jvllm.api.BackendProvider;
-import dev.jvllm.api.Backends;
-import dev.jvllm.api.DType;
+import dev.jvllm.engine.core.EngineOptions;
+import dev.jvllm.engine.core.ModelRanks;
 import dev.jvllm.engine.hub.HubSettings;
 import dev.jvllm.engine.hub.ModelSource;
-import dev.jvllm.models.CausalLM;
-import dev.jvllm.models.layers.ParallelConfig;
-import dev.jvllm.models.runtime.ModelLoader;
 import dev.jvllm.models.runtime.SimpleRunner;
-import dev.jvllm.models.runtime.TensorParallelModel;
+import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.List;
+import java.util.Locale;
 import java.util.Set;
 import java.util.function.Function;
 
 /**
- * The options every model-running subcommand shares ({@code --model}, {@code --backend},
- * {@code --tensor-parallel-size}, {@code --dtype}, {@code --threads}) and loading the model they name.
+ * The options every model-running subcommand shares ({@code --model} and the engine arguments:
+ * backend, tensor-parallel size, dtype, threads, cache and batch sizes) and loading the model they name.
+ *
+ * @param model  the checkpoint directory
+ * @param engine everything else, as the engine takes it
  */
-record ModelOptions(Path model, String backend, int tensorParallelSize, String dtype, int threads) {
+record ModelOptions(Path model, EngineOptions engine) {
     static final Set<String> VALUE_OPTIONS = Set.of("--model", "--revision", "--backend", "--tensor-parallel-size",
-            "--dtype", "--threads");
+            "--dtype", "--threads", "--kv-cache-memory", "--max-model-len", "--max-num-seqs", "--max-num-batched-tokens");
+    static final Set<String> FLAGS = Set.of("--no-enable-prefix-caching", "--no-enable-chunked-prefill");
     static final String USAGE = """
               --model DIR|ORG/NAME        a Hugging Face checkpoint directory (config.json + *.safetensors), or a
                                           hub id, downloaded into the Hugging Face cache (HF_HOME, HF_HUB_CACHE,
-                                          HF_TOKEN, HF_ENDPOINT; HF_HUB_OFFLINE=1: cache only)
+                                          HF_TOKEN, HF_ENDPOINT; HF_HUB_OFFLINE=1: cache only);
+                                          default: the bundled model in default-model/
               --revision REV              branch, tag or commit of a hub model (default main)
               --backend NAME              cpu, cuda, ... (default: -Djvllm.backend, else the best available)
               --tensor-parallel-size N    shard the model over N ranks (default 1)
               --dtype auto|f32|bf16       auto: weights as stored, f32 activations on the CPU (default auto)
-              --threads N                 CPU threads per rank (default: all cores, split over the ranks)""";
+              --threads N                 CPU threads per rank (default: all cores, split over the ranks)
+              --kv-cache-memory SIZE      KV cache + per-sequence state per rank, e.g. 512MiB, 4GiB
+                                          (default: enough for max-num-seqs x max-model-len, at most 4 GiB)
+              --max-model-len N           longest sequence, prompt + output (default: the config's)
+              --max-num-seqs N            most sequences in one step (default 256)
+              --max-num-batched-tokens N  most tokens in one step, the chunked-prefill budget (default 2048)
+              --no-enable-prefix-caching  recompute shared prompt prefixes (prefix caching is on by default)
+              --no-enable-chunked-prefill compute every prompt in one step""";
 
     static ModelOptions from(Args a) throws Command.UsageException {
         String model = a.value("--model");
-        if (model == null) {
-            throw new Command.UsageException("--model DIR is required");
-        }
         Path dir;
         try {
-            dir = ModelSource.resolve(model, a.value("--revision"), HubSettings.fromEnvironment(), System.err);
+            dir = model == null ? defaultModel()
+                    : ModelSource.resolve(model, a.value("--revision"), HubSettings.fromEnvironment(), System.err);
         } catch (IllegalArgumentException e) { // neither a directory nor a hub id, or a bad --revision
             throw new Command.UsageException(e.getMessage());
         }
-        int tp = a.intValue("--tensor-parallel-size", 1);
-        if (tp < 1) {
-            throw new Command.UsageException("--tensor-parallel-size must be >= 1, got " + tp);
+        EngineOptions d = EngineOptions.defaults();
+        try {
+            EngineOptions o = d.withBackend(a.value("--backend"))
+                    .withDtype(a.value("--dtype", "auto"))
+                    .withThreads(a.intValue("--threads", 0))
+                    .withTensorParallelSize(a.intValue("--tensor-parallel-size", 1))
+                    .withKvCacheMemoryBytes(bytes("--kv-cache-memory", a.value("--kv-cache-memory", "0")))
+                    .withMaxModelLen(a.intValue("--max-model-len", 0))
+                    .withMaxNumSeqs(a.intValue("--max-num-seqs", d.maxNumSeqs()))
+                    .withMaxNumBatchedTokens(a.intValue("--max-num-batched-tokens", d.maxNumBatchedTokens()))
+                    .withChunkedPrefill(!a.has("--no-enable-chunked-prefill"));
+            if (a.has("--no-enable-prefix-caching")) {
+                o = o.withPrefixCaching(false);
+            }
+            return new ModelOptions(dir, o);
+        } catch (IllegalArgumentException e) {
+            throw new Command.UsageException(e.getMessage());
         }
-        String dtype = a.value("--dtype", "auto");
-        if (!List.of("auto", "f32", "bf16").contains(dtype)) {
-            throw new Command.UsageException("--dtype must be auto, f32 or bf16, got " + dtype);
-        }
-        return new ModelOptions(dir, a.value("--backend"), tp, dtype, a.intValue("--threads", 0));
     }
 
-    /** Activations: f32 unless bf16 was asked for. */
-    DType activationDType() {
-        return dtype.equals("bf16") ? DType.BF16 : DType.F32;
+    /** Property the launcher sets to the project root; the bundled model is its {@code default-model/}. */
+    static final String HOME_PROPERTY = "jvllm.home";
+
+    /**
+     * The bundled default model (a 5M-parameter Llama trained on the King James Bible, see
+     * default-model/README.md), used when no {@code --model} is given.
+     */
+    static Path defaultModel() throws Command.UsageException {
+        String home = System.getProperty(HOME_PROPERTY);
+        Path dir = home == null ? null : Path.of(home, "default-model");
+        if (dir == null || !Files.isRegularFile(dir.resolve("config.json"))) {
+            throw new Command.UsageException("--model DIR is required (no bundled default model found"
+                    + (home == null ? ": -D" + HOME_PROPERTY + " is not set; run through ./jvllm)" : " at " + dir + ")"));
+        }
+        return dir;
     }
 
-    /** Weights: as stored for auto, else converted. */
-    DType weightDType() {
-        return switch (dtype) {
-            case "f32" -> DType.F32;
-            case "bf16" -> DType.BF16;
-            default -> null;
-        };
+    private static final java.util.regex.Pattern SIZE =
+            java.util.regex.Pattern.compile("([0-9]+(?:\\.[0-9]+)?)\\s*([KMGT]?)(?:I?B)?");
+
+    /** {@code 4GiB}, {@code 512MiB}, {@code 2G}, {@code 1000000}: bytes (K/M/G/T are binary units). */
+    static long bytes(String option, String size) throws Command.UsageException {
+        java.util.regex.Matcher m = SIZE.matcher(size.strip().toUpperCase(Locale.ROOT));
+        if (!m.matches()) {
+            throw new Command.UsageException(option + ": \"" + size + "\" is not a size; use e.g. 512MiB, 4GiB or bytes");
+        }
+        long unit = m.group(2).isEmpty() ? 1 : 1L << (10 * ("KMGT".indexOf(m.group(2)) + 1));
+        return Math.round(Double.parseDouble(m.group(1)) * unit);
     }
 
     /**
-     * Loads the model (over {@code --tensor-parallel-size} ranks) and runs {@code f} with a runner
-     * on every rank; returns rank 0's result (the ranks compute the same tokens and logits).
+     * Loads the model (over {@code --tensor-parallel-size} ranks) and runs {@code f} with a
+     * single-sequence runner on every rank; returns rank 0's result (the ranks compute the same
+     * tokens and logits). For what needs every prompt position's logits ({@code logits}).
      */
     <R> R run(int maxTokens, Function<SimpleRunner, R> f) {
-        BackendProvider provider = resolveProvider();
-        if (tensorParallelSize == 1) {
-            BackendOptions o = BackendOptions.defaults().withThreads(threads);
-            try (Backend b = Backends.select(provider.name(), o);
-                 CausalLM m = ModelLoader.load(model, b, ParallelConfig.single(), activationDType(), weightDType());
-                 SimpleRunner r = new SimpleRunner(m, maxTokens)) {
-                return f.apply(r);
-            }
-        }
-        int perRank = threads > 0 ? threads
-                : Math.max(1, Runtime.getRuntime().availableProcessors() / tensorParallelSize);
-        try (TensorParallelModel tpm = TensorParallelModel.load(model, provider, tensorParallelSize,
-                BackendOptions.defaults().withThreads(perRank), activationDType(), weightDType())) {
-            return tpm.run(m -> {
+        try (ModelRanks ranks = ModelRanks.load(model, engine)) {
+            return ranks.run(m -> {
                 try (SimpleRunner r = new SimpleRunner(m, maxTokens)) {
                     return f.apply(r);
                 }
             }).get(0);
         }
-    }
-
-    private BackendProvider resolveProvider() {
-        String name = backend;
-        if (name == null || name.isBlank()) {
-            name = System.getProperty(Backends.PROPERTY);
-        }
-        BackendProvider p = name == null || name.isBlank() ? Backends.best() : Backends.byName(name);
-        BackendProvider.Probe probe = p.probe();
-        if (!probe.available()) {
-            throw new IllegalStateException("backend \"" + p.name() + "\" is unavailable: " + probe.reason());
-        }
-        return p;
     }
 
     /** Parses {@code 5,17,3}. */

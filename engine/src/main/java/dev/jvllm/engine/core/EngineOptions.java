@@ -131,12 +131,12 @@ public record EngineOptions(String backend, String dtype, int threads, int tenso
     }
 
     /** Activations: f32 unless bf16 was asked for. */
-    DType activationDType() {
+    public DType activationDType() {
         return dtype.equals("bf16") ? DType.BF16 : DType.F32;
     }
 
-    /** Weights: as stored for auto, else converted. */
-    DType weightDType() {
+    /** Weights: as stored for auto (null), else converted. */
+    public DType weightDType() {
         return switch (dtype) {
             case "f32" -> DType.F32;
             case "bf16" -> DType.BF16;

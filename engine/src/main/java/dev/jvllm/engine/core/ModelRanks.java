@@ -17,7 +17,7 @@ import java.util.function.Function;
  * once: every rank gets the same batch, the collectives inside the model keep them in step, and
  * every rank ends with the same logits.
  */
-final class ModelRanks implements AutoCloseable {
+public final class ModelRanks implements AutoCloseable {
     private final List<CausalLM> models;      // by rank
     private final TensorParallelModel group;  // null for one rank
     private final AutoCloseable owned;        // what close() frees: the group, or the model and its backend
@@ -29,7 +29,7 @@ final class ModelRanks implements AutoCloseable {
     }
 
     /** Loads {@code dir} as the options say (backend, dtype, threads, tensor-parallel size). */
-    static ModelRanks load(Path dir, EngineOptions o) {
+    public static ModelRanks load(Path dir, EngineOptions o) {
         int tp = o.tensorParallelSize();
         if (tp == 1) {
             Backend b = Backends.select(o.backend(), BackendOptions.defaults().withThreads(o.threads()));
@@ -82,7 +82,7 @@ final class ModelRanks implements AutoCloseable {
     }
 
     /** Runs {@code perRank} on every rank at once (each on its own thread when there are several); results by rank. */
-    <R> List<R> run(Function<CausalLM, R> perRank) {
+    public <R> List<R> run(Function<CausalLM, R> perRank) {
         if (group == null) {
             return java.util.Collections.singletonList(perRank.apply(models.get(0)));
         }

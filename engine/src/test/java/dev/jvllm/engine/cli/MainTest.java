@@ -79,17 +79,6 @@ class MainTest {
     }
 
     @Test
-    void placeholdersSayNotImplemented() {
-        for (Command c : Main.commands()) {
-            if (c instanceof Main.NotImplemented) {
-                Result r = run(c.name());
-                assertEquals(2, r.code());
-                assertTrue(r.err().contains("not implemented yet: " + c.name()), r.err());
-            }
-        }
-    }
-
-    @Test
     void argsParserIsStrict() throws Exception {
         Args a = Args.parse(List.of("--max-tokens=5", "--json", "--backend", "cpu", "prompt", "--", "--x"),
                 Set.of("--json"), Set.of("--max-tokens", "--backend"));

@@ -100,13 +100,10 @@ class ModelCommandsTest {
     }
 
     @Test
-    void aTextPromptIsEncodedWithTheModelsTokenizerAndTheOutputDecoded(@TempDir Path tmp) throws Exception {
-        for (String f : new String[] {"config.json", "model.safetensors"}) {
-            Files.copy(FIXTURE.resolve(f), tmp.resolve(f));
-        }
-        Path tok = Path.of("src/test/resources/tokenizers/bytelevel");
-        Files.copy(tok.resolve("tokenizer.json"), tmp.resolve("tokenizer.json"));
-        Result r = run("generate", "--model", tmp.toString(), "Once upon a time", "--max-tokens", "5", "--json");
+    void aTextPromptIsEncodedWithTheModelsTokenizerAndTheOutputDecoded() throws Exception {
+        Path tmp = Path.of("../default-model"); // a model with its tokenizer
+        Result r = run("generate", "--model", tmp.toString(), "Once upon a time", "--max-tokens", "5", "--json",
+                "--temperature", "0");
         assertEquals(0, r.code(), r.err());
         var node = new com.fasterxml.jackson.databind.ObjectMapper().readTree(r.out());
         assertEquals(5, node.get("token_ids").size(), r.out());
@@ -116,8 +113,24 @@ class ModelCommandsTest {
         }
         var tokenizer = dev.jvllm.engine.tokenizer.Tokenizer.load(tmp);
         assertEquals(tokenizer.decode(ids, true), node.get("text").asText());
-        Result plain = run("generate", "--model", tmp.toString(), "Once upon a time", "--max-tokens", "5");
-        assertEquals(tokenizer.decode(ids, true) + System.lineSeparator(), plain.out(), "greedy: same text without --json");
+        Result plain = run("generate", "--model", tmp.toString(), "Once upon a time", "--max-tokens", "5",
+                "--temperature", "0");
+        assertEquals("Once upon a time" + tokenizer.decode(ids, true) + System.lineSeparator(), plain.out(),
+                "greedy: the prompt and the same text without --json");
         assertEquals(2, run("generate", "--model", tmp.toString(), "text", "--prompt-token-ids", "1").code());
+    }
+
+    @Test
+    void memorySizesParseWithBinaryUnits() throws Exception {
+        assertEquals(4L << 30, ModelOptions.bytes("--kv-cache-memory", "4GiB"));
+        assertEquals(512L << 20, ModelOptions.bytes("--kv-cache-memory", "512MiB"));
+        assertEquals(2L << 30, ModelOptions.bytes("--kv-cache-memory", "2g"));
+        assertEquals(1536, ModelOptions.bytes("--kv-cache-memory", "1.5K"));
+        assertEquals(1000, ModelOptions.bytes("--kv-cache-memory", "1000"));
+        Command.UsageException e = assertThrows(Command.UsageException.class,
+                () -> ModelOptions.bytes("--kv-cache-memory", "4 parsecs"));
+        assertTrue(e.getMessage().contains("--kv-cache-memory") && e.getMessage().contains("4GiB"), e.getMessage());
+        Result r = run("generate", "--model", FIXTURE.toString(), "--prompt-token-ids", "5", "--kv-cache-memory", "lots");
+        assertEquals(2, r.code());
     }
 }

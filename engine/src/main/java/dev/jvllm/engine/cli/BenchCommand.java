@@ -1,0 +1,174 @@
+package dev.jvllm.engine.cli;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.jvllm.engine.LLM;
+import dev.jvllm.engine.Prompt;
+import dev.jvllm.engine.RequestOutput;
+import dev.jvllm.engine.core.SamplingParams;
+import dev.jvllm.models.loader.ModelConfig;
+import java.io.PrintStream;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+import java.util.Set;
+
+/**
+ * {@code jvllm bench latency|throughput}: end-to-end engine benchmarks in the shape of vLLM's
+ * {@code vllm bench}. Prompts are random token ids (seeded, so no tokenizer is needed and every
+ * run sees the same ones); EOS is ignored, so every request generates exactly
+ * {@code --output-len} tokens; sampling is greedy.
+ *
+ * <ul>
+ *   <li>latency: {@code --batch-size} requests at once, {@code --num-iters} times after
+ *       {@code --num-iters-warmup}: end-to-end latency (mean, p50, p90), prefill tokens/s (from the
+ *       time to the first token), decode tokens/s and time per output token.</li>
+ *   <li>throughput: {@code --num-prompts} requests submitted together: requests/s, output
+ *       tokens/s and total tokens/s.</li>
+ * </ul>
+ */
+public final class BenchCommand implements Command {
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    @Override
+    public String name() {
+        return "bench";
+    }
+
+    @Override
+    public String summary() {
+        return "end-to-end benchmarks: latency (batch of requests) or throughput (many requests)";
+    }
+
+    @Override
+    public String usage() {
+        return """
+                usage: jvllm bench latency    [--model DIR] [--input-len 32] [--output-len 128] [--batch-size 1]
+                                              [--num-iters 3] [--num-iters-warmup 1] [--json] [options]
+                       jvllm bench throughput [--model DIR] [--input-len 128] [--output-len 128] [--num-prompts 64]
+                                              [--json] [options]
+
+                Random prompts (seeded token ids), greedy, EOS ignored. Op-level benchmarks live in the
+                benchmarks module (tools/bench/). With --load-format dummy (where supported) the weights
+                are random and only config.json is read.
+
+                """ + ModelOptions.USAGE;
+    }
+
+    @Override
+    public int run(List<String> args, PrintStream out, PrintStream err) throws Exception {
+        Set<String> values = new HashSet<>(ModelOptions.VALUE_OPTIONS);
+        values.addAll(Set.of("--input-len", "--output-len", "--batch-size", "--num-iters", "--num-iters-warmup",
+                "--num-prompts", "--seed"));
+        Set<String> flags = new HashSet<>(ModelOptions.FLAGS);
+        flags.add("--json");
+        Args a = Args.parse(args, flags, values);
+        a.requirePositionals(1, 1, "latency or throughput");
+        String mode = a.positionals().get(0);
+        if (!mode.equals("latency") && !mode.equals("throughput")) {
+            throw new UsageException("bench: the first argument is latency or throughput, got \"" + mode + "\"");
+        }
+        boolean latency = mode.equals("latency");
+        int inputLen = positive(a, "--input-len", latency ? 32 : 128);
+        int outputLen = positive(a, "--output-len", 128);
+        int requests = latency ? positive(a, "--batch-size", 1) : positive(a, "--num-prompts", 64);
+        int iters = positive(a, "--num-iters", 3);
+        int warmup = a.intValue("--num-iters-warmup", 1);
+        if (warmup < 0) {
+            throw new UsageException("--num-iters-warmup must be >= 0, got " + warmup);
+        }
+        ModelOptions m = ModelOptions.from(a);
+        int vocab = ModelConfig.load(m.model()).vocabSize();
+        List<Prompt> prompts = randomPrompts(requests, inputLen, vocab, Long.parseLong(a.value("--seed", "0")));
+        SamplingParams params = SamplingParams.builder().temperature(0).maxTokens(outputLen).ignoreEos(true).build();
+
+        Map<String, Object> result = new LinkedHashMap<>();
+        result.put("mode", mode);
+        result.put("model", m.model().toString());
+        result.put("input_len", inputLen);
+        result.put("output_len", outputLen);
+        result.put(latency ? "batch_size" : "num_prompts", requests);
+        try (LLM llm = LLM.load(m.model(), m.engine())) {
+            result.put("backend", m.engine().backend() == null ? "default" : m.engine().backend());
+            if (latency) {
+                for (int i = 0; i < warmup; i++) {
+                    llm.generatePrompts(prompts, params);
+                }
+                double[] total = new double[iters], prefill = new double[iters];
+                for (int i = 0; i < iters; i++) {
+                    long t0 = System.nanoTime();
+                    List<RequestOutput> outs = llm.generatePrompts(prompts, params);
+                    total[i] = (System.nanoTime() - t0) / 1e9;
+                    for (RequestOutput o : outs) {
+                        prefill[i] = Math.max(prefill[i], o.timeToFirstToken().toNanos() / 1e9);
+                    }
+                }
+                double meanTotal = mean(total), meanPrefill = mean(prefill);
+                double decodeSeconds = Math.max(meanTotal - meanPrefill, 1e-9);
+                result.put("latency_mean_s", meanTotal);
+                result.put("latency_p50_s", percentile(total, 50));
+                result.put("latency_p90_s", percentile(total, 90));
+                result.put("prefill_tok_s", (double) requests * inputLen / meanPrefill);
+                result.put("decode_tok_s", outputLen > 1 ? (double) requests * (outputLen - 1) / decodeSeconds : 0.0);
+                result.put("time_per_output_token_ms", outputLen > 1 ? 1000 * decodeSeconds / (outputLen - 1) : 0.0);
+            } else {
+                llm.generatePrompts(prompts.subList(0, Math.min(2, requests)),
+                        params.toBuilder().maxTokens(Math.min(outputLen, 4)).build()); // warm-up
+                long t0 = System.nanoTime();
+                List<RequestOutput> outs = llm.generatePrompts(prompts, params);
+                double s = (System.nanoTime() - t0) / 1e9;
+                long generated = outs.stream().mapToLong(o -> o.tokenIds().length).sum();
+                result.put("elapsed_s", s);
+                result.put("requests_per_s", requests / s);
+                result.put("output_tok_s", generated / s);
+                result.put("total_tok_s", ((double) requests * inputLen + generated) / s);
+            }
+            result.put("preemptions", llm.stats().preemptions());
+        }
+        if (a.has("--json")) {
+            out.println(JSON.writeValueAsString(result));
+        } else {
+            for (Map.Entry<String, Object> e : result.entrySet()) {
+                Object v = e.getValue();
+                out.printf("%-26s %s%n", e.getKey(), v instanceof Double d ? String.format("%.4g", d) : v);
+            }
+        }
+        return 0;
+    }
+
+    private static int positive(Args a, String option, int defaultValue) throws UsageException {
+        int v = a.intValue(option, defaultValue);
+        if (v < 1) {
+            throw new UsageException(option + " must be >= 1, got " + v);
+        }
+        return v;
+    }
+
+    /** {@code n} prompts of {@code len} token ids drawn uniformly from the vocabulary. */
+    static List<Prompt> randomPrompts(int n, int len, int vocab, long seed) {
+        SplittableRandom r = new SplittableRandom(seed);
+        List<Prompt> prompts = new ArrayList<>(n);
+        for (int i = 0; i < n; i++) {
+            int[] ids = new int[len];
+            for (int j = 0; j < len; j++) {
+                ids[j] = r.nextInt(vocab);
+            }
+            prompts.add(Prompt.ofTokens(ids));
+        }
+        return prompts;
+    }
+
+    private static double mean(double[] v) {
+        return Arrays.stream(v).average().orElse(0);
+    }
+
+    /** Nearest-rank percentile. */
+    private static double percentile(double[] v, int p) {
+        double[] s = v.clone();
+        Arrays.sort(s);
+        return s[Math.max(0, (int) Math.ceil(p / 100.0 * s.length) - 1)];
+    }
+}

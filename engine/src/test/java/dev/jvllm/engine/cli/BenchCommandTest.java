@@ -1,0 +1,43 @@
+package dev.jvllm.engine.cli;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import org.junit.jupiter.api.Test;
+
+/** {@code jvllm bench}: both modes report their figures; bad arguments are usage errors. */
+class BenchCommandTest {
+    static final String MODEL = ModelCommandsTest.FIXTURE.toString();
+
+    @Test
+    void latencyReportsPrefillDecodeAndTimePerOutputToken() throws Exception {
+        ModelCommandsTest.Result r = ModelCommandsTest.run("bench", "latency", "--model", MODEL, "--input-len", "8",
+                "--output-len", "6", "--batch-size", "2", "--num-iters", "2", "--num-iters-warmup", "0", "--json");
+        assertEquals(0, r.code(), r.err());
+        JsonNode j = new ObjectMapper().readTree(r.out());
+        for (String k : new String[] {"latency_mean_s", "latency_p50_s", "latency_p90_s", "prefill_tok_s", "decode_tok_s",
+                "time_per_output_token_ms"}) {
+            assertTrue(j.get(k).asDouble() > 0, k + " in " + r.out());
+        }
+        assertEquals(2, j.get("batch_size").asInt());
+    }
+
+    @Test
+    void throughputCountsEveryGeneratedToken() throws Exception {
+        ModelCommandsTest.Result r = ModelCommandsTest.run("bench", "throughput", "--model", MODEL, "--input-len", "8",
+                "--output-len", "5", "--num-prompts", "6", "--json", "--max-num-seqs", "4");
+        assertEquals(0, r.code(), r.err());
+        JsonNode j = new ObjectMapper().readTree(r.out());
+        double s = j.get("elapsed_s").asDouble();
+        assertEquals(6 * 5 / s, j.get("output_tok_s").asDouble(), 1e-6 * j.get("output_tok_s").asDouble());
+        assertEquals(6 * (8 + 5) / s, j.get("total_tok_s").asDouble(), 1e-6 * j.get("total_tok_s").asDouble());
+    }
+
+    @Test
+    void badArgumentsAreUsageErrors() {
+        assertEquals(2, ModelCommandsTest.run("bench").code());
+        assertEquals(2, ModelCommandsTest.run("bench", "speed", "--model", MODEL).code());
+        assertEquals(2, ModelCommandsTest.run("bench", "latency", "--model", MODEL, "--output-len", "0").code());
+    }
+}
