@@ -7,7 +7,7 @@
 #   2. the GPU's copy bandwidth (gpu_bandwidth.py), the ceiling of a bandwidth-bound decode;
 #   3. jvllm on the CUDA backend, bf16: bench latency (batch 1, 128 prompt tokens, 64 decoded) and
 #      bench throughput (64 requests x 128 in / 128 out), then one profiled latency run
-#      (-Djvllm.cuda.profile=true: GPU and host time per op and shape);
+#      after the warm-up (-Djvllm.cuda.profile=true: GPU and host time per op and shape);
 #   4. transformers (transformers_gpu.py): batch-1 decode with a static cache without and with
 #      torch.compile, throughput of generate with a static cache on the same workload;
 #   5. the ratios, and decode as a fraction of the bandwidth (weight bytes / time per token).
@@ -59,9 +59,10 @@ jvllm bench latency "${common[@]}" --batch-size 1 --input-len 128 --output-len 6
 step jvllm bench throughput "${common[@]}" --num-prompts 64 --input-len 128 --output-len 128
 jvllm bench throughput "${common[@]}" --num-prompts 64 --input-len 128 --output-len 128 2>>"$log" \
     | tee -a "$log" | tail -n 1 >"$tmp/jvllm-throughput.json"
-step "JVLLM_JAVA_OPTS=-Djvllm.cuda.profile=true jvllm bench latency ... --num-iters 1 --num-iters-warmup 0"
-JVLLM_JAVA_OPTS="-Djvllm.cuda.profile=true" jvllm bench latency "${common[@]}" --batch-size 1 --input-len 128 \
-    --output-len 64 --num-iters 1 --num-iters-warmup 0 >"$out/profile.txt" 2>&1
+# profile after the warm-up: 2 iterations of 64 steps (one synchronized window each) plus loading
+step "JVLLM_JAVA_OPTS='-Djvllm.cuda.profile=true -Djvllm.cuda.profile.skip=140' jvllm bench latency ... --num-iters 3 --num-iters-warmup 2"
+JVLLM_JAVA_OPTS="-Djvllm.cuda.profile=true -Djvllm.cuda.profile.skip=140" jvllm bench latency "${common[@]}" \
+    --batch-size 1 --input-len 128 --output-len 64 --num-iters 3 --num-iters-warmup 2 >"$out/profile.txt" 2>&1
 tail -n 40 "$out/profile.txt" >>"$log"
 
 step python3 tools/bench/transformers_gpu.py "$ckpt" --prompt 128 --decode 64 --requests 64 --out-tokens 128 "${hf_args[@]}"

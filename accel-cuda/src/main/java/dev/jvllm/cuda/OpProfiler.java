@@ -19,10 +19,14 @@ import java.util.Map;
  * synchronize), so profiling adds no waits of its own; it does add two event records per op, so
  * time the same workload without it. Besides the per-op table, {@link #report} gives the device's
  * busy time against the span from the first to the last op of each synchronized window: the
- * difference is time the GPU sat idle waiting for the host to enqueue work.
+ * difference is time the GPU sat idle waiting for the host to enqueue work. In a decode loop a
+ * window is one step (the sampled ids are read back once per step), so the per-window means are
+ * per-step figures; {@code -Djvllm.cuda.profile.skip=N} leaves out the first N windows (the
+ * warm-up: a cold JVM enqueues several times slower).
  */
 final class OpProfiler {
     static final String PROPERTY = "jvllm.cuda.profile";
+    static final String SKIP_PROPERTY = "jvllm.cuda.profile.skip";
 
     private record Pending(String key, MemorySegment start, MemorySegment end, long hostNanos) {
     }
@@ -38,6 +42,9 @@ final class OpProfiler {
     private final List<MemorySegment> all = new ArrayList<>();
     private final List<Pending> pending = new ArrayList<>();
     private final Map<String, Totals> totals = new LinkedHashMap<>();
+    private final long skip = Long.getLong(SKIP_PROPERTY, 0);
+    private long windows;
+    private long skipped;
     private double busyMillis;
     private double spanMillis;
     private MemorySegment start;
@@ -82,6 +89,12 @@ final class OpProfiler {
         if (pending.isEmpty()) {
             return;
         }
+        if (skipped < skip) {
+            skipped++;
+            recycle();
+            return;
+        }
+        windows++;
         for (Pending p : pending) {
             float ms = Driver.eventElapsedMillis(p.start(), p.end());
             Totals t = totals.computeIfAbsent(p.key(), k -> new Totals());
@@ -91,6 +104,10 @@ final class OpProfiler {
             busyMillis += ms;
         }
         spanMillis += Driver.eventElapsedMillis(pending.getFirst().start(), pending.getLast().end());
+        recycle();
+    }
+
+    private void recycle() {
         for (Pending p : pending) {
             idle.add(p.start());
             idle.add(p.end());
@@ -118,6 +135,10 @@ final class OpProfiler {
                 "total: %d calls, GPU busy %.3f ms of a %.3f ms span between the first and last op of each"
                         + " synchronized window (%.0f%% busy); host enqueue time %.3f ms%n",
                 calls, busyMillis, spanMillis, spanMillis > 0 ? 100 * busyMillis / spanMillis : 0, hostNanos / 1e6));
+        s.append(String.format(Locale.ROOT, "per window (%d windows, the first %d skipped): %.1f calls, GPU busy %.1f us,"
+                + " span %.1f us, host enqueue %.1f us%n", windows, skipped, (double) calls / Math.max(1, windows),
+                1000 * busyMillis / Math.max(1, windows), 1000 * spanMillis / Math.max(1, windows),
+                hostNanos / 1e3 / Math.max(1, windows)));
         return s.toString();
     }
 
