@@ -28,10 +28,10 @@ final class AttentionKernels implements KernelFamily {
     private static final int FLASH_KEYS = 8;
     private static final int MAX_SPLITS = 64;
     /**
-     * Fewest keys per split of a decode. A block walks its keys tile by tile (~3.7 µs per tile of 8
-     * measured on an H200 in a batch-1 decode), so short contexts need splits too: with 256 keys
-     * per split a 192-token batch-1 decode of Llama-3.2-1B ran in one block per KV head, 90 µs per
-     * layer (the largest GPU item of the step); with 32, six splits of four tiles plus the merge.
+     * Fewest keys per split of a decode. A block walks its keys tile by tile, so short contexts need
+     * splits too: with 256 keys per split a 192-token batch-1 decode of Llama-3.2-1B ran one block per
+     * KV head, 47 µs per layer on an H200 (CudaOpsBench decode); with 32, six splits of four tiles
+     * plus the merge, 21 µs.
      */
     private static final int MIN_SPLIT_KEYS = 32;
     /** {@code -Djvllm.cuda.attention=simple} runs the one-block-per-(token, head) kernel instead (cross-checks). */
