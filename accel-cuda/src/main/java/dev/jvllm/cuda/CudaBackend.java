@@ -22,11 +22,13 @@ import java.util.function.Function;
 public final class CudaBackend implements Backend {
     private final Gpu gpu;
     private final Map<OpKind, KernelFamily> families;
+    private final OpProfiler profiler; // null unless -Djvllm.cuda.profile=true
     private boolean closed;
 
     CudaBackend(int device) {
         this.gpu = new Gpu(this, device);
         this.families = route(KernelFamilies.ALL, gpu);
+        this.profiler = OpProfiler.enabled() ? new OpProfiler(gpu.stream()) : null;
     }
 
     /** Which family runs each op; fails when two families claim one op. */
@@ -80,7 +82,13 @@ public final class CudaBackend implements Backend {
         long bytes = layout.numel() * dtype.byteSize();
         gpu.makeCurrent();
         DeviceAllocator.Block block = gpu.allocator().allocate(bytes);
+        if (profiler != null) {
+            profiler.begin();
+        }
         Driver.memsetAsync(block.pointer, (byte) 0, Math.max(bytes, 1), gpu.stream());
+        if (profiler != null) {
+            profiler.end("allocate (zero fill) " + java.util.Arrays.toString(shape));
+        }
         return new CudaTensor(this, block, layout, true);
     }
 
@@ -98,7 +106,13 @@ public final class CudaBackend implements Backend {
                     + " needs " + need);
         }
         gpu.makeCurrent();
+        if (profiler != null) {
+            profiler.begin();
+        }
         gpu.staging().upload(src, d.address(), d.layout());
+        if (profiler != null) {
+            profiler.end("write (upload) " + java.util.Arrays.toString(dst.shape()));
+        }
     }
 
     @Override
@@ -113,19 +127,36 @@ public final class CudaBackend implements Backend {
         gpu.makeCurrent();
         gpu.staging().download(s.address(), s.layout(), dst);
         gpu.synchronize();
+        if (profiler != null) {
+            profiler.collect();
+        }
     }
 
     @Override
     public void synchronize() {
         open();
         gpu.synchronize();
+        if (profiler != null) {
+            profiler.collect();
+        }
     }
 
     @Override
     public void close() {
         if (!closed) {
             closed = true;
-            gpu.close();
+            try {
+                if (profiler != null) {
+                    gpu.synchronize();
+                    profiler.collect();
+                    if (!profiler.isEmpty()) {
+                        System.err.print("cuda profile (-D" + OpProfiler.PROPERTY + "):\n" + profiler.report());
+                    }
+                    profiler.close();
+                }
+            } finally {
+                gpu.close();
+            }
         }
     }
 
@@ -153,8 +184,23 @@ public final class CudaBackend implements Backend {
         if (f == null) {
             throw new UnsupportedOperationException("cuda: " + args.kind().id() + " has no CUDA kernel yet");
         }
+        if (!supports(args)) {
+            throw new UnsupportedOperationException("cuda: " + args.kind().id() + " is not supported for these"
+                    + " arguments yet: " + abbreviate(args.toString()));
+        }
         gpu.makeCurrent();
+        if (profiler == null) {
+            f.run(args);
+            return;
+        }
+        profiler.begin();
         f.run(args);
+        profiler.end(args.kind().id() + " " + (args.outputs().isEmpty() ? "[]"
+                : java.util.Arrays.toString(args.outputs().getFirst().shape())));
+    }
+
+    private static String abbreviate(String s) {
+        return s.length() <= 400 ? s : s.substring(0, 400) + "...";
     }
 
     /** The message of a device-reported error, by the family that owns the op. */

@@ -29,6 +29,11 @@ import java.util.SplittableRandom;
  * bandwidth (printed first: a 1 GiB device-to-device copy).
  *
  * <p>Run on the GPU machine: {@code bash tools/gpu/run-tests.sh --main dev.jvllm.cuda.CudaOpsBench}.
+ *
+ * <p>{@code ... CudaOpsBench decode}: instead, the ops of one batch-1 decode step of Llama-3.2-1B
+ * in bf16 (hidden 2048, 32/8 heads of 64, MLP 8192, 16 layers, vocab 32000, 192 tokens of context),
+ * each timed back to back (so the GPU, not the host, sets the pace) with the host's enqueue time per
+ * call beside it, and the step's totals: what a decode step costs the GPU and the host at best.
  */
 public final class CudaOpsBench {
     private final CudaBackend cuda;
@@ -42,7 +47,11 @@ public final class CudaOpsBench {
     public static void main(String[] args) {
         try (CudaBackend cuda = (CudaBackend) new CudaProvider().create(BackendOptions.defaults())) {
             System.out.println("device: " + cuda.description());
-            new CudaOpsBench(cuda).run();
+            if (args.length > 0 && args[0].equals("decode")) {
+                new CudaOpsBench(cuda).decodeStep();
+            } else {
+                new CudaOpsBench(cuda).run();
+            }
             System.out.println("memory: " + cuda.memoryStats());
         }
     }
@@ -73,6 +82,9 @@ public final class CudaOpsBench {
         return x;
     }
 
+    /** Host microseconds per call of the last {@link #time}: enqueueing only, median over its batches. */
+    private double lastHostMicros;
+
     /** Milliseconds per call: median over 7 batches of calls timed with events. */
     private double time(OpArgs op) {
         Gpu gpu = cuda.gpu();
@@ -88,15 +100,20 @@ public final class CudaOpsBench {
         double one = Driver.eventElapsedMillis(start, end);
         int reps = (int) Math.max(3, Math.min(200, 20 / Math.max(one, 1e-3)));
         double[] batches = new double[7];
+        double[] host = new double[batches.length];
         for (int b = 0; b < batches.length; b++) {
             Driver.eventRecord(start, gpu.stream());
+            long t0 = System.nanoTime();
             for (int i = 0; i < reps; i++) {
                 cuda.run(op);
             }
+            host[b] = (System.nanoTime() - t0) / 1e3 / reps;
             Driver.eventRecord(end, gpu.stream());
             Driver.eventSynchronize(end);
             batches[b] = Driver.eventElapsedMillis(start, end) / reps;
         }
+        Arrays.sort(host);
+        lastHostMicros = host[host.length / 2];
         cuda.synchronize();
         Driver.eventDestroy(start);
         Driver.eventDestroy(end);
@@ -202,5 +219,73 @@ public final class CudaOpsBench {
                         ints(qStart, seqs + 1), ints(lens, seqs), ints(order, seqs, per), heads, kv, hd,
                         (float) (1 / Math.sqrt(hd)), 0, 0f, qLen, ctx),
                 2.0 * seqs * ctx * kv * hd * 2 + 2.0 * tokens * heads * hd * 2, 4.0 * pairs * heads * hd);
+    }
+
+    /** One op of the decode step: its name, how many times a step runs it, and the call. */
+    private record StepOp(String name, int perStep, OpArgs op) {
+    }
+
+    private void decodeStep() {
+        final int h = 2048, heads = 32, kv = 8, hd = 64, mlp = 8192, vocab = 32000, layers = 16, ctx = 192;
+        int bs = 16, blocks = (ctx + bs - 1) / bs;
+        int[] table = new int[blocks];
+        for (int i = 0; i < blocks; i++) {
+            table[i] = i;
+        }
+        Tensor x = rand(DType.BF16, -2, 2, 1, h);
+        Tensor qkv = rand(DType.BF16, -1, 1, 1, (heads + 2 * kv) * hd);
+        Tensor gu = rand(DType.BF16, -3, 3, 1, 2 * mlp);
+        Tensor act = zeros(DType.BF16, 1, mlp);
+        Tensor logits = zeros(DType.F32, 1, vocab);
+        Tensor kCache = rand(DType.BF16, -1, 1, blocks, bs, kv, hd), vCache = rand(DType.BF16, -1, 1, blocks, bs, kv, hd);
+        Tensor embed = rand(DType.BF16, -0.05, 0.05, vocab, h);
+        List<StepOp> ops = List.of(
+                new StepOp("rms_norm + residual [1, 2048]", 2 * layers + 1, new RmsNorm(x, rand(DType.BF16, 0.5, 1.5, h),
+                        rand(DType.BF16, -2, 2, 1, h), zeros(DType.BF16, 1, h), zeros(DType.BF16, 1, h), 1e-5f, false)),
+                new StepOp("linear q_proj 2048 -> 2048", layers, linear(x, h, h)),
+                new StepOp("linear k_proj / v_proj 2048 -> 512", 2 * layers, linear(x, kv * hd, h)),
+                new StepOp("linear o_proj 2048 -> 2048", layers, linear(x, h, h)),
+                new StepOp("linear gate_proj / up_proj 2048 -> 8192", 2 * layers, linear(x, mlp, h)),
+                new StepOp("linear down_proj 8192 -> 2048", layers, linear(act, h, mlp)),
+                new StepOp("linear fused qkv 2048 -> 3072 (not used yet)", 0, linear(x, (heads + 2 * kv) * hd, h)),
+                new StepOp("linear fused gate_up 2048 -> 16384 (not used yet)", 0, linear(x, 2 * mlp, h)),
+                new StepOp("rotary [1, 32+8 heads x 64]", layers, new Rotary(ints(new int[] {ctx - 1}, 1),
+                        qkv.narrowLast(0, heads * hd), qkv.narrowLast(heads * hd, kv * hd),
+                        rand(DType.F32, -1, 1, ctx, hd), hd, hd, true)),
+                new StepOp("kv_cache_write [1, 8 x 64]", layers, new KvCacheWrite(qkv.narrowLast(heads * hd, kv * hd),
+                        qkv.narrowLast((heads + kv) * hd, kv * hd), kCache, vCache, ints(new int[] {ctx - 1}, 1))),
+                new StepOp("paged_attention decode, 192 ctx", layers, new PagedAttention(qkv.narrowLast(0, heads * hd),
+                        kCache, vCache, zeros(DType.BF16, 1, heads * hd), ints(new int[] {0, 1}, 2),
+                        ints(new int[] {ctx}, 1), ints(table, 1, blocks), heads, kv, hd, (float) (1 / Math.sqrt(hd)), 0,
+                        0f, 1, ctx)),
+                new StepOp("silu_and_mul [1, 8192]", layers, new GatedActivation(ActivationKind.SILU, gu, act)),
+                new StepOp("embedding [1, 2048]", 1, new dev.jvllm.api.ops.Embedding(ints(new int[] {5}, 1), embed, 0,
+                        zeros(DType.BF16, 1, h))),
+                new StepOp("lm_head 2048 -> 32000, F32 out", 1, new Linear(x, new LinearWeight.Dense(embed), null,
+                        logits)),
+                new StepOp("lm_head 2048 -> 32000, BF16 out (compare)", 0, new Linear(x, new LinearWeight.Dense(embed),
+                        null, zeros(DType.BF16, 1, vocab))),
+                new StepOp("argmax [1, 32000] f32", 1, new Argmax(logits, zeros(DType.I32, 1))));
+        System.out.println("| op (Llama-3.2-1B, batch-1 decode, bf16) | per step | GPU µs/call | host µs/call | GPU µs/step"
+                + " | host µs/step |");
+        System.out.println("|---|---|---|---|---|---|");
+        double gpuStep = 0, hostStep = 0;
+        int launches = 0;
+        for (StepOp o : ops) {
+            double us = time(o.op()) * 1e3;
+            gpuStep += us * o.perStep();
+            hostStep += lastHostMicros * o.perStep();
+            launches += o.perStep();
+            System.out.printf(Locale.ROOT, "| %-50s | %d | %8.1f | %8.1f | %8.1f | %8.1f |%n", o.name(), o.perStep(), us,
+                    lastHostMicros, us * o.perStep(), lastHostMicros * o.perStep());
+        }
+        System.out.printf(Locale.ROOT, "| step total (%d ops; excludes allocations, uploads, the argmax read) | | | | %.1f"
+                + " | %.1f |%n", launches, gpuStep, hostStep);
+        owned.forEach(Tensor::close);
+        owned.clear();
+    }
+
+    private Linear linear(Tensor x, int n, int k) {
+        return new Linear(x, new LinearWeight.Dense(rand(DType.BF16, -0.05, 0.05, n, k)), null, zeros(DType.BF16, 1, n));
     }
 }

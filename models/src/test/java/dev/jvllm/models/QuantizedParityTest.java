@@ -11,7 +11,6 @@ import dev.jvllm.cpu.CpuProvider;
 import dev.jvllm.models.layers.LinearBase;
 import dev.jvllm.models.layers.Module;
 import dev.jvllm.models.layers.ParallelConfig;
-import dev.jvllm.models.loader.Checkpoint;
 import dev.jvllm.models.quant.LinearScheme;
 import dev.jvllm.models.runtime.ModelLoader;
 import dev.jvllm.models.runtime.SimpleRunner;
@@ -46,53 +45,17 @@ import org.junit.jupiter.params.provider.ValueSource;
  */
 class QuantizedParityTest {
     static final CpuBackend CPU = CpuBackend.create();
-    static final List<String> ACTIVATION_QUANTIZED = List.of("quant-ct-fp8", "quant-fp8-mixed");
 
     @AfterAll
     static void close() {
         CPU.close();
     }
 
-    static double tolerance(String name) {
-        return ACTIVATION_QUANTIZED.contains(name) ? 1e-3 : 1e-4;
-    }
-
     @ParameterizedTest
     @ValueSource(strings = {"quant-fp8-block", "quant-gptq", "quant-gptq-actorder", "quant-awq", "quant-ct-w4a16",
             "quant-ct-w4a16-asym", "quant-ct-fp8", "quant-ct-w8a16", "quant-fp8-mixed"})
     void logitsAndGreedyMatchTheDequantizedReference(String name) throws Exception {
-        try (CausalLM model = ModelLoader.load(ParityTest.fixture(name), CPU, ParallelConfig.single(), DType.F32, null);
-             SimpleRunner runner = new SimpleRunner(model, 128);
-             Checkpoint expected = Checkpoint.open(ParityTest.fixture(name).resolve("expected.safetensors"))) {
-            for (int i = 0; expected.contains("prompt_" + i); i++) {
-                int[] prompt = ParityTest.ints(expected.get("prompt_" + i));
-                float[] want = expected.get("logits_" + i).toFloatArray();
-                float[] got = runner.promptLogits(prompt);
-                assertClose(want, got, tolerance(name), name + " prompt " + i);
-                int[] greedyWant = ParityTest.ints(expected.get("greedy_" + i));
-                assertArrayEquals(greedyWant, runner.greedy(prompt, greedyWant.length),
-                        name + " prompt " + i + ": greedy continuation differs");
-            }
-        }
-    }
-
-    static void assertClose(float[] want, float[] got, double relative, String what) {
-        assertEquals(want.length, got.length, what);
-        double scale = 0;
-        for (float w : want) {
-            scale = Math.max(scale, Math.abs(w));
-        }
-        double worst = 0;
-        int at = -1;
-        for (int j = 0; j < want.length; j++) {
-            double d = Math.abs(want[j] - got[j]);
-            if (!(d <= worst)) {
-                worst = d;
-                at = j;
-            }
-        }
-        assertTrue(worst <= relative * scale, what + ": logit error " + worst + " at " + at + " > " + relative
-                + " × scale " + scale);
+        ModelParity.assertLogitsAndGreedy(name, CPU, ModelParity.f32Tolerance(name));
     }
 
     /**
@@ -111,7 +74,7 @@ class QuantizedParityTest {
     @ValueSource(strings = {"quant-fp8-block", "quant-gptq", "quant-gptq-actorder", "quant-awq", "quant-ct-w4a16",
             "quant-ct-w4a16-asym", "quant-ct-fp8", "quant-ct-w8a16", "quant-fp8-mixed"})
     void tensorParallelTwoEqualsOne(String name) {
-        Path dir = ParityTest.fixture(name);
+        Path dir = ModelParity.fixture(name);
         boolean perTokenActivations = name.equals("quant-ct-fp8");
         int[] prompt = {5, 17, 3, 99, 250, 7, 42, 11, 200, 8, 1, 64, 65, 66, 67, 100, 201, 202, 9, 10};
         try (CpuBackend cpu = CpuBackend.create(BackendOptions.defaults().withThreads(1));
@@ -136,8 +99,8 @@ class QuantizedParityTest {
                 assertArrayEquals(greedy.get(0), greedy.get(rank), name + ": ranks disagree");
             }
             // otherwise only the all-reduce's summation order differs (and static fp8 scales are global)
-            assertClose(want, logits.get(0), perTokenActivations ? 0.1 : ACTIVATION_QUANTIZED.contains(name) ? 1e-3
-                    : 1e-5, name + " tp=2");
+            ModelParity.assertClose(want, logits.get(0), perTokenActivations ? 0.1
+                    : ModelParity.ACTIVATION_QUANTIZED.contains(name) ? 1e-3 : 1e-5, prompt.length, name + " tp=2");
             if (!perTokenActivations) {
                 assertArrayEquals(wantGreedy, greedy.get(0), name + " tp=2 greedy");
                 return;
@@ -152,14 +115,14 @@ class QuantizedParityTest {
             }
             int[] prefix = java.util.Arrays.copyOf(prompt, prompt.length + first);
             System.arraycopy(wantGreedy, 0, prefix, prompt.length, first);
-            float[] ref = ParityTest.lastRow(single.promptLogits(prefix), prefix.length);
-            float[] ours = ParityTest.lastRow(tpm.run(r -> {
+            float[] ref = ModelParity.lastRow(single.promptLogits(prefix), prefix.length);
+            float[] ours = ModelParity.lastRow(tpm.run(r -> {
                 try (SimpleRunner run = new SimpleRunner(r, 64)) {
                     return run.promptLogits(prefix);
                 }
             }).get(0), prefix.length);
             int f = first;
-            assertTrue(ParityTest.topK(ref, 5).contains(got[f]) && ParityTest.topK(ours, 5).contains(wantGreedy[f]),
+            assertTrue(ModelParity.topK(ref, 5).contains(got[f]) && ModelParity.topK(ours, 5).contains(wantGreedy[f]),
                     name + " tp=2 picked " + got[f] + " where tp=1 picked " + wantGreedy[f] + " at step " + f
                             + ", outside each other's top-5");
         }
@@ -170,7 +133,7 @@ class QuantizedParityTest {
     void tensorParallelSizesThatCutGroupsFail() {
         // o_proj has K = 64 and group_size 32, so tp=4 gives 16 columns per rank
         var e = assertThrows(IllegalArgumentException.class, () -> TensorParallelModel.load(
-                ParityTest.fixture("quant-gptq"), new CpuProvider(), 4, BackendOptions.defaults().withThreads(1),
+                ModelParity.fixture("quant-gptq"), new CpuProvider(), 4, BackendOptions.defaults().withThreads(1),
                 DType.F32, null));
         assertTrue(e.getMessage().contains("o_proj") && e.getMessage().contains("group_size=32")
                 && e.getMessage().contains("tensor_parallel_size"), e.getMessage());
@@ -185,7 +148,7 @@ class QuantizedParityTest {
     @ValueSource(strings = {"quant-fp8-block", "quant-gptq", "quant-gptq-actorder", "quant-awq", "quant-ct-w4a16",
             "quant-ct-w4a16-asym", "quant-ct-fp8", "quant-ct-w8a16", "quant-fp8-mixed"})
     void weightsStayQuantizedInMemory(String name) {
-        try (CausalLM model = ModelLoader.load(ParityTest.fixture(name), CPU, ParallelConfig.single(), DType.F32, null)) {
+        try (CausalLM model = ModelLoader.load(ModelParity.fixture(name), CPU, ParallelConfig.single(), DType.F32, null)) {
             long quantizedBytes = 0;
             long denseF32Bytes = 0;
             int quantizedLayers = 0;

@@ -27,7 +27,7 @@ class TensorParallelTest {
     @ValueSource(strings = {"llama", "llama_tied_mha_linear", "mistral", "qwen2", "qwen3", "phi3", "gemma2", "opt",
             "gpt2", "mamba", "mixtral", "jamba"})
     void shardedLogitsEqualSingleRank(String name) {
-        Path dir = ParityTest.fixture(name);
+        Path dir = ModelParity.fixture(name);
         int[] prompt = {5, 17, 3, 99, 250, 7, 42, 11, 300, 8, 1, 64, 65, 66, 67, 200, 201, 202, 9, 10};
         float[] single;
         int[] singleGreedy;

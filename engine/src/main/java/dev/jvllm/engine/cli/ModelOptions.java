@@ -30,7 +30,8 @@ record ModelOptions(Path model, EngineOptions engine) {
               --revision REV              branch, tag or commit of a hub model (default main)
               --backend NAME              cpu, cuda, ... (default: -Djvllm.backend, else the best available)
               --tensor-parallel-size N    shard the model over N ranks (default 1)
-              --dtype auto|f32|bf16       auto: weights as stored, f32 activations on the CPU (default auto)
+              --dtype auto|f32|bf16       auto: weights as stored; activations f32 on the CPU, bf16 on a GPU
+                                          (default auto)
               --threads N                 CPU threads per rank (default: all cores, split over the ranks)
               --kv-cache-memory SIZE      KV cache + per-sequence state per rank, e.g. 512MiB, 4GiB
                                           (default: enough for max-num-seqs x max-model-len, at most 4 GiB)

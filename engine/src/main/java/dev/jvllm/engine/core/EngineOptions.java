@@ -9,7 +9,7 @@ import java.util.List;
  * value.
  *
  * @param backend             backend name (cpu, cuda, ...); null: {@code -Djvllm.backend}, else the best available
- * @param dtype               auto (weights as stored, f32 activations), f32 or bf16
+ * @param dtype               auto (weights as stored; activations f32 on the CPU, bf16 on a GPU), f32 or bf16
  * @param threads             CPU threads per rank; 0: all cores, split over the ranks
  * @param tensorParallelSize  ranks the model is sharded over
  * @param kvCacheMemoryBytes  memory per rank for the KV cache and the per-sequence state of stateful
@@ -130,9 +130,16 @@ public record EngineOptions(String backend, String dtype, int threads, int tenso
                 maxNumSeqs, maxNumBatchedTokens, blockSize, enablePrefixCaching, enableChunkedPrefill, seed, v);
     }
 
-    /** Activations: f32 unless bf16 was asked for. */
-    public DType activationDType() {
-        return dtype.equals("bf16") ? DType.BF16 : DType.F32;
+    /**
+     * Activations on the named backend: as asked; for auto, f32 on the CPU (its reference numerics)
+     * and bf16 on accelerators (vLLM's GPU default for bf16/f32 checkpoints).
+     */
+    public DType activationDType(String backendName) {
+        return switch (dtype) {
+            case "f32" -> DType.F32;
+            case "bf16" -> DType.BF16;
+            default -> "cpu".equals(backendName) ? DType.F32 : DType.BF16;
+        };
     }
 
     /** Weights: as stored for auto (null), else converted. */

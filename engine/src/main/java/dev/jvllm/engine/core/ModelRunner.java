@@ -196,30 +196,56 @@ final class ModelRunner implements AutoCloseable {
     private Tensor runRank(CausalLM m, int rank, int[] ids, int[] positions, int[] slots, int[] qsl, int[] seqLens,
             int[] tables, int maxBlocks, int[] stateSlots, int[] hasState, int[] logitIdx, int maxQuery, int maxSeq) {
         Backend be = m.context().backend();
-        int t = ids.length;
         int b = seqLens.length;
-        try (Tensor idsT = Tensors.fromInts(be, ids, t);
-             Tensor pos = Tensors.fromInts(be, positions, t);
-             Tensor qslT = Tensors.fromInts(be, qsl, b + 1);
-             Tensor lens = Tensors.fromInts(be, seqLens, b);
-             Tensor tablesT = Tensors.fromInts(be, tables, b, maxBlocks);
-             Tensor slotT = Tensors.fromInts(be, slots, t);
-             Tensor stateIdx = Tensors.fromInts(be, stateSlots, b);
-             Tensor hasStateT = Tensors.fromInts(be, hasState, b)) {
-            StateBatch sb = stateful ? new StateBatch(qslT, stateIdx, hasStateT) : null;
+        // one upload for the step's metadata, each piece a view of it: on a GPU every small tensor
+        // costs an allocation and a host-to-device copy, nine per decode step otherwise
+        int[][] pieces = {ids, positions, qsl, seqLens, tables, slots, stateSlots, hasState, logitIdx};
+        try (Tensor meta = Tensors.fromInts(be, concat(pieces), Math.max(1, total(pieces)))) {
+            Tensor[] v = views(meta, pieces);
+            Tensor idsT = v[0], pos = v[1], qslT = v[2], lens = v[3], slotT = v[5], idx = v[8];
+            Tensor tablesT = v[4].reshape(b, maxBlocks);
+            StateBatch sb = stateful ? new StateBatch(qslT, v[6], v[7]) : null;
             ForwardContext fc = new ForwardContext(pos, maxSeq - 1, qslT, lens, tablesT, slotT, maxQuery, maxSeq,
                     kvByRank.get(rank), sb, stateful ? statesByRank.get(rank) : null);
             try (Tensor hidden = m.forward(idsT, fc)) {
                 if (logitIdx.length == 0) {
                     return null;
                 }
-                try (Tensor idx = Tensors.fromInts(be, logitIdx, logitIdx.length);
-                     Tensor picked = be.allocate(hidden.dtype(), logitIdx.length, hidden.cols())) {
+                try (Tensor picked = be.allocate(hidden.dtype(), logitIdx.length, hidden.cols())) {
                     be.gatherRows(new GatherRows(hidden, idx, picked));
                     return m.computeLogits(picked);
                 }
             }
         }
+    }
+
+    private static int total(int[][] pieces) {
+        int n = 0;
+        for (int[] p : pieces) {
+            n += p.length;
+        }
+        return n;
+    }
+
+    private static int[] concat(int[][] pieces) {
+        int[] all = new int[Math.max(1, total(pieces))];
+        int at = 0;
+        for (int[] p : pieces) {
+            System.arraycopy(p, 0, all, at, p.length);
+            at += p.length;
+        }
+        return all;
+    }
+
+    /** Consecutive 1-D views of {@code meta}, one per piece, of the piece's length. */
+    private static Tensor[] views(Tensor meta, int[][] pieces) {
+        Tensor[] v = new Tensor[pieces.length];
+        int at = 0;
+        for (int i = 0; i < pieces.length; i++) {
+            v[i] = meta.slice(at, pieces[i].length);
+            at += pieces[i].length;
+        }
+        return v;
     }
 
     @Override

@@ -11,6 +11,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
+import java.util.function.BiFunction;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -41,15 +42,20 @@ class EngineCoreTest {
             return new Workload(prompts, maxTokens);
         }
 
-        /** Runs every prompt in one engine and checks each completion against the prompt run alone. */
+        /** Runs every prompt in one engine and checks each completion against the prompt run alone (CPU reference). */
         void checkAgainstAlone(String arch, EngineCore core) {
+            checkAgainstAlone(arch, core, (prompt, n) -> reference(arch, prompt, n));
+        }
+
+        /** The same against {@code alone}: (prompt, new tokens) → the greedy continuation of the prompt by itself. */
+        void checkAgainstAlone(String label, EngineCore core, BiFunction<int[], Integer, int[]> alone) {
             for (int i = 0; i < prompts.size(); i++) {
                 core.addRequest("r" + i, prompts.get(i), SamplingParams.greedy(maxTokens.get(i)));
             }
             Map<String, List<Integer>> out = drain(core);
             for (int i = 0; i < prompts.size(); i++) {
-                assertArrayEquals(reference(arch, prompts.get(i), maxTokens.get(i)), ints(out.get("r" + i + "/0")),
-                        arch + ": prompt " + i + " of length " + prompts.get(i).length + " in " + core);
+                assertArrayEquals(alone.apply(prompts.get(i), maxTokens.get(i)), ints(out.get("r" + i + "/0")),
+                        label + ": prompt " + i + " of length " + prompts.get(i).length + " in " + core);
             }
             assertNothingHeld(core);
         }

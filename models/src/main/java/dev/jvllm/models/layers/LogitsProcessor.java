@@ -35,6 +35,7 @@ public final class LogitsProcessor {
         Tensor table = head.table();
         ParallelConfig p = ctx.parallel();
         Tensor full = b.allocate(DType.F32, t, head.paddedVocab());
+        Tensor logits = null;
         try {
             if (p.tpSize() == 1) {
                 b.linear(new Linear(hidden, new LinearWeight.Dense(table), null, full));
@@ -44,17 +45,29 @@ public final class LogitsProcessor {
                     p.comm().allGather(shard, full);
                 }
             }
-            Tensor logits = b.allocate(DType.F32, t, head.vocabSize());
-            b.copy(new dev.jvllm.api.ops.Copy(full.narrowLast(0, head.vocabSize()), logits));
+            if (head.paddedVocab() == head.vocabSize()) {
+                logits = full;
+                full = null;
+            } else { // trim the padding rows' logits
+                logits = b.allocate(DType.F32, t, head.vocabSize());
+                b.copy(new dev.jvllm.api.ops.Copy(full.narrowLast(0, head.vocabSize()), logits));
+            }
             if (softCap > 0) {
                 b.activation(new Activation(ActivationKind.TANH_SOFTCAP, logits, logits, softCap));
             }
             if (scale != 1f) {
                 b.scale(new Scale(logits, scale, logits));
             }
-            return logits;
+            Tensor result = logits;
+            logits = null;
+            return result;
         } finally {
-            full.close();
+            if (full != null) {
+                full.close();
+            }
+            if (logits != null) {
+                logits.close();
+            }
         }
     }
 }

@@ -1,0 +1,71 @@
+package dev.jvllm.engine.core;
+
+import dev.jvllm.api.Backend;
+import dev.jvllm.api.BackendOptions;
+import dev.jvllm.api.BackendProvider;
+import dev.jvllm.api.Backends;
+import dev.jvllm.api.DType;
+import dev.jvllm.models.CausalLM;
+import dev.jvllm.models.layers.ParallelConfig;
+import dev.jvllm.models.runtime.ModelLoader;
+import dev.jvllm.models.runtime.SimpleRunner;
+import java.util.List;
+import java.util.Random;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/**
+ * The engine on the CUDA backend: random workloads of greedy requests, batched by the scheduler
+ * under several token budgets and batch sizes (chunked prefill, decodes mixed with prefills), give
+ * every prompt the continuation the single-sequence runner gives it alone on the same GPU; nothing
+ * leaks. Greedy batches use only the Argmax sampling op. Skipped without a usable GPU (with the
+ * provider's reason), and for a fixture whose ops the backend does not run yet (naming the op).
+ */
+class CudaEngineTest {
+    private static Backend cuda;
+
+    @BeforeAll
+    static void open() {
+        BackendProvider p = Backends.byName("cuda");
+        BackendProvider.Probe probe = p.probe();
+        Assumptions.assumeTrue(probe.available(), () -> "no usable GPU: " + probe.reason());
+        cuda = p.create(BackendOptions.defaults());
+    }
+
+    @AfterAll
+    static void close() {
+        if (cuda != null) {
+            cuda.close();
+        }
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"llama", "qwen3", "gemma2"})
+    void promptsBatchedOnTheGpuEqualEachRunAloneThere(String arch) {
+        try (CausalLM model = ModelLoader.load(EngineFixtures.dir(arch), cuda, ParallelConfig.single(), DType.F32,
+                null)) {
+            int[][] budgetAndSeqs = {{2048, 256}, {24, 3}, {7, 2}};
+            for (int w = 0; w < budgetAndSeqs.length; w++) {
+                EngineCoreTest.Workload work = EngineCoreTest.Workload.random(new Random(31 * w + arch.hashCode()), 6,
+                        40, 10);
+                EngineOptions o = EngineOptions.defaults().withMaxModelLen(64)
+                        .withMaxNumBatchedTokens(budgetAndSeqs[w][0]).withMaxNumSeqs(budgetAndSeqs[w][1]);
+                try (EngineCore core = EngineCore.create(model, null, List.of(), o)) {
+                    work.checkAgainstAlone(arch + " on cuda, budget " + budgetAndSeqs[w][0] + " tokens / "
+                            + budgetAndSeqs[w][1] + " seqs", core, (prompt, n) -> alone(model, prompt, n));
+                } catch (UnsupportedOperationException e) {
+                    Assumptions.abort("cuda cannot run " + arch + " yet: " + e.getMessage());
+                }
+            }
+        }
+    }
+
+    private static int[] alone(CausalLM model, int[] prompt, int n) {
+        try (SimpleRunner r = new SimpleRunner(model, prompt.length + n)) {
+            return r.greedy(prompt, n);
+        }
+    }
+}
