@@ -353,6 +353,7 @@ __device__ __forceinline__ float ldt(const View& v, long long row, long long col
     } else {
         return ld_act(v, row, col);
     }
+}
 
 // ---- shared by moe.cu, sampling.cu and quant_linear.cu ----
 
