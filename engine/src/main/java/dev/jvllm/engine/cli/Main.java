@@ -19,6 +19,7 @@ public final class Main {
             new TokenizeCommand(),
             new BackendsCommand(),
             new ConformanceCommand(),
+            new SaveRandomCommand(),
             new NotImplemented("bench", "benchmark a model or the ops of a backend"));
 
     private Main() {

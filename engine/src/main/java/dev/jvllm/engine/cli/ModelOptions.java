@@ -20,15 +20,17 @@ import java.util.function.Function;
  * The options every model-running subcommand shares ({@code --model}, {@code --backend},
  * {@code --tensor-parallel-size}, {@code --dtype}, {@code --threads}) and loading the model they name.
  */
-record ModelOptions(Path model, String backend, int tensorParallelSize, String dtype, int threads) {
+record ModelOptions(Path model, String backend, int tensorParallelSize, String dtype, int threads,
+        ModelLoader.LoadFormat loadFormat) {
     static final Set<String> VALUE_OPTIONS = Set.of("--model", "--backend", "--tensor-parallel-size", "--dtype",
-            "--threads");
+            "--threads", "--load-format");
     static final String USAGE = """
               --model DIR                 a Hugging Face checkpoint directory (config.json + *.safetensors)
               --backend NAME              cpu, cuda, ... (default: -Djvllm.backend, else the best available)
               --tensor-parallel-size N    shard the model over N ranks (default 1)
               --dtype auto|f32|bf16       auto: weights as stored, f32 activations on the CPU (default auto)
-              --threads N                 CPU threads per rank (default: all cores, split over the ranks)""";
+              --threads N                 CPU threads per rank (default: all cores, split over the ranks)
+              --load-format auto|dummy    dummy: random weights from config.json alone (vLLM's; see save-random)""";
 
     static ModelOptions from(Args a) throws Command.UsageException {
         String model = a.value("--model");
@@ -48,7 +50,13 @@ record ModelOptions(Path model, String backend, int tensorParallelSize, String d
         if (!List.of("auto", "f32", "bf16").contains(dtype)) {
             throw new Command.UsageException("--dtype must be auto, f32 or bf16, got " + dtype);
         }
-        return new ModelOptions(dir, a.value("--backend"), tp, dtype, a.intValue("--threads", 0));
+        ModelLoader.LoadFormat format = switch (a.value("--load-format", "auto")) {
+            case "auto" -> ModelLoader.LoadFormat.AUTO;
+            case "dummy" -> ModelLoader.LoadFormat.DUMMY;
+            default -> throw new Command.UsageException("--load-format must be auto or dummy, got "
+                    + a.value("--load-format"));
+        };
+        return new ModelOptions(dir, a.value("--backend"), tp, dtype, a.intValue("--threads", 0), format);
     }
 
     /** Activations: f32 unless bf16 was asked for. */
@@ -74,7 +82,8 @@ record ModelOptions(Path model, String backend, int tensorParallelSize, String d
         if (tensorParallelSize == 1) {
             BackendOptions o = BackendOptions.defaults().withThreads(threads);
             try (Backend b = Backends.select(provider.name(), o);
-                 CausalLM m = ModelLoader.load(model, b, ParallelConfig.single(), activationDType(), weightDType());
+                 CausalLM m = ModelLoader.load(model, b, ParallelConfig.single(), activationDType(), weightDType(),
+                         loadFormat);
                  SimpleRunner r = new SimpleRunner(m, maxTokens)) {
                 return f.apply(r);
             }
@@ -82,7 +91,7 @@ record ModelOptions(Path model, String backend, int tensorParallelSize, String d
         int perRank = threads > 0 ? threads
                 : Math.max(1, Runtime.getRuntime().availableProcessors() / tensorParallelSize);
         try (TensorParallelModel tpm = TensorParallelModel.load(model, provider, tensorParallelSize,
-                BackendOptions.defaults().withThreads(perRank), activationDType(), weightDType())) {
+                BackendOptions.defaults().withThreads(perRank), activationDType(), weightDType(), loadFormat)) {
             return tpm.run(m -> {
                 try (SimpleRunner r = new SimpleRunner(m, maxTokens)) {
                     return f.apply(r);

@@ -7,9 +7,11 @@ import dev.jvllm.models.ModelRegistry;
 import dev.jvllm.models.layers.ModelContext;
 import dev.jvllm.models.layers.ParallelConfig;
 import dev.jvllm.models.loader.Checkpoint;
+import dev.jvllm.models.loader.CheckpointTensor;
 import dev.jvllm.models.loader.ModelConfig;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.lang.foreign.Arena;
 import java.nio.file.Path;
 
 /** A checkpoint directory → a loaded model on one backend (one tensor-parallel rank). */
@@ -26,17 +28,43 @@ public final class ModelLoader {
      */
     public static CausalLM load(Path dir, Backend backend, ParallelConfig parallel, DType activationDType,
             DType weightDType) {
+        return load(dir, backend, parallel, activationDType, weightDType, LoadFormat.AUTO);
+    }
+
+    /** How weights are obtained (vLLM's {@code --load-format}). */
+    public enum LoadFormat {
+        /** The safetensors files of the directory. */
+        AUTO,
+        /**
+         * Random weights from config.json alone ({@link RandomCheckpoint}, seed
+         * {@link RandomCheckpoint#DEFAULT_SEED}, in the config's dtype): for benchmarks without a download.
+         */
+        DUMMY
+    }
+
+    /** {@link #load(Path, Backend, ParallelConfig, DType, DType)} with weights obtained as {@code format} says. */
+    public static CausalLM load(Path dir, Backend backend, ParallelConfig parallel, DType activationDType,
+            DType weightDType, LoadFormat format) {
         try {
             ModelConfig config = ModelConfig.load(dir);
             var factory = ModelRegistry.withProviders().resolve(config.architectures(), config.source());
             ModelContext ctx = new ModelContext(config, parallel, backend, activationDType, weightDType);
-            Checkpoint ckpt = Checkpoint.open(dir);
-            ctx.onClose(ckpt);
             CausalLM model;
             try {
                 model = factory.apply(ctx);
-                model.loadWeights(ckpt);
-            } catch (RuntimeException e) {
+                Iterable<CheckpointTensor> weights;
+                if (format == LoadFormat.DUMMY) {
+                    Arena arena = Arena.ofShared(); // the CPU backend uses the weights in place, as it does a mapping
+                    ctx.onClose(arena::close);
+                    weights = RandomCheckpoint.tensors(config, RandomCheckpoint.dtypeOf(config),
+                            RandomCheckpoint.DEFAULT_SEED, arena);
+                } else {
+                    Checkpoint ckpt = Checkpoint.open(dir);
+                    ctx.onClose(ckpt);
+                    weights = ckpt;
+                }
+                model.loadWeights(weights);
+            } catch (RuntimeException | IOException e) {
                 ctx.close();
                 throw e;
             }
