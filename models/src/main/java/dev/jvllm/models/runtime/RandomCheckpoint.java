@@ -67,6 +67,7 @@ public final class RandomCheckpoint {
      * in {@code dtype}, in memory from {@code arena}; the tensors live as long as the arena.
      *
      * @param dtype F32, F16 or BF16
+     * @param arena a shared arena ({@link Arena#ofShared()}): tensors are filled by several threads
      */
     public static List<CheckpointTensor> tensors(ModelConfig config, DType dtype, long seed, Arena arena) {
         checkFloat(dtype);
@@ -189,7 +190,7 @@ public final class RandomCheckpoint {
         for (int s = 0; s < shards.size(); s++) {
             String file = shards.size() == 1 ? "model.safetensors"
                     : String.format("model-%05d-of-%05d.safetensors", s + 1, shards.size());
-            try (Arena arena = Arena.ofConfined()) {
+            try (Arena arena = Arena.ofShared()) {
                 SafetensorsWriter w = new SafetensorsWriter().metadata("format", "pt");
                 for (CheckpointLayout.Entry e : shards.get(s)) {
                     MemorySegment data = arena.allocate(e.numel() * dtype.byteSize(), 64);

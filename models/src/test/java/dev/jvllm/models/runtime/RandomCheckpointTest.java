@@ -117,6 +117,7 @@ class RandomCheckpointTest {
     void writtenCheckpointHoldsExactlyTheDummyWeightsAndGivesTheSameLogits(@TempDir Path tmp) throws IOException {
         ObjectNode cfg = llamaConfig();
         cfg.put("torch_dtype", "bfloat16");
+        cfg.put("vocab_size", 20_000); // an embedding of several generation chunks, filled in parallel
         Path dir = tmp.resolve("ckpt");
         RandomCheckpoint.write(cfg, dir, DType.BF16, RandomCheckpoint.DEFAULT_SEED, RandomCheckpoint.DEFAULT_MAX_SHARD_BYTES);
         assertTrue(Files.isRegularFile(dir.resolve("model.safetensors")));
@@ -124,9 +125,9 @@ class RandomCheckpointTest {
 
         ModelConfig written = ModelConfig.load(dir);
         assertEquals(DType.BF16, written.dtype().orElseThrow());
-        assertEquals(382, written.bosTokenId().orElseThrow());
-        assertEquals(List.of(383), written.eosTokenIds());
-        try (Arena arena = Arena.ofConfined(); Checkpoint ckpt = Checkpoint.open(dir)) {
+        assertEquals(19_998, written.bosTokenId().orElseThrow());
+        assertEquals(List.of(19_999), written.eosTokenIds());
+        try (Arena arena = Arena.ofShared(); Checkpoint ckpt = Checkpoint.open(dir)) {
             List<CheckpointTensor> dummy = RandomCheckpoint.tensors(written, DType.BF16, RandomCheckpoint.DEFAULT_SEED,
                     arena);
             assertEquals(dummy.size(), ckpt.size());
@@ -138,7 +139,7 @@ class RandomCheckpointTest {
                         d.name());
             }
         }
-        int[] prompt = {382, 3, 77, 300, 12};
+        int[] prompt = {19_998, 3, 77, 15_000, 12};
         float[] fromDisk;
         try (CausalLM m = ModelLoader.load(dir, CPU, ParallelConfig.single(), DType.F32, null);
              SimpleRunner r = new SimpleRunner(m, 16)) {
