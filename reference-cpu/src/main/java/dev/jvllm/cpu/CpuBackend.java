@@ -21,19 +21,24 @@ import java.util.List;
 public final class CpuBackend implements Backend {
     private final CpuContext ctx;
     private Communicator communicator = Communicator.single();
+    /** Freed activations are kept for reuse up to this many bytes (option {@code memory_pool_bytes}). */
+    static final long DEFAULT_POOL_BYTES = 1L << 30;
+    private final HostMemoryPool memory;
 
-    CpuBackend(CpuContext ctx) {
+    CpuBackend(CpuContext ctx, BackendOptions options) {
         this.ctx = ctx;
+        this.memory = new HostMemoryPool(Long.parseLong(options.extra().getOrDefault("memory_pool_bytes",
+                String.valueOf(DEFAULT_POOL_BYTES))));
     }
 
     /** A backend with default options (tests and tools). */
     public static CpuBackend create() {
-        return new CpuBackend(CpuContext.create(BackendOptions.defaults()));
+        return create(BackendOptions.defaults());
     }
 
     /** A backend with these options. */
     public static CpuBackend create(BackendOptions options) {
-        return new CpuBackend(CpuContext.create(options));
+        return new CpuBackend(CpuContext.create(options), options);
     }
 
     static List<Backend> createGroup(int worldSize, BackendOptions options) {
@@ -43,7 +48,7 @@ public final class CpuBackend implements Backend {
         List<Communicator> comms = InProcessGroup.create(worldSize);
         List<Backend> out = new ArrayList<>();
         for (int r = 0; r < worldSize; r++) {
-            CpuBackend b = new CpuBackend(CpuContext.create(options));
+            CpuBackend b = new CpuBackend(CpuContext.create(options), options);
             b.communicator = comms.get(r);
             out.add(b);
         }
@@ -69,10 +74,13 @@ public final class CpuBackend implements Backend {
     @Override
     public Tensor allocate(DType dtype, int... shape) {
         TensorLayout layout = TensorLayout.contiguous(dtype, shape);
-        Arena arena = Arena.ofShared();
         long bytes = Math.max(1, layout.numel() * dtype.byteSize());
-        MemorySegment seg = arena.allocate(bytes, 64);
-        return new CpuTensor(this, seg, layout, arena);
+        HostMemoryPool.Block block = memory.take(bytes);
+        // the tensor sees the block through its own arena: closing it ends the view (use after close
+        // fails as with any closed segment) and hands the block back to the pool
+        Arena view = Arena.ofShared();
+        MemorySegment seg = block.segment().asSlice(0, bytes).reinterpret(view, s -> memory.give(block));
+        return new CpuTensor(this, seg, layout, view);
     }
 
     @Override
@@ -119,6 +127,7 @@ public final class CpuBackend implements Backend {
     @Override
     public void close() {
         ctx.pool().close();
+        memory.close();
     }
 
     @Override
