@@ -5,9 +5,13 @@ export JAVA_HOME="$JDK"
 
 build_benchmarks() {
     printf 'building the benchmarks module ...\n' >&2
-    (cd "$ROOT" && mvn -B -q -ntp -pl benchmarks -am -Dmaven.test.skip=true package) 2>&1 \
-        | grep -v -e '^WARNING' -e '^\[0m' >&2 || true
-    [[ -d "$ROOT/benchmarks/target/lib" ]] || { echo "build failed: no benchmarks/target/lib" >&2; exit 1; }
+    local log rc=0
+    log="$(cd "$ROOT" && mvn -B -q -ntp -pl benchmarks -am -Dmaven.test.skip=true package 2>&1)" || rc=$?
+    if [[ "$rc" -ne 0 ]]; then
+        printf '%s\n' "$log" | sed $'s/\e\\[[0-9;]*m//g' >&2
+        printf 'build failed (mvn -pl benchmarks -am package, exit %s)\n' "$rc" >&2
+        exit 1
+    fi
 }
 
 # run_bench MAIN_CLASS [args...]; extra JVM options in BENCH_JAVA_OPTS

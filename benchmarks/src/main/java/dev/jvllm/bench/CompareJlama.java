@@ -99,8 +99,10 @@ public final class CompareJlama {
                 Map<String, String> res = runChild(side, a, threads);
                 results.computeIfAbsent(side, k -> new ArrayList<>()).add(res);
                 System.out.printf(Locale.ROOT, "round %d %-10s prefill %7.1f tok/s  decode %6.2f tok/s (%6.1f ms/token)"
-                        + "  %5.1f%% of %.1f GB/s  load %s%n", r + 1, side, d(res, "prefill_tps"), d(res, "decode_tps"),
-                        d(res, "ms_per_token"), 100 * d(res, "bw_fraction"), d(res, "bw"), res.get("load"));
+                        + "  %5.1f%% of %.1f GB/s | CPU-time based: prefill %7.1f, decode %6.2f tok/s | load %s%n",
+                        r + 1, side, d(res, "prefill_tps"), d(res, "decode_tps"), d(res, "ms_per_token"),
+                        100 * d(res, "bw_fraction"), d(res, "bw"), d(res, "cpu_prefill_tps"), d(res, "cpu_decode_tps"),
+                        res.get("load"));
             }
         }
         summarize(results, sides);
@@ -170,14 +172,23 @@ public final class CompareJlama {
                     median(rs, "prefill_tps"), 100 * median(rs, "prefill_fma_fraction"), median(rs, "decode_tps"),
                     median(rs, "ms_per_token"), 100 * median(rs, "bw_fraction"));
         }
+        System.out.println("CPU-time based (process CPU seconds / threads: what an idle machine would take, roughly)");
+        for (String side : sides) {
+            List<Map<String, String>> rs = results.get(side);
+            System.out.printf(Locale.ROOT, "%-24s %12.1f                 %10.2f  %8.1f%n", side,
+                    median(rs, "cpu_prefill_tps"), median(rs, "cpu_decode_tps"), median(rs, "cpu_ms_per_token"));
+        }
         if (results.containsKey("jvllm")) {
             for (String peer : sides) {
                 if (peer.equals("jvllm")) {
                     continue;
                 }
-                System.out.printf(Locale.ROOT, "jvllm / %-10s  prefill %.2fx  decode %.2fx%n", peer,
-                        median(results.get("jvllm"), "prefill_tps") / median(results.get(peer), "prefill_tps"),
-                        median(results.get("jvllm"), "decode_tps") / median(results.get(peer), "decode_tps"));
+                List<Map<String, String>> us = results.get("jvllm"), them = results.get(peer);
+                System.out.printf(Locale.ROOT, "jvllm / %-10s  prefill %.2fx  decode %.2fx   (CPU-time based: prefill %.2fx,"
+                        + " decode %.2fx)%n", peer, median(us, "prefill_tps") / median(them, "prefill_tps"),
+                        median(us, "decode_tps") / median(them, "decode_tps"),
+                        median(us, "cpu_prefill_tps") / median(them, "cpu_prefill_tps"),
+                        median(us, "cpu_decode_tps") / median(them, "cpu_decode_tps"));
             }
         }
         Map<String, String> any = results.values().iterator().next().getFirst();
@@ -187,9 +198,20 @@ public final class CompareJlama {
 
     // ---------------------------------------------------------------- one side, in its own JVM
 
-    /** What one measured generation took. */
+    /**
+     * What one measured generation took: wall seconds, and the process's CPU seconds (all threads)
+     * over the same spans, which a loaded machine stretches far less than wall time.
+     */
     private record Timing(int promptTokens, double prefillSeconds, int decodeSteps, double decodeSeconds,
-            String finish) {
+            double prefillCpuSeconds, double decodeCpuSeconds, String finish) {
+    }
+
+    private static final com.sun.management.OperatingSystemMXBean OS =
+            (com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean();
+
+    /** CPU nanoseconds of this process so far (every thread: the engine's workers and the caller). */
+    private static long cpuNanos() {
+        return OS.getProcessCpuTime();
     }
 
     private static void child(Map<String, String> a) throws Exception {
@@ -242,10 +264,13 @@ public final class CompareJlama {
         double prefillFlops = prefillFlops(config, t.promptTokens(), weights[0]);
         double msPerToken = 1e3 * t.decodeSeconds() / t.decodeSteps();
         double prefillTps = t.promptTokens() / t.prefillSeconds();
+        double cpuPrefillTps = t.promptTokens() / (t.prefillCpuSeconds() / threads);
+        double cpuMsPerToken = 1e3 * t.decodeCpuSeconds() / threads / t.decodeSteps();
         System.out.printf(Locale.ROOT, RESULT + "side=%s prompt_tokens=%d prefill_tps=%.3f decode_steps=%d decode_tps=%.4f"
-                        + " ms_per_token=%.3f bw=%.3f fma=%.2f bw_fraction=%.4f prefill_fma_fraction=%.4f"
-                        + " bytes_per_token=%.0f prefill_gflop=%.3f finish=%s load=%s%n", side, t.promptTokens(),
-                prefillTps, t.decodeSteps(), 1e3 / msPerToken, msPerToken, limits.readGBs(), limits.fmaGflops(),
+                        + " ms_per_token=%.3f cpu_prefill_tps=%.3f cpu_decode_tps=%.4f cpu_ms_per_token=%.3f bw=%.3f"
+                        + " fma=%.2f bw_fraction=%.4f prefill_fma_fraction=%.4f bytes_per_token=%.0f prefill_gflop=%.3f"
+                        + " finish=%s load=%s%n", side, t.promptTokens(), prefillTps, t.decodeSteps(), 1e3 / msPerToken,
+                msPerToken, cpuPrefillTps, 1e3 / cpuMsPerToken, cpuMsPerToken, limits.readGBs(), limits.fmaGflops(),
                 bytesPerToken / (msPerToken * 1e6) / limits.readGBs(),
                 prefillFlops / t.prefillSeconds() / 1e9 / limits.fmaGflops(), bytesPerToken, prefillFlops / 1e9,
                 t.finish(), loadAverage());
@@ -273,6 +298,8 @@ public final class CompareJlama {
     /** Tokenize, prefill, then greedy steps; timestamps when each token is picked. */
     private static Timing jvllmGenerate(SimpleRunner runner, Tokenizer tokenizer, String prompt, int newTokens) {
         long[] picked = new long[newTokens];
+        long[] cpu = new long[2];
+        long c0 = cpuNanos();
         long t0 = System.nanoTime();
         int[] ids = tokenizer.encode(prompt, true);
         runner.generate(ids, newTokens, (logits, step) -> {
@@ -284,25 +311,33 @@ public final class CompareJlama {
                 }
             }
             picked[step] = System.nanoTime();
+            if (step == 0 || step == newTokens - 1) {
+                cpu[step == 0 ? 0 : 1] = cpuNanos();
+            }
             return best;
         });
         return new Timing(ids.length, (picked[0] - t0) / 1e9, newTokens - 1, (picked[newTokens - 1] - picked[0]) / 1e9,
-                "length");
+                (cpu[0] - c0) / 1e9, (cpu[1] - cpu[0]) / 1e9, "length");
     }
 
     /** Jlama's own generate, timestamped at each token it reports. */
     private static Timing jlamaGenerate(AbstractModel m, String prompt, int promptTokens, int newTokens) {
         List<Long> picked = new ArrayList<>();
+        List<Long> cpu = new ArrayList<>();
+        long c0 = cpuNanos();
         long t0 = System.nanoTime();
         // ntokens counts the prompt: the prefill's token plus newTokens−1 decode steps
         Generator.Response r = m.generate(UUID.randomUUID(), PromptContext.of(prompt), 0.0f,
-                promptTokens + newTokens - 1, (text, ms) -> picked.add(System.nanoTime()));
+                promptTokens + newTokens - 1, (text, ms) -> {
+                    picked.add(System.nanoTime());
+                    cpu.add(cpuNanos());
+                });
         int steps = picked.size() - 1;
         if (steps < 1) {
             throw new IllegalStateException("Jlama produced " + picked.size() + " tokens (" + r.finishReason + ")");
         }
         return new Timing(promptTokens, (picked.getFirst() - t0) / 1e9, steps, (picked.getLast() - picked.getFirst()) / 1e9,
-                r.finishReason.toString());
+                (cpu.getFirst() - c0) / 1e9, (cpu.getLast() - cpu.getFirst()) / 1e9, r.finishReason.toString());
     }
 
     /**

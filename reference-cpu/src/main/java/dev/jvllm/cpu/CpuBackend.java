@@ -8,7 +8,6 @@ import dev.jvllm.api.Tensor;
 import dev.jvllm.api.TensorLayout;
 import dev.jvllm.api.ops.*;
 import dev.jvllm.cpu.ops.*;
-import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
 import java.util.List;
@@ -76,11 +75,8 @@ public final class CpuBackend implements Backend {
         TensorLayout layout = TensorLayout.contiguous(dtype, shape);
         long bytes = Math.max(1, layout.numel() * dtype.byteSize());
         HostMemoryPool.Block block = memory.take(bytes);
-        // the tensor sees the block through its own arena: closing it ends the view (use after close
-        // fails as with any closed segment) and hands the block back to the pool
-        Arena view = Arena.ofShared();
-        MemorySegment seg = block.segment().asSlice(0, bytes).reinterpret(view, s -> memory.give(block));
-        return new CpuTensor(this, seg, layout, view);
+        return new CpuTensor(this, block.segment().asSlice(0, bytes), layout,
+                new CpuTensor.Lifetime(() -> memory.give(block)));
     }
 
     @Override

@@ -123,20 +123,12 @@ public final class SyntheticTokenizer {
         split.putObject("pattern").put("Regex", SPLIT_REGEX);
         split.put("behavior", "Isolated");
         split.put("invert", false);
-        ObjectNode byteLevel = pres.addObject();
-        byteLevel.put("type", "ByteLevel");
-        byteLevel.put("add_prefix_space", false);
-        byteLevel.put("trim_offsets", true);
-        byteLevel.put("use_regex", false);
+        byteLevel(pres.addObject(), false, true, false);
 
         ObjectNode post = root.putObject("post_processor");
         post.put("type", "Sequence");
         ArrayNode posts = post.putArray("processors");
-        ObjectNode postByteLevel = posts.addObject();
-        postByteLevel.put("type", "ByteLevel");
-        postByteLevel.put("add_prefix_space", true);
-        postByteLevel.put("trim_offsets", false);
-        postByteLevel.put("use_regex", true);
+        byteLevel(posts.addObject(), true, false, true);
         ObjectNode template = posts.addObject();
         template.put("type", "TemplateProcessing");
         ArrayNode single = template.putArray("single");
@@ -152,11 +144,7 @@ public final class SyntheticTokenizer {
         special.putArray("ids").add(sp.bos());
         special.putArray("tokens").add(BOS);
 
-        ObjectNode decoder = root.putObject("decoder");
-        decoder.put("type", "ByteLevel");
-        decoder.put("add_prefix_space", true);
-        decoder.put("trim_offsets", true);
-        decoder.put("use_regex", true);
+        byteLevel(root.putObject("decoder"), true, true, true);
 
         ObjectNode model = root.putObject("model");
         model.put("type", "BPE");
@@ -182,6 +170,14 @@ public final class SyntheticTokenizer {
         config.put("tokenizer_class", "PreTrainedTokenizerFast");
         Files.writeString(dir.resolve("tokenizer_config.json"),
                 JSON.writerWithDefaultPrettyPrinter().writeValueAsString(config));
+    }
+
+    /** A ByteLevel pre-tokenizer, post-processor or decoder (the same four fields, as Llama-3 writes them). */
+    private static void byteLevel(ObjectNode n, boolean addPrefixSpace, boolean trimOffsets, boolean useRegex) {
+        n.put("type", "ByteLevel");
+        n.put("add_prefix_space", addPrefixSpace);
+        n.put("trim_offsets", trimOffsets);
+        n.put("use_regex", useRegex);
     }
 
     private static void addedToken(ArrayNode added, int id, String content) {

@@ -170,20 +170,12 @@ final class LinearSimd {
     private static void directKernel(Direct d, float[] x, int x0, int rt, int k, long w0, long w1, long w2, long w3,
             int kv, float[] buf, float[] res) {
         MemorySegment s = d.seg();
-        if (d.bf16()) {
-            if (rt >= 3) {
-                GemvDirect.dot4x4Bf16(x, x0, x0 + k, x0 + 2 * k, x0 + (rt - 1) * k, s, w0, w1, w2, w3, kv, buf, res);
-            } else if (rt == 2) {
-                GemvDirect.dot2x4Bf16(x, x0, x0 + k, s, w0, w1, w2, w3, kv, buf, res);
-            } else {
-                GemvDirect.dot1x4Bf16(x, x0, s, w0, w1, w2, w3, kv, buf, res);
-            }
-        } else if (rt >= 3) {
-            GemvDirect.dot4x4F32(x, x0, x0 + k, x0 + 2 * k, x0 + (rt - 1) * k, s, w0, w1, w2, w3, kv, buf, res);
+        if (rt >= 3) {
+            GemvDirect.dot4x4(x, x0, x0 + k, x0 + 2 * k, x0 + (rt - 1) * k, s, d.bf16(), w0, w1, w2, w3, kv, buf, res);
         } else if (rt == 2) {
-            GemvDirect.dot2x4F32(x, x0, x0 + k, s, w0, w1, w2, w3, kv, buf, res);
+            GemvDirect.dot2x4(x, x0, x0 + k, s, d.bf16(), w0, w1, w2, w3, kv, buf, res);
         } else {
-            GemvDirect.dot1x4F32(x, x0, s, w0, w1, w2, w3, kv, buf, res);
+            GemvDirect.dot1x4(x, x0, s, d.bf16(), w0, w1, w2, w3, kv, buf, res);
         }
     }
 
