@@ -20,8 +20,10 @@ import java.util.TreeMap;
 
 /**
  * Where the time of a model's forward goes on the CPU backend: wraps the backend in a proxy that
- * times every call by method (the CPU ops are synchronous) and prints the split of a prefill and of
- * the decode steps that follow, with the linear layers' bandwidth and flop rate.
+ * times every call by method, linear by K×N (the CPU ops are synchronous), and prints the split of a
+ * prefill and of the decode steps that follow, with the linear layers' bandwidth and flop rate.
+ * Ops that layers call through a tensor's own backend (attention, rotary, the KV-cache write) and
+ * the runner's own work show up as "other".
  *
  * <pre>ProfileForward --model DIR [--threads N] [--prompt-tokens 128] [--new-tokens 32] [--load-format auto|dummy]</pre>
  */
@@ -59,7 +61,11 @@ public final class ProfileForward {
                             throw e.getCause();
                         }
                         if (on[0]) {
-                            Stat s = stats.computeIfAbsent(m.getName(), k -> new Stat());
+                            String key = m.getName();
+                            if (margs != null && margs.length == 1 && margs[0] instanceof Linear l) {
+                                key = "linear " + l.weight().inFeatures() + "x" + l.weight().outFeatures();
+                            }
+                            Stat s = stats.computeIfAbsent(key, k -> new Stat());
                             s.calls++;
                             s.nanos += System.nanoTime() - t0;
                             if (margs != null && margs.length == 1 && margs[0] instanceof Linear l) {

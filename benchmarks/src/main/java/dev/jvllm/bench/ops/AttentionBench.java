@@ -7,6 +7,7 @@ import java.util.Map;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.Param;
 import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.Warmup;
 
 /**
  * Paged attention with Llama-3.2-1B's heads (32 query heads, 8 KV heads, D = 64), f32 cache, block
@@ -14,6 +15,7 @@ import org.openjdk.jmh.annotations.Setup;
  * context ({@code decode-L}: one query, L cached tokens) and a prefill ({@code prefill-T}: T queries
  * over themselves, causal).
  */
+@Warmup(iterations = 5, time = 2) // big kernels: C2 takes a while, and interpreted calls take seconds
 public class AttentionBench extends OpBench {
     static final int HEADS = 32, KV_HEADS = 8, D = 64, BLOCK = 16;
 

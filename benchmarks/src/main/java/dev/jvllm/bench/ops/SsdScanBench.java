@@ -9,11 +9,13 @@ import java.util.Map;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.Param;
 import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.Warmup;
 
 /**
  * The Mamba-2 SSD scan of one sequence (prefill from a zero state), with the shape of a Mamba-2
  * 780M layer: 48 heads of 64 channels, one group, state 128, chunk 256.
  */
+@Warmup(iterations = 5, time = 2) // big kernels: C2 takes a while, and interpreted calls take seconds
 public class SsdScanBench extends OpBench {
     static final int HEADS = 48, HEAD_DIM = 64, GROUPS = 1, STATE = 128, CHUNK = 256;
 
