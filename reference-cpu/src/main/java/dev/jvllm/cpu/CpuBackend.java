@@ -8,7 +8,6 @@ import dev.jvllm.api.Tensor;
 import dev.jvllm.api.TensorLayout;
 import dev.jvllm.api.ops.*;
 import dev.jvllm.cpu.ops.*;
-import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
 import java.util.List;
@@ -21,19 +20,24 @@ import java.util.List;
 public final class CpuBackend implements Backend {
     private final CpuContext ctx;
     private Communicator communicator = Communicator.single();
+    /** Freed activations are kept for reuse up to this many bytes (option {@code memory_pool_bytes}). */
+    static final long DEFAULT_POOL_BYTES = 1L << 30;
+    private final HostMemoryPool memory;
 
-    CpuBackend(CpuContext ctx) {
+    CpuBackend(CpuContext ctx, BackendOptions options) {
         this.ctx = ctx;
+        this.memory = new HostMemoryPool(Long.parseLong(options.extra().getOrDefault("memory_pool_bytes",
+                String.valueOf(DEFAULT_POOL_BYTES))));
     }
 
     /** A backend with default options (tests and tools). */
     public static CpuBackend create() {
-        return new CpuBackend(CpuContext.create(BackendOptions.defaults()));
+        return create(BackendOptions.defaults());
     }
 
     /** A backend with these options. */
     public static CpuBackend create(BackendOptions options) {
-        return new CpuBackend(CpuContext.create(options));
+        return new CpuBackend(CpuContext.create(options), options);
     }
 
     static List<Backend> createGroup(int worldSize, BackendOptions options) {
@@ -43,7 +47,7 @@ public final class CpuBackend implements Backend {
         List<Communicator> comms = InProcessGroup.create(worldSize);
         List<Backend> out = new ArrayList<>();
         for (int r = 0; r < worldSize; r++) {
-            CpuBackend b = new CpuBackend(CpuContext.create(options));
+            CpuBackend b = new CpuBackend(CpuContext.create(options), options);
             b.communicator = comms.get(r);
             out.add(b);
         }
@@ -69,13 +73,10 @@ public final class CpuBackend implements Backend {
     @Override
     public Tensor allocate(DType dtype, int... shape) {
         TensorLayout layout = TensorLayout.contiguous(dtype, shape);
-        Arena arena = Arena.ofShared();
         long bytes = Math.max(1, layout.numel() * dtype.byteSize());
-        MemorySegment seg = bytes >= AnonymousMemory.THRESHOLD ? AnonymousMemory.allocate(bytes, arena) : null;
-        if (seg == null) {
-            seg = arena.allocate(bytes, 64);
-        }
-        return new CpuTensor(this, seg, layout, arena);
+        HostMemoryPool.Block block = memory.take(bytes);
+        return new CpuTensor(this, block.segment().asSlice(0, bytes), layout,
+                new CpuTensor.Lifetime(() -> memory.give(block)));
     }
 
     @Override
@@ -122,6 +123,7 @@ public final class CpuBackend implements Backend {
     @Override
     public void close() {
         ctx.pool().close();
+        memory.close();
     }
 
     @Override

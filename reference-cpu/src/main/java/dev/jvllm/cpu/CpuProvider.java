@@ -24,7 +24,7 @@ public final class CpuProvider implements BackendProvider {
 
     @Override
     public Backend create(BackendOptions options) {
-        return new CpuBackend(CpuContext.create(options));
+        return CpuBackend.create(options);
     }
 
     @Override

@@ -20,6 +20,7 @@ public final class Main {
             new TokenizeCommand(),
             new BackendsCommand(),
             new ConformanceCommand(),
+            new SaveRandomCommand(),
             new BenchCommand());
 
     private Main() {

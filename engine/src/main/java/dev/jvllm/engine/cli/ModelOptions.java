@@ -4,6 +4,7 @@ import dev.jvllm.engine.core.EngineOptions;
 import dev.jvllm.engine.core.ModelRanks;
 import dev.jvllm.engine.hub.HubSettings;
 import dev.jvllm.engine.hub.ModelSource;
+import dev.jvllm.models.runtime.ModelLoader;
 import dev.jvllm.models.runtime.SimpleRunner;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -20,7 +21,7 @@ import java.util.function.Function;
  */
 record ModelOptions(Path model, EngineOptions engine) {
     static final Set<String> VALUE_OPTIONS = Set.of("--model", "--revision", "--backend", "--tensor-parallel-size",
-            "--dtype", "--threads", "--kv-cache-memory", "--max-model-len", "--max-num-seqs", "--max-num-batched-tokens");
+            "--dtype", "--threads", "--kv-cache-memory", "--max-model-len", "--max-num-seqs", "--max-num-batched-tokens", "--load-format");
     static final Set<String> FLAGS = Set.of("--no-enable-prefix-caching", "--no-enable-chunked-prefill");
     static final String USAGE = """
               --model DIR|ORG/NAME        a Hugging Face checkpoint directory (config.json + *.safetensors), or a
@@ -39,7 +40,8 @@ record ModelOptions(Path model, EngineOptions engine) {
               --max-num-seqs N            most sequences in one step (default 256)
               --max-num-batched-tokens N  most tokens in one step, the chunked-prefill budget (default 2048)
               --no-enable-prefix-caching  recompute shared prompt prefixes (prefix caching is on by default)
-              --no-enable-chunked-prefill compute every prompt in one step""";
+              --no-enable-chunked-prefill compute every prompt in one step
+              --load-format auto|dummy    dummy: random weights from config.json alone (vLLM's; see save-random)""";
 
     static ModelOptions from(Args a) throws Command.UsageException {
         String model = a.value("--model");
@@ -60,7 +62,13 @@ record ModelOptions(Path model, EngineOptions engine) {
                     .withMaxModelLen(a.intValue("--max-model-len", 0))
                     .withMaxNumSeqs(a.intValue("--max-num-seqs", d.maxNumSeqs()))
                     .withMaxNumBatchedTokens(a.intValue("--max-num-batched-tokens", d.maxNumBatchedTokens()))
-                    .withChunkedPrefill(!a.has("--no-enable-chunked-prefill"));
+                    .withChunkedPrefill(!a.has("--no-enable-chunked-prefill"))
+                    .withLoadFormat(switch (a.value("--load-format", "auto")) {
+                        case "auto" -> ModelLoader.LoadFormat.AUTO;
+                        case "dummy" -> ModelLoader.LoadFormat.DUMMY;
+                        default -> throw new Command.UsageException("--load-format must be auto or dummy, got "
+                                + a.value("--load-format"));
+                    });
             if (a.has("--no-enable-prefix-caching")) {
                 o = o.withPrefixCaching(false);
             }

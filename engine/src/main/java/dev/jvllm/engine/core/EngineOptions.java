@@ -1,6 +1,7 @@
 package dev.jvllm.engine.core;
 
 import dev.jvllm.api.DType;
+import dev.jvllm.models.runtime.ModelLoader;
 import java.util.List;
 
 /**
@@ -24,12 +25,15 @@ import java.util.List;
  * @param enableChunkedPrefill whether a long prompt is computed over several steps
  * @param seed                seeds the per-request seeds of requests that set none
  * @param maxLogprobs         most logprobs a request may ask per token (−1: the whole vocabulary)
+ * @param loadFormat          where weights come from: the checkpoint files, or random (vLLM's {@code --load-format dummy})
  */
 public record EngineOptions(String backend, String dtype, int threads, int tensorParallelSize,
         long kvCacheMemoryBytes, int maxModelLen, int maxNumSeqs, int maxNumBatchedTokens, int blockSize,
-        Boolean enablePrefixCaching, boolean enableChunkedPrefill, long seed, int maxLogprobs) {
+        Boolean enablePrefixCaching, boolean enableChunkedPrefill, long seed, int maxLogprobs,
+        ModelLoader.LoadFormat loadFormat) {
 
     public EngineOptions {
+        java.util.Objects.requireNonNull(loadFormat, "loadFormat");
         if (!List.of("auto", "f32", "bf16").contains(dtype)) {
             throw new IllegalArgumentException("dtype must be auto, f32 or bf16, got " + dtype);
         }
@@ -62,72 +66,78 @@ public record EngineOptions(String backend, String dtype, int threads, int tenso
 
     /** vLLM's defaults: 256 sequences, 2048 batched tokens, blocks of 16, chunked prefill on. */
     public static EngineOptions defaults() {
-        return new EngineOptions(null, "auto", 0, 1, 0, 0, 256, 2048, 16, null, true, 0, 20);
+        return new EngineOptions(null, "auto", 0, 1, 0, 0, 256, 2048, 16, null, true, 0, 20,
+                ModelLoader.LoadFormat.AUTO);
     }
 
     public EngineOptions withBackend(String v) {
         return new EngineOptions(v, dtype, threads, tensorParallelSize, kvCacheMemoryBytes, maxModelLen, maxNumSeqs,
-                maxNumBatchedTokens, blockSize, enablePrefixCaching, enableChunkedPrefill, seed, maxLogprobs);
+                maxNumBatchedTokens, blockSize, enablePrefixCaching, enableChunkedPrefill, seed, maxLogprobs, loadFormat);
     }
 
     public EngineOptions withDtype(String v) {
         return new EngineOptions(backend, v, threads, tensorParallelSize, kvCacheMemoryBytes, maxModelLen, maxNumSeqs,
-                maxNumBatchedTokens, blockSize, enablePrefixCaching, enableChunkedPrefill, seed, maxLogprobs);
+                maxNumBatchedTokens, blockSize, enablePrefixCaching, enableChunkedPrefill, seed, maxLogprobs, loadFormat);
     }
 
     public EngineOptions withThreads(int v) {
         return new EngineOptions(backend, dtype, v, tensorParallelSize, kvCacheMemoryBytes, maxModelLen, maxNumSeqs,
-                maxNumBatchedTokens, blockSize, enablePrefixCaching, enableChunkedPrefill, seed, maxLogprobs);
+                maxNumBatchedTokens, blockSize, enablePrefixCaching, enableChunkedPrefill, seed, maxLogprobs, loadFormat);
     }
 
     public EngineOptions withTensorParallelSize(int v) {
         return new EngineOptions(backend, dtype, threads, v, kvCacheMemoryBytes, maxModelLen, maxNumSeqs,
-                maxNumBatchedTokens, blockSize, enablePrefixCaching, enableChunkedPrefill, seed, maxLogprobs);
+                maxNumBatchedTokens, blockSize, enablePrefixCaching, enableChunkedPrefill, seed, maxLogprobs, loadFormat);
     }
 
     public EngineOptions withKvCacheMemoryBytes(long v) {
         return new EngineOptions(backend, dtype, threads, tensorParallelSize, v, maxModelLen, maxNumSeqs,
-                maxNumBatchedTokens, blockSize, enablePrefixCaching, enableChunkedPrefill, seed, maxLogprobs);
+                maxNumBatchedTokens, blockSize, enablePrefixCaching, enableChunkedPrefill, seed, maxLogprobs, loadFormat);
     }
 
     public EngineOptions withMaxModelLen(int v) {
         return new EngineOptions(backend, dtype, threads, tensorParallelSize, kvCacheMemoryBytes, v, maxNumSeqs,
-                maxNumBatchedTokens, blockSize, enablePrefixCaching, enableChunkedPrefill, seed, maxLogprobs);
+                maxNumBatchedTokens, blockSize, enablePrefixCaching, enableChunkedPrefill, seed, maxLogprobs, loadFormat);
     }
 
     public EngineOptions withMaxNumSeqs(int v) {
         return new EngineOptions(backend, dtype, threads, tensorParallelSize, kvCacheMemoryBytes, maxModelLen, v,
-                maxNumBatchedTokens, blockSize, enablePrefixCaching, enableChunkedPrefill, seed, maxLogprobs);
+                maxNumBatchedTokens, blockSize, enablePrefixCaching, enableChunkedPrefill, seed, maxLogprobs, loadFormat);
     }
 
     public EngineOptions withMaxNumBatchedTokens(int v) {
         return new EngineOptions(backend, dtype, threads, tensorParallelSize, kvCacheMemoryBytes, maxModelLen,
-                maxNumSeqs, v, blockSize, enablePrefixCaching, enableChunkedPrefill, seed, maxLogprobs);
+                maxNumSeqs, v, blockSize, enablePrefixCaching, enableChunkedPrefill, seed, maxLogprobs, loadFormat);
     }
 
     public EngineOptions withBlockSize(int v) {
         return new EngineOptions(backend, dtype, threads, tensorParallelSize, kvCacheMemoryBytes, maxModelLen,
-                maxNumSeqs, maxNumBatchedTokens, v, enablePrefixCaching, enableChunkedPrefill, seed, maxLogprobs);
+                maxNumSeqs, maxNumBatchedTokens, v, enablePrefixCaching, enableChunkedPrefill, seed, maxLogprobs, loadFormat);
     }
 
     public EngineOptions withPrefixCaching(Boolean v) {
         return new EngineOptions(backend, dtype, threads, tensorParallelSize, kvCacheMemoryBytes, maxModelLen,
-                maxNumSeqs, maxNumBatchedTokens, blockSize, v, enableChunkedPrefill, seed, maxLogprobs);
+                maxNumSeqs, maxNumBatchedTokens, blockSize, v, enableChunkedPrefill, seed, maxLogprobs, loadFormat);
     }
 
     public EngineOptions withChunkedPrefill(boolean v) {
         return new EngineOptions(backend, dtype, threads, tensorParallelSize, kvCacheMemoryBytes, maxModelLen,
-                maxNumSeqs, maxNumBatchedTokens, blockSize, enablePrefixCaching, v, seed, maxLogprobs);
+                maxNumSeqs, maxNumBatchedTokens, blockSize, enablePrefixCaching, v, seed, maxLogprobs, loadFormat);
     }
 
     public EngineOptions withSeed(long v) {
         return new EngineOptions(backend, dtype, threads, tensorParallelSize, kvCacheMemoryBytes, maxModelLen,
-                maxNumSeqs, maxNumBatchedTokens, blockSize, enablePrefixCaching, enableChunkedPrefill, v, maxLogprobs);
+                maxNumSeqs, maxNumBatchedTokens, blockSize, enablePrefixCaching, enableChunkedPrefill, v, maxLogprobs, loadFormat);
+    }
+
+    public EngineOptions withLoadFormat(ModelLoader.LoadFormat v) {
+        return new EngineOptions(backend, dtype, threads, tensorParallelSize, kvCacheMemoryBytes, maxModelLen,
+                maxNumSeqs, maxNumBatchedTokens, blockSize, enablePrefixCaching, enableChunkedPrefill, seed, maxLogprobs, v);
     }
 
     public EngineOptions withMaxLogprobs(int v) {
         return new EngineOptions(backend, dtype, threads, tensorParallelSize, kvCacheMemoryBytes, maxModelLen,
-                maxNumSeqs, maxNumBatchedTokens, blockSize, enablePrefixCaching, enableChunkedPrefill, seed, v);
+                maxNumSeqs, maxNumBatchedTokens, blockSize, enablePrefixCaching, enableChunkedPrefill, seed, v, loadFormat);
     }
 
     /**

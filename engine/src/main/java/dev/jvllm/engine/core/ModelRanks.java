@@ -35,7 +35,7 @@ public final class ModelRanks implements AutoCloseable {
             Backend b = Backends.select(o.backend(), BackendOptions.defaults().withThreads(o.threads()));
             try {
                 CausalLM m = ModelLoader.load(dir, b, ParallelConfig.single(), o.activationDType(b.name()),
-                        o.weightDType());
+                        o.weightDType(), o.loadFormat());
                 return new ModelRanks(List.of(m), null, () -> {
                     m.close();
                     b.close();
@@ -53,7 +53,7 @@ public final class ModelRanks implements AutoCloseable {
         }
         int perRank = o.threads() > 0 ? o.threads() : Math.max(1, Runtime.getRuntime().availableProcessors() / tp);
         TensorParallelModel g = TensorParallelModel.load(dir, p, tp, BackendOptions.defaults().withThreads(perRank),
-                o.activationDType(p.name()), o.weightDType());
+                o.activationDType(p.name()), o.weightDType(), o.loadFormat());
         try {
             List<CausalLM> byRank = g.run(m -> m); // run() answers in rank order
             return new ModelRanks(byRank, g, g);

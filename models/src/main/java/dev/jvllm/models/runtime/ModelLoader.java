@@ -7,10 +7,12 @@ import dev.jvllm.models.ModelRegistry;
 import dev.jvllm.models.layers.ModelContext;
 import dev.jvllm.models.layers.ParallelConfig;
 import dev.jvllm.models.loader.Checkpoint;
+import dev.jvllm.models.loader.CheckpointTensor;
 import dev.jvllm.models.loader.ModelConfig;
 import dev.jvllm.models.quant.QuantizationConfig;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.lang.foreign.Arena;
 import java.nio.file.Path;
 
 /** A checkpoint directory → a loaded model on one backend (one tensor-parallel rank). */
@@ -28,23 +30,58 @@ public final class ModelLoader {
      */
     public static CausalLM load(Path dir, Backend backend, ParallelConfig parallel, DType activationDType,
             DType weightDType) {
+        return load(dir, backend, parallel, activationDType, weightDType, LoadFormat.AUTO);
+    }
+
+    /** How weights are obtained (vLLM's {@code --load-format}). */
+    public enum LoadFormat {
+        /** The safetensors files of the directory. */
+        AUTO,
+        /**
+         * Random weights from config.json alone ({@link RandomCheckpoint}, seed
+         * {@link RandomCheckpoint#DEFAULT_SEED}, in the config's dtype): for benchmarks without a download.
+         */
+        DUMMY
+    }
+
+    /** {@link #load(Path, Backend, ParallelConfig, DType, DType)} with weights obtained as {@code format} says. */
+    public static CausalLM load(Path dir, Backend backend, ParallelConfig parallel, DType activationDType,
+            DType weightDType, LoadFormat format) {
         try {
             ModelConfig config = ModelConfig.load(dir);
             var factory = ModelRegistry.withProviders().resolve(config.architectures(), config.source());
-            Checkpoint ckpt = Checkpoint.open(dir);
+            boolean dummy = format == LoadFormat.DUMMY;
+            if (dummy && QuantizationConfig.of(config).isQuantized()) {
+                throw new IllegalArgumentException(config.source() + ": --load-format dummy writes dense random weights; "
+                        + "it cannot stand in for a quantized checkpoint (remove quantization_config or load the files)");
+            }
+            Checkpoint ckpt = dummy ? null : Checkpoint.open(dir);
             QuantizationConfig quantization;
             try {
-                quantization = QuantizationConfig.load(dir, config, ckpt);
+                quantization = dummy ? QuantizationConfig.none() : QuantizationConfig.load(dir, config, ckpt);
             } catch (IOException | RuntimeException e) {
-                ckpt.close();
+                if (ckpt != null) {
+                    ckpt.close();
+                }
                 throw e;
             }
             ModelContext ctx = new ModelContext(config, parallel, backend, activationDType, weightDType, quantization);
-            ctx.onClose(ckpt);
+            if (ckpt != null) {
+                ctx.onClose(ckpt);
+            }
             CausalLM model;
             try {
                 model = factory.apply(ctx);
-                model.loadWeights(ckpt);
+                Iterable<CheckpointTensor> weights;
+                if (dummy) {
+                    Arena arena = Arena.ofShared(); // the CPU backend uses the weights in place, as it does a mapping
+                    ctx.onClose(arena::close);
+                    weights = RandomCheckpoint.tensors(config, RandomCheckpoint.dtypeOf(config),
+                            RandomCheckpoint.DEFAULT_SEED, arena);
+                } else {
+                    weights = ckpt;
+                }
+                model.loadWeights(weights);
             } catch (RuntimeException e) {
                 ctx.close();
                 throw e;

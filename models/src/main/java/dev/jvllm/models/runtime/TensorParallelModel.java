@@ -41,11 +41,17 @@ public final class TensorParallelModel implements AutoCloseable {
      */
     public static TensorParallelModel load(Path dir, BackendProvider provider, int tp, BackendOptions options,
             DType activationDType, DType weightDType) {
+        return load(dir, provider, tp, options, activationDType, weightDType, ModelLoader.LoadFormat.AUTO);
+    }
+
+    /** {@link #load(Path, BackendProvider, int, BackendOptions, DType, DType)} with weights obtained as {@code format} says. */
+    public static TensorParallelModel load(Path dir, BackendProvider provider, int tp, BackendOptions options,
+            DType activationDType, DType weightDType, ModelLoader.LoadFormat format) {
         List<Backend> backends = provider.createGroup(tp, options);
         TensorParallelModel m = new TensorParallelModel(backends);
         try {
             m.ranks.addAll(m.runOnRanks(r -> ModelLoader.load(dir, backends.get(r),
-                    new ParallelConfig(tp, r, backends.get(r).communicator()), activationDType, weightDType)));
+                    new ParallelConfig(tp, r, backends.get(r).communicator()), activationDType, weightDType, format)));
         } catch (RuntimeException e) {
             m.close();
             throw e;

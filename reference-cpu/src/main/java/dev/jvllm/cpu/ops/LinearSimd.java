@@ -4,6 +4,7 @@ import dev.jvllm.api.DType;
 import dev.jvllm.api.Numerics;
 import dev.jvllm.api.Tensor;
 import dev.jvllm.api.ops.Linear;
+import dev.jvllm.api.ops.LinearWeight;
 import dev.jvllm.cpu.CpuContext;
 import dev.jvllm.cpu.CpuTensor;
 import java.lang.foreign.MemorySegment;
@@ -28,7 +29,8 @@ import jdk.incubator.vector.VectorSpecies;
  * micro-kernels over its T-block rows against it.
  * <ul>
  *   <li>decode (T ≤ 8): one T-block, N split into ≥ 8 tasks per thread: W is streamed once, every
- *       row of it meets all T rows of x while it sits in L1;</li>
+ *       row of it meets all T rows of x while it sits in L1; dense bf16 and f32 rows are read in
+ *       place by the {@link GemvDirect} kernels (no panel: decode is bound by reading W);</li>
  *   <li>prefill: T-blocks of up to 64 rows sized so the block of x' stays in L2 (≈ 512 KiB) while
  *       the 4-row panel stays in L1 or L2; W is re-dequantized once per T-block, up to 128 flops
  *       per dequantized element.</li>
@@ -69,22 +71,51 @@ final class LinearSimd {
         int wantTasks = Math.max(1, 8 * ctx.threads() / tBlocks);
         int nBlock = Math.max(4, ((n + wantTasks - 1) / wantTasks + 3) / 4 * 4);
         int nBlocks = (n + nBlock - 1) / nBlock;
+        Direct direct = tBlock <= DIRECT_MAX_ROWS ? Direct.of(a.weight()) : null;
         ctx.pool().forEach(tBlocks * nBlocks, task -> {
             int tb = task / nBlocks;
             int nb = task % nBlocks;
             int t0 = tb * tBlock;
             int n0 = nb * nBlock;
-            tile(w, x, bias, out, k, t0, Math.min(tRows, t0 + tBlock), n0, Math.min(n, n0 + nBlock));
+            tile(w, direct, x, bias, out, k, t0, Math.min(tRows, t0 + tBlock), n0, Math.min(n, n0 + nBlock));
         });
+    }
+
+    /** Up to this many x rows, dense bf16/f32 weights are read in place ({@link GemvDirect}), not via a panel. */
+    static final int DIRECT_MAX_ROWS = 8;
+
+    /**
+     * A dense bf16 or f32 W read in place: its storage and row offsets. (A panel pays one f32 write
+     * and read per weight, which decode, at one or a few flops per weight, cannot hide.)
+     */
+    private record Direct(MemorySegment seg, Tensor w, boolean bf16) {
+        static Direct of(LinearWeight weight) {
+            if (!(weight instanceof LinearWeight.Dense d)) {
+                return null;
+            }
+            DType dt = d.w().dtype();
+            if (dt == DType.F32 || (dt == DType.BF16 && GemvDirect.bf16Supported())) {
+                return new Direct(CpuTensor.of(d.w()).storage(), d.w(), dt == DType.BF16);
+            }
+            return null;
+        }
+
+        long row(int r) {
+            return w.layout().rowByteOffset(r);
+        }
     }
 
     /** Output columns a task finishes (and writes) at a time: its f32 tile stays small. */
     private static final int COLUMN_CHUNK = 64;
 
-    /** out[t0..t1, n0..n1): W rows four at a time, each panel against every x row of the block. */
-    private static void tile(LinearDequant w, float[] x, float[] bias, Out out, int k, int t0, int t1, int n0, int n1) {
+    /**
+     * out[t0..t1, n0..n1): W rows four at a time, each against every x row of the block, from an f32
+     * panel or, when {@code direct} is given, straight from W's storage (same bits either way).
+     */
+    private static void tile(LinearDequant w, Direct direct, float[] x, float[] bias, Out out, int k, int t0, int t1,
+            int n0, int n1) {
         int kv = k - k % L;
-        float[] panel = new float[4 * k]; // W rows j..j+3 in f32: [4, K]
+        float[] panel = direct == null ? new float[4 * k] : null; // W rows j..j+3 in f32: [4, K]
         float[] res = new float[16];
         float[] buf = new float[16 * L]; // the kernels' accumulators, reduced in place
         float[] tileOut = new float[(t1 - t0) * COLUMN_CHUNK]; // out[t0..t1, c0..c0+64) in f32
@@ -92,35 +123,36 @@ final class LinearSimd {
             int cols = Math.min(COLUMN_CHUNK, n1 - c0);
             for (int j = c0; j < c0 + cols; j += 4) {
                 int nr = Math.min(4, c0 + cols - j);
-                for (int r = 0; r < nr; r++) {
-                    w.row(j + r, panel, r * k);
+                // a partial group repeats its last row; the extra results are dropped
+                int r1 = Math.min(1, nr - 1), r2 = Math.min(2, nr - 1), r3 = Math.min(3, nr - 1);
+                if (direct == null) {
+                    for (int r = 0; r < nr; r++) {
+                        w.row(j + r, panel, r * k);
+                    }
                 }
-                // a partial panel repeats its last row; the extra results are dropped
-                int w0 = 0;
-                int w1 = Math.min(1, nr - 1) * k;
-                int w2 = Math.min(2, nr - 1) * k;
-                int w3 = Math.min(3, nr - 1) * k;
                 for (int t = t0; t < t1; ) {
                     int rem = t1 - t;
-                    int rt;
-                    if (rem >= 3) {
-                        rt = Math.min(4, rem);
-                        int x0 = t * k;
-                        GemmF32.dot4x4(x, x0, x0 + k, x0 + 2 * k, x0 + (rt - 1) * k, panel, w0, w1, w2, w3, kv, buf, res);
-                    } else if (rem == 2) {
-                        rt = 2;
-                        GemmF32.dot2x4(x, t * k, (t + 1) * k, panel, w0, w1, w2, w3, kv, buf, res);
+                    int rt = rem >= 3 ? Math.min(4, rem) : rem;
+                    int x0 = t * k;
+                    if (direct == null) {
+                        if (rt >= 3) {
+                            GemmF32.dot4x4(x, x0, x0 + k, x0 + 2 * k, x0 + (rt - 1) * k, panel, 0, r1 * k, r2 * k, r3 * k,
+                                    kv, buf, res);
+                        } else if (rt == 2) {
+                            GemmF32.dot2x4(x, x0, x0 + k, panel, 0, r1 * k, r2 * k, r3 * k, kv, buf, res);
+                        } else {
+                            GemmF32.dot1x4(x, x0, panel, 0, r1 * k, r2 * k, r3 * k, kv, buf, res);
+                        }
                     } else {
-                        rt = 1;
-                        GemmF32.dot1x4(x, t * k, panel, w0, w1, w2, w3, kv, buf, res);
+                        directKernel(direct, x, x0, rt, k, direct.row(j), direct.row(j + r1), direct.row(j + r2),
+                                direct.row(j + r3), kv, buf, res);
                     }
                     for (int i = 0; i < rt; i++) {
                         int xo = (t + i) * k;
                         for (int r = 0; r < nr; r++) {
                             float v = res[4 * i + r];
-                            int wo = r * k;
                             for (int c = kv; c < k; c++) {
-                                v = Math.fma(x[xo + c], panel[wo + c], v);
+                                v = Math.fma(x[xo + c], direct == null ? panel[r * k + c] : w.at(j + r, c), v);
                             }
                             tileOut[(t + i - t0) * COLUMN_CHUNK + j - c0 + r] = v + bias[j + r];
                         }
@@ -131,6 +163,19 @@ final class LinearSimd {
             for (int t = t0; t < t1; t++) {
                 out.store(t, c0, tileOut, (t - t0) * COLUMN_CHUNK, cols);
             }
+        }
+    }
+
+    /** The {@link GemvDirect} kernel for rt (1..4) x rows from x0 on, rows of k apart. */
+    private static void directKernel(Direct d, float[] x, int x0, int rt, int k, long w0, long w1, long w2, long w3,
+            int kv, float[] buf, float[] res) {
+        MemorySegment s = d.seg();
+        if (rt >= 3) {
+            GemvDirect.dot4x4(x, x0, x0 + k, x0 + 2 * k, x0 + (rt - 1) * k, s, d.bf16(), w0, w1, w2, w3, kv, buf, res);
+        } else if (rt == 2) {
+            GemvDirect.dot2x4(x, x0, x0 + k, s, d.bf16(), w0, w1, w2, w3, kv, buf, res);
+        } else {
+            GemvDirect.dot1x4(x, x0, s, d.bf16(), w0, w1, w2, w3, kv, buf, res);
         }
     }
 

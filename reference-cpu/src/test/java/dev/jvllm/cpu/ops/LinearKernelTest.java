@@ -21,6 +21,8 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 
 /**
  * The linear kernel: (1) the scalar form against hand-checked values and an independent
@@ -693,17 +695,21 @@ class LinearKernelTest {
         }
     }
 
-    @Test
-    void aRowGivesTheSameBitsAloneAsInsideABatch() {
-        Case batch = Case.random(Format.DENSE_BF16, 67, 333, 45, DType.F32, DType.F32, true, false, 31);
-        float[] all = batch.run(SIMD);
-        for (int row : new int[] {0, 3, 64, 66}) {
-            Case alone = new Case(batch.w(), 1, Arrays.copyOfRange(batch.x(), row * 333, (row + 1) * 333), batch.xType(),
-                    batch.bias(), batch.biasType(), batch.outType(), false);
-            float[] one = alone.run(SIMD);
-            for (int j = 0; j < 45; j++) {
-                assertEquals(Float.floatToRawIntBits(all[row * 45 + j]), Float.floatToRawIntBits(one[j]),
-                        "row " + row + ", column " + j);
+    /** Also across the decode kernels that read dense weights in place (T ≤ 8) and the panel kernels (T > 8). */
+    @ParameterizedTest
+    @EnumSource(value = Format.class, names = {"DENSE_BF16", "DENSE_F32", "DENSE_F16", "INT8"})
+    void aRowGivesTheSameBitsAloneAsInsideABatch(Format format) {
+        for (int k : new int[] {333, 1100}) { // 1100: several K chunks of the prefill path, and a tail
+            Case batch = Case.random(format, 67, k, 45, DType.F32, DType.F32, true, false, 31);
+            float[] all = batch.run(SIMD);
+            for (int row : new int[] {0, 3, 64, 66}) {
+                Case alone = new Case(batch.w(), 1, Arrays.copyOfRange(batch.x(), row * k, (row + 1) * k),
+                        batch.xType(), batch.bias(), batch.biasType(), batch.outType(), false);
+                float[] one = alone.run(SIMD);
+                for (int j = 0; j < 45; j++) {
+                    assertEquals(Float.floatToRawIntBits(all[row * 45 + j]), Float.floatToRawIntBits(one[j]),
+                            "K " + k + ", row " + row + ", column " + j);
+                }
             }
         }
     }
