@@ -41,11 +41,20 @@ class RandomCheckpointTest {
         CPU.close();
     }
 
+    /** The dense fixtures: random weights are dense, so quantized checkpoints are out of scope (refused below). */
     static Stream<String> fixtures() throws IOException {
         try (Stream<Path> s = Files.list(FIXTURES)) {
             return s.filter(p -> Files.isRegularFile(p.resolve("config.json"))).map(p -> p.getFileName().toString())
-                    .sorted().toList().stream();
+                    .filter(n -> !n.startsWith("quant-")).sorted().toList().stream();
         }
+    }
+
+    @Test
+    void dummyRefusesAQuantizedConfigByName() {
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> ModelLoader.load(
+                FIXTURES.resolve("quant-gptq"), CPU, ParallelConfig.single(), DType.F32, null,
+                ModelLoader.LoadFormat.DUMMY));
+        assertTrue(e.getMessage().contains("quant-gptq/config.json") && e.getMessage().contains("dummy"), e.getMessage());
     }
 
     /** Buffers transformers saves that the loaders skip (and a random checkpoint therefore omits). */
