@@ -3,8 +3,6 @@ package dev.jvllm.cuda;
 import static org.junit.jupiter.api.Assertions.*;
 
 import dev.jvllm.api.Backend;
-import dev.jvllm.api.BackendOptions;
-import dev.jvllm.api.BackendProvider;
 import dev.jvllm.api.DType;
 import dev.jvllm.api.Tensor;
 import dev.jvllm.api.Tensors;
@@ -17,15 +15,10 @@ import dev.jvllm.api.ops.OpArgs;
 import dev.jvllm.api.ops.Penalties;
 import dev.jvllm.api.ops.Sample;
 import dev.jvllm.api.ops.TopLogprobs;
-import dev.jvllm.cpu.CpuBackend;
 import java.util.List;
 import java.util.SplittableRandom;
 import java.util.function.Function;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.Assumptions;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.TestInstance;
 
 /**
  * The MoE, sampling and quantized-linear kernels against the CPU reference on a real device
@@ -33,26 +26,7 @@ import org.junit.jupiter.api.TestInstance;
  * MoE token chunks and 64-row expert tiles, more than 32 routing picks, a real vocabulary, top-n
  * beyond the shared-memory sort; and the bad input these ops report (nothing written).
  */
-@TestInstance(TestInstance.Lifecycle.PER_CLASS)
-class CudaKernelsAtScaleTest {
-    private CudaBackend cuda;
-    private Backend cpu;
-
-    @BeforeAll
-    void open() {
-        BackendProvider.Probe p = new CudaProvider().probe();
-        Assumptions.assumeTrue(p.available(), () -> "no usable CUDA device: " + p.reason());
-        cuda = (CudaBackend) new CudaProvider().create(BackendOptions.defaults());
-        cpu = CpuBackend.create();
-    }
-
-    @AfterAll
-    void close() {
-        if (cuda != null) {
-            cuda.close();
-            cpu.close();
-        }
-    }
+class CudaKernelsAtScaleTest extends CudaVsCpuTest {
 
     private static float[] uniform(SplittableRandom r, int n, double lo, double hi) {
         float[] v = new float[n];

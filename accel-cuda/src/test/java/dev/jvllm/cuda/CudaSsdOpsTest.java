@@ -3,8 +3,6 @@ package dev.jvllm.cuda;
 import static org.junit.jupiter.api.Assertions.*;
 
 import dev.jvllm.api.Backend;
-import dev.jvllm.api.BackendOptions;
-import dev.jvllm.api.BackendProvider;
 import dev.jvllm.api.DType;
 import dev.jvllm.api.Tensor;
 import dev.jvllm.api.Tensors;
@@ -17,13 +15,8 @@ import dev.jvllm.conformance.Checked;
 import dev.jvllm.conformance.Comparison;
 import dev.jvllm.conformance.Instance;
 import dev.jvllm.conformance.Tolerance;
-import dev.jvllm.cpu.CpuBackend;
 import java.util.function.Function;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.Assumptions;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.TestInstance;
 
 /**
  * What the conformance cases (at most 40 tokens, N ≤ 128, D ≤ 128) cannot reach in the SSD and
@@ -31,31 +24,9 @@ import org.junit.jupiter.api.TestInstance;
  * one varlen batch, the largest state sizes supports() accepts (N = 256, D = 256), a decode batch
  * with padding, and bad batches touching nothing.
  */
-@TestInstance(TestInstance.Lifecycle.PER_CLASS)
-class CudaSsdOpsTest {
+class CudaSsdOpsTest extends CudaVsCpuTest {
     /** Token counts of one long varlen batch: 1-token, empty, short and long sequences. */
     private static final int[] LENS = {1, 300, 0, 5, 3, 700, 2};
-
-    private CudaBackend cuda;
-    private Backend cpu;
-
-    @BeforeAll
-    void open() {
-        BackendProvider.Probe p = new CudaProvider().probe();
-        Assumptions.assumeTrue(p.available(), () -> "no usable CUDA device: " + p.reason());
-        cuda = (CudaBackend) new CudaProvider().create(BackendOptions.defaults());
-        cpu = CpuBackend.create();
-    }
-
-    @AfterAll
-    void close() {
-        if (cuda != null) {
-            cuda.close();
-        }
-        if (cpu != null) {
-            cpu.close();
-        }
-    }
 
     /** Sequence i uses slot (slots − 1 − i) and continues from it when i is odd; sequence 2 is padding. */
     private static StateBatch batch(CaseBuilder b, int slots) {

@@ -3,8 +3,6 @@ package dev.jvllm.cuda;
 import static org.junit.jupiter.api.Assertions.*;
 
 import dev.jvllm.api.Backend;
-import dev.jvllm.api.BackendOptions;
-import dev.jvllm.api.BackendProvider;
 import dev.jvllm.api.DType;
 import dev.jvllm.api.Tensor;
 import dev.jvllm.api.Tensors;
@@ -19,13 +17,8 @@ import dev.jvllm.conformance.Checked;
 import dev.jvllm.conformance.Comparison;
 import dev.jvllm.conformance.Instance;
 import dev.jvllm.conformance.Tolerance;
-import dev.jvllm.cpu.CpuBackend;
 import java.util.function.Function;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.Assumptions;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.TestInstance;
 
 /**
  * What the conformance cases (at most 40 rows, at most 130 channels) cannot reach in the conv and
@@ -34,31 +27,9 @@ import org.junit.jupiter.api.TestInstance;
  * hundreds of steps, gated-norm groups of thousands of channels; a bad batch touching nothing; a
  * conv whose output is its input.
  */
-@TestInstance(TestInstance.Lifecycle.PER_CLASS)
-class CudaStateOpsTest {
+class CudaStateOpsTest extends CudaVsCpuTest {
     /** Token counts of one long varlen batch: 1-token, empty, chunk-sized and long sequences. */
     private static final int[] LENS = {1, 700, 0, 5, 3, 1500, 2, 64, 65};
-
-    private CudaBackend cuda;
-    private Backend cpu;
-
-    @BeforeAll
-    void open() {
-        BackendProvider.Probe p = new CudaProvider().probe();
-        Assumptions.assumeTrue(p.available(), () -> "no usable CUDA device: " + p.reason());
-        cuda = (CudaBackend) new CudaProvider().create(BackendOptions.defaults());
-        cpu = CpuBackend.create();
-    }
-
-    @AfterAll
-    void close() {
-        if (cuda != null) {
-            cuda.close();
-        }
-        if (cpu != null) {
-            cpu.close();
-        }
-    }
 
     /** sequence i uses slot (slots − 1 − i) and continues from it when i is odd; slot 0.. stay unused. */
     private static StateBatch batch(CaseBuilder b, int[] lens, int slots) {
