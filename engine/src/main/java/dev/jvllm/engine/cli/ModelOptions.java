@@ -18,8 +18,7 @@ import java.util.function.Function;
 
 /**
  * The options every model-running subcommand shares ({@code --model}, {@code --backend},
- * {@code --tensor-parallel-size}, {@code --dtype}, {@code --threads}, {@code --load-format}) and loading the
- * model they name.
+ * {@code --tensor-parallel-size}, {@code --dtype}, {@code --threads}) and loading the model they name.
  */
 record ModelOptions(Path model, String backend, int tensorParallelSize, String dtype, int threads,
         ModelLoader.LoadFormat loadFormat) {
