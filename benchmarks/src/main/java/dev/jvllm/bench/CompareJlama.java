@@ -121,7 +121,7 @@ public final class CompareJlama {
         }
         cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), CompareJlama.class.getName(), "--child", side,
                 "--threads", threads));
-        for (String k : List.of("model", "prompt-tokens", "new-tokens", "work")) {
+        for (String k : List.of("model", "prompt-tokens", "new-tokens")) {
             if (a.containsKey(k)) {
                 cmd.addAll(List.of("--" + k, a.get(k)));
             }
@@ -255,6 +255,9 @@ public final class CompareJlama {
                 t = jlamaGenerate(m, prompt, theirs.length, newTokens);
                 after = MachineLimits.probe(threads);
                 m.close();
+                try (var files = Files.walk(work)) { // Jlama's KV-cache pages
+                    files.sorted(java.util.Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
+                }
             }
             default -> throw new IllegalArgumentException("unknown side " + side + "; sides: jvllm, jlama, jlama-java");
         }

@@ -26,8 +26,13 @@ public final class CpuBackend implements Backend {
 
     CpuBackend(CpuContext ctx, BackendOptions options) {
         this.ctx = ctx;
-        this.memory = new HostMemoryPool(Long.parseLong(options.extra().getOrDefault("memory_pool_bytes",
-                String.valueOf(DEFAULT_POOL_BYTES))));
+        String pool = options.extra().getOrDefault("memory_pool_bytes", String.valueOf(DEFAULT_POOL_BYTES));
+        try {
+            this.memory = new HostMemoryPool(Long.parseLong(pool));
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("cpu backend option memory_pool_bytes=\"" + pool
+                    + "\" is not a byte count (e.g. 1073741824; 0 keeps no freed memory)");
+        }
     }
 
     /** A backend with default options (tests and tools). */

@@ -1,13 +1,22 @@
 package dev.jvllm.cpu.ops;
 
+import java.lang.foreign.MemorySegment;
+import java.nio.ByteOrder;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.ShortVector;
+import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
- * Register-blocked f32 dot-product micro-kernels: up to 4 rows of x against 4 rows of W, both
- * K-contiguous f32 arrays.
+ * Register-blocked f32 dot-product micro-kernels: up to 4 rows of x (K-contiguous f32) against 4
+ * rows of W read from a {@link MemorySegment}: bf16 or f32 weights in place (decode, where the
+ * matmul must run at the speed W streams from memory), or a small f32 panel on the heap that
+ * other formats are dequantized into (prefill). A bf16 weight is widened exactly, which is what
+ * a panel would hold, so both give the same bits. The dtype test sits inside the loops on
+ * purpose: it is loop-invariant, and C2 unswitches it into one loop per dtype.
  *
  * <p>The reduction order is the contract of the SIMD linear and is the same in every kernel:
  * for an (x row, W row) pair, lane j of one accumulator sums {@code x[k]·w[k]} for
@@ -20,6 +29,14 @@ import jdk.incubator.vector.VectorSpecies;
 final class GemmF32 {
     static final VectorSpecies<Float> F = LinearSimd.F;
     static final int L = F.length();
+    private static final VectorSpecies<Integer> I = LinearDequant.I;
+    private static final VectorSpecies<Short> S = LinearDequant.S;
+    private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
+
+    /** Whether bf16 weights can be read in place: the machine's vectors hold at least four shorts. */
+    static boolean bf16Supported() {
+        return S != null;
+    }
 
     private GemmF32() {
     }
@@ -155,12 +172,77 @@ final class GemmF32 {
         return a[0];
     }
 
+    /** L weights at byte offset {@code off}: bf16 widened to f32, or f32. */
+    private static FloatVector load(MemorySegment w, long off, boolean bf16) {
+        if (bf16) {
+            return ((IntVector) ShortVector.fromMemorySegment(S, w, off, LE).convertShape(VectorOperators.S2I, I, 0))
+                    .lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
+        }
+        return FloatVector.fromMemorySegment(F, w, off, LE);
+    }
+
     /**
-     * res[4i + j] = lane-split dot(x[xi .. xi+kv), w[wj .. wj+kv)) for x rows x0..x3 and W rows
-     * w0..w3 (offsets into the arrays; kv a multiple of L).
+     * res[j] = lane-split dot(x[xi .. xi+kv), W row j) for x row x0 (offsets into x) and
+     * W rows at byte offsets w0..w3 of {@code w}: bf16 (widened exactly, {@code bits << 16}) or f32,
+     * little-endian; kv a multiple of L.
      */
-    static void dot4x4(float[] x, int x0, int x1, int x2, int x3, float[] w, int w0, int w1, int w2, int w3,
+    static void dot1x4(float[] x, int x0, MemorySegment w, boolean bf16, long w0, long w1, long w2, long w3, int kv,
+            float[] buf, float[] res) {
+        int shift = bf16 ? 1 : 2; // log2 of the weight's byte size
+        FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
+        for (int k = 0; k < kv; k += L) {
+            FloatVector v = FloatVector.fromArray(F, x, x0 + k);
+            long b = (long) k << shift;
+            a0 = v.fma(load(w, w0 + b, bf16), a0);
+            a1 = v.fma(load(w, w1 + b, bf16), a1);
+            a2 = v.fma(load(w, w2 + b, bf16), a2);
+            a3 = v.fma(load(w, w3 + b, bf16), a3);
+        }
+        a0.intoArray(buf, 0);
+        a1.intoArray(buf, L);
+        a2.intoArray(buf, 2 * L);
+        a3.intoArray(buf, 3 * L);
+        GemmF32.reduce16(buf, res);
+    }
+
+    /** res[4i + j] = dot(x row i, W row j), i &lt; 2. */
+    static void dot2x4(float[] x, int x0, int x1, MemorySegment w, boolean bf16, long w0, long w1, long w2, long w3,
             int kv, float[] buf, float[] res) {
+        int shift = bf16 ? 1 : 2;
+        FloatVector a00 = FloatVector.zero(F), a01 = a00, a02 = a00, a03 = a00;
+        FloatVector a10 = a00, a11 = a00, a12 = a00, a13 = a00;
+        for (int k = 0; k < kv; k += L) {
+            FloatVector v0 = FloatVector.fromArray(F, x, x0 + k);
+            FloatVector v1 = FloatVector.fromArray(F, x, x1 + k);
+            long b = (long) k << shift;
+            FloatVector u = load(w, w0 + b, bf16);
+            a00 = v0.fma(u, a00);
+            a10 = v1.fma(u, a10);
+            u = load(w, w1 + b, bf16);
+            a01 = v0.fma(u, a01);
+            a11 = v1.fma(u, a11);
+            u = load(w, w2 + b, bf16);
+            a02 = v0.fma(u, a02);
+            a12 = v1.fma(u, a12);
+            u = load(w, w3 + b, bf16);
+            a03 = v0.fma(u, a03);
+            a13 = v1.fma(u, a13);
+        }
+        a00.intoArray(buf, 0);
+        a01.intoArray(buf, L);
+        a02.intoArray(buf, 2 * L);
+        a03.intoArray(buf, 3 * L);
+        a10.intoArray(buf, 4 * L);
+        a11.intoArray(buf, 5 * L);
+        a12.intoArray(buf, 6 * L);
+        a13.intoArray(buf, 7 * L);
+        GemmF32.reduce16(buf, res);
+    }
+
+    /** res[4i + j] = dot(x row i, W row j), i &lt; 4. */
+    static void dot4x4(float[] x, int x0, int x1, int x2, int x3, MemorySegment w, boolean bf16, long w0, long w1,
+            long w2, long w3, int kv, float[] buf, float[] res) {
+        int shift = bf16 ? 1 : 2;
         FloatVector a00 = FloatVector.zero(F), a01 = a00, a02 = a00, a03 = a00;
         FloatVector a10 = a00, a11 = a00, a12 = a00, a13 = a00;
         FloatVector a20 = a00, a21 = a00, a22 = a00, a23 = a00;
@@ -170,29 +252,30 @@ final class GemmF32 {
             FloatVector v1 = FloatVector.fromArray(F, x, x1 + k);
             FloatVector v2 = FloatVector.fromArray(F, x, x2 + k);
             FloatVector v3 = FloatVector.fromArray(F, x, x3 + k);
-            FloatVector u = FloatVector.fromArray(F, w, w0 + k);
+            long b = (long) k << shift;
+            FloatVector u = load(w, w0 + b, bf16);
             a00 = v0.fma(u, a00);
             a10 = v1.fma(u, a10);
             a20 = v2.fma(u, a20);
             a30 = v3.fma(u, a30);
-            u = FloatVector.fromArray(F, w, w1 + k);
+            u = load(w, w1 + b, bf16);
             a01 = v0.fma(u, a01);
             a11 = v1.fma(u, a11);
             a21 = v2.fma(u, a21);
             a31 = v3.fma(u, a31);
-            u = FloatVector.fromArray(F, w, w2 + k);
+            u = load(w, w2 + b, bf16);
             a02 = v0.fma(u, a02);
             a12 = v1.fma(u, a12);
             a22 = v2.fma(u, a22);
             a32 = v3.fma(u, a32);
-            u = FloatVector.fromArray(F, w, w3 + k);
+            u = load(w, w3 + b, bf16);
             a03 = v0.fma(u, a03);
             a13 = v1.fma(u, a13);
             a23 = v2.fma(u, a23);
             a33 = v3.fma(u, a33);
         }
-        a00.intoArray(buf, 0 * L);
-        a01.intoArray(buf, 1 * L);
+        a00.intoArray(buf, 0);
+        a01.intoArray(buf, L);
         a02.intoArray(buf, 2 * L);
         a03.intoArray(buf, 3 * L);
         a10.intoArray(buf, 4 * L);
@@ -207,54 +290,6 @@ final class GemmF32 {
         a31.intoArray(buf, 13 * L);
         a32.intoArray(buf, 14 * L);
         a33.intoArray(buf, 15 * L);
-        reduce16(buf, res);
-    }
-
-    /** {@link #dot4x4} for two x rows: res[4i + j], i &lt; 2. */
-    static void dot2x4(float[] x, int x0, int x1, float[] w, int w0, int w1, int w2, int w3, int kv, float[] buf, float[] res) {
-        FloatVector a00 = FloatVector.zero(F), a01 = a00, a02 = a00, a03 = a00;
-        FloatVector a10 = a00, a11 = a00, a12 = a00, a13 = a00;
-        for (int k = 0; k < kv; k += L) {
-            FloatVector v0 = FloatVector.fromArray(F, x, x0 + k);
-            FloatVector v1 = FloatVector.fromArray(F, x, x1 + k);
-            FloatVector u = FloatVector.fromArray(F, w, w0 + k);
-            a00 = v0.fma(u, a00);
-            a10 = v1.fma(u, a10);
-            u = FloatVector.fromArray(F, w, w1 + k);
-            a01 = v0.fma(u, a01);
-            a11 = v1.fma(u, a11);
-            u = FloatVector.fromArray(F, w, w2 + k);
-            a02 = v0.fma(u, a02);
-            a12 = v1.fma(u, a12);
-            u = FloatVector.fromArray(F, w, w3 + k);
-            a03 = v0.fma(u, a03);
-            a13 = v1.fma(u, a13);
-        }
-        a00.intoArray(buf, 0 * L);
-        a01.intoArray(buf, 1 * L);
-        a02.intoArray(buf, 2 * L);
-        a03.intoArray(buf, 3 * L);
-        a10.intoArray(buf, 4 * L);
-        a11.intoArray(buf, 5 * L);
-        a12.intoArray(buf, 6 * L);
-        a13.intoArray(buf, 7 * L);
-        reduce16(buf, res);
-    }
-
-    /** {@link #dot4x4} for one x row: res[j]. */
-    static void dot1x4(float[] x, int x0, float[] w, int w0, int w1, int w2, int w3, int kv, float[] buf, float[] res) {
-        FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
-        for (int k = 0; k < kv; k += L) {
-            FloatVector v0 = FloatVector.fromArray(F, x, x0 + k);
-            a0 = v0.fma(FloatVector.fromArray(F, w, w0 + k), a0);
-            a1 = v0.fma(FloatVector.fromArray(F, w, w1 + k), a1);
-            a2 = v0.fma(FloatVector.fromArray(F, w, w2 + k), a2);
-            a3 = v0.fma(FloatVector.fromArray(F, w, w3 + k), a3);
-        }
-        a0.intoArray(buf, 0 * L);
-        a1.intoArray(buf, 1 * L);
-        a2.intoArray(buf, 2 * L);
-        a3.intoArray(buf, 3 * L);
-        reduce16(buf, res);
+        GemmF32.reduce16(buf, res);
     }
 }

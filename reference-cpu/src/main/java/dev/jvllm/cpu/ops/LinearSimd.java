@@ -30,7 +30,7 @@ import jdk.incubator.vector.VectorSpecies;
  * <ul>
  *   <li>decode (T ≤ 8): one T-block, N split into ≥ 8 tasks per thread: W is streamed once, every
  *       row of it meets all T rows of x while it sits in L1; dense bf16 and f32 rows are read in
- *       place by the {@link GemvDirect} kernels (no panel: decode is bound by reading W);</li>
+ *       place (no panel: decode is bound by reading W);</li>
  *   <li>prefill: T-blocks of up to 64 rows sized so the block of x' stays in L2 (≈ 512 KiB) while
  *       the 4-row panel stays in L1 or L2; W is re-dequantized once per T-block, up to 128 flops
  *       per dequantized element.</li>
@@ -81,7 +81,7 @@ final class LinearSimd {
         });
     }
 
-    /** Up to this many x rows, dense bf16/f32 weights are read in place ({@link GemvDirect}), not via a panel. */
+    /** Up to this many x rows, dense bf16/f32 weights are read in place ({@link GemmF32}), not via a panel. */
     static final int DIRECT_MAX_ROWS = 8;
 
     /**
@@ -94,7 +94,7 @@ final class LinearSimd {
                 return null;
             }
             DType dt = d.w().dtype();
-            if (dt == DType.F32 || (dt == DType.BF16 && GemvDirect.bf16Supported())) {
+            if (dt == DType.F32 || (dt == DType.BF16 && GemmF32.bf16Supported())) {
                 return new Direct(CpuTensor.of(d.w()).storage(), d.w(), dt == DType.BF16);
             }
             return null;
@@ -116,6 +116,8 @@ final class LinearSimd {
             int n0, int n1) {
         int kv = k - k % L;
         float[] panel = direct == null ? new float[4 * k] : null; // W rows j..j+3 in f32: [4, K]
+        MemorySegment ws = direct == null ? MemorySegment.ofArray(panel) : direct.seg();
+        boolean bf16 = direct != null && direct.bf16();
         float[] res = new float[16];
         float[] buf = new float[16 * L]; // the kernels' accumulators, reduced in place
         float[] tileOut = new float[(t1 - t0) * COLUMN_CHUNK]; // out[t0..t1, c0..c0+64) in f32
@@ -130,22 +132,21 @@ final class LinearSimd {
                         w.row(j + r, panel, r * k);
                     }
                 }
+                // W rows j, j+r1, j+r2, j+r3 as byte offsets: in the panel, or in place
+                long w0 = direct == null ? 0 : direct.row(j);
+                long w1 = direct == null ? 4L * r1 * k : direct.row(j + r1);
+                long w2 = direct == null ? 4L * r2 * k : direct.row(j + r2);
+                long w3 = direct == null ? 4L * r3 * k : direct.row(j + r3);
                 for (int t = t0; t < t1; ) {
                     int rem = t1 - t;
                     int rt = rem >= 3 ? Math.min(4, rem) : rem;
                     int x0 = t * k;
-                    if (direct == null) {
-                        if (rt >= 3) {
-                            GemmF32.dot4x4(x, x0, x0 + k, x0 + 2 * k, x0 + (rt - 1) * k, panel, 0, r1 * k, r2 * k, r3 * k,
-                                    kv, buf, res);
-                        } else if (rt == 2) {
-                            GemmF32.dot2x4(x, x0, x0 + k, panel, 0, r1 * k, r2 * k, r3 * k, kv, buf, res);
-                        } else {
-                            GemmF32.dot1x4(x, x0, panel, 0, r1 * k, r2 * k, r3 * k, kv, buf, res);
-                        }
+                    if (rt >= 3) {
+                        GemmF32.dot4x4(x, x0, x0 + k, x0 + 2 * k, x0 + (rt - 1) * k, ws, bf16, w0, w1, w2, w3, kv, buf, res);
+                    } else if (rt == 2) {
+                        GemmF32.dot2x4(x, x0, x0 + k, ws, bf16, w0, w1, w2, w3, kv, buf, res);
                     } else {
-                        directKernel(direct, x, x0, rt, k, direct.row(j), direct.row(j + r1), direct.row(j + r2),
-                                direct.row(j + r3), kv, buf, res);
+                        GemmF32.dot1x4(x, x0, ws, bf16, w0, w1, w2, w3, kv, buf, res);
                     }
                     for (int i = 0; i < rt; i++) {
                         int xo = (t + i) * k;
@@ -163,19 +164,6 @@ final class LinearSimd {
             for (int t = t0; t < t1; t++) {
                 out.store(t, c0, tileOut, (t - t0) * COLUMN_CHUNK, cols);
             }
-        }
-    }
-
-    /** The {@link GemvDirect} kernel for rt (1..4) x rows from x0 on, rows of k apart. */
-    private static void directKernel(Direct d, float[] x, int x0, int rt, int k, long w0, long w1, long w2, long w3,
-            int kv, float[] buf, float[] res) {
-        MemorySegment s = d.seg();
-        if (rt >= 3) {
-            GemvDirect.dot4x4(x, x0, x0 + k, x0 + 2 * k, x0 + (rt - 1) * k, s, d.bf16(), w0, w1, w2, w3, kv, buf, res);
-        } else if (rt == 2) {
-            GemvDirect.dot2x4(x, x0, x0 + k, s, d.bf16(), w0, w1, w2, w3, kv, buf, res);
-        } else {
-            GemvDirect.dot1x4(x, x0, s, d.bf16(), w0, w1, w2, w3, kv, buf, res);
         }
     }
 
