@@ -57,6 +57,11 @@ public final class CudaBackend implements Backend {
         return gpu.description();
     }
 
+    @Override
+    public long memoryCapacity() {
+        return gpu.totalMemory();
+    }
+
     /** The device (benchmarks time with its stream). */
     Gpu gpu() {
         return gpu;

@@ -221,6 +221,12 @@ final class Gpu implements AutoCloseable {
                 driverVersion / 1000, driverVersion % 1000 / 10, blas);
     }
 
+    /** Total device memory in bytes, or −1 when the driver cannot say. */
+    long totalMemory() {
+        long[] info = memInfoOrNull();
+        return info == null ? -1 : info[1];
+    }
+
     private long[] memInfoOrNull() {
         try {
             makeCurrent();

@@ -50,6 +50,14 @@ public interface Backend extends AutoCloseable {
         return t;
     }
 
+    /**
+     * The device's total memory in bytes (the machine's physical memory for a CPU backend), or −1
+     * when unknown. The engine sizes a KV cache given as a fraction of memory from it.
+     */
+    default long memoryCapacity() {
+        return -1;
+    }
+
     /** Waits until every submitted op has finished. */
     default void synchronize() {
     }

@@ -76,6 +76,12 @@ public final class CpuBackend implements Backend {
     }
 
     @Override
+    public long memoryCapacity() {
+        return java.lang.management.ManagementFactory.getOperatingSystemMXBean()
+                instanceof com.sun.management.OperatingSystemMXBean os ? os.getTotalMemorySize() : -1;
+    }
+
+    @Override
     public Tensor allocate(DType dtype, int... shape) {
         TensorLayout layout = TensorLayout.contiguous(dtype, shape);
         long bytes = Math.max(1, layout.numel() * dtype.byteSize());

@@ -34,7 +34,8 @@ record ModelOptions(Path model, EngineOptions engine) {
               --dtype auto|f32|bf16       auto: weights as stored; activations f32 on the CPU, bf16 on a GPU
                                           (default auto)
               --threads N                 CPU threads per rank (default: all cores, split over the ranks)
-              --kv-cache-memory SIZE      KV cache + per-sequence state per rank, e.g. 512MiB, 4GiB
+              --kv-cache-memory SIZE      KV cache + per-sequence state per rank, e.g. 512MiB, 4GiB, or a share
+                                          of the device's memory (the machine's on the CPU), e.g. 30%
                                           (default: enough for max-num-seqs x max-model-len, at most 4 GiB)
               --max-model-len N           longest sequence, prompt + output (default: the config's)
               --max-num-seqs N            most sequences in one step (default 256)
@@ -53,12 +54,14 @@ record ModelOptions(Path model, EngineOptions engine) {
             throw new Command.UsageException(e.getMessage());
         }
         EngineOptions d = EngineOptions.defaults();
+        String kv = a.value("--kv-cache-memory", "0");
         try {
             EngineOptions o = d.withBackend(a.value("--backend"))
                     .withDtype(a.value("--dtype", "auto"))
                     .withThreads(a.intValue("--threads", 0))
                     .withTensorParallelSize(a.intValue("--tensor-parallel-size", 1))
-                    .withKvCacheMemoryBytes(bytes("--kv-cache-memory", a.value("--kv-cache-memory", "0")))
+                    .withKvCacheMemoryBytes(fraction(kv) == null ? bytes("--kv-cache-memory", kv) : 0)
+                    .withKvCacheMemoryFraction(fraction(kv) == null ? 0 : fraction(kv))
                     .withMaxModelLen(a.intValue("--max-model-len", 0))
                     .withMaxNumSeqs(a.intValue("--max-num-seqs", d.maxNumSeqs()))
                     .withMaxNumBatchedTokens(a.intValue("--max-num-batched-tokens", d.maxNumBatchedTokens()))
@@ -93,6 +96,23 @@ record ModelOptions(Path model, EngineOptions engine) {
                     + (home == null ? ": -D" + HOME_PROPERTY + " is not set; run through ./jvllm)" : " at " + dir + ")"));
         }
         return dir;
+    }
+
+    /** {@code 25%} → 0.25; null when {@code size} is not a percentage. */
+    static Double fraction(String size) throws Command.UsageException {
+        String s = size.strip();
+        if (!s.endsWith("%")) {
+            return null;
+        }
+        try {
+            double f = Double.parseDouble(s.substring(0, s.length() - 1).strip()) / 100;
+            if (f > 0 && f <= 1) {
+                return f;
+            }
+        } catch (NumberFormatException e) {
+            // reported below
+        }
+        throw new Command.UsageException("--kv-cache-memory: \"" + size + "\" is not a percentage in (0%, 100%]");
     }
 
     private static final java.util.regex.Pattern SIZE =

@@ -120,9 +120,21 @@ public final class EngineCore implements AutoCloseable {
             long blockBytes = ModelRunner.kvBytesPerBlock(ctx, bs);
             long stateBytes = ModelRunner.stateBytesPerSlot(ctx) * o.maxNumSeqs();
             long blocksPerSeq = (len + bs - 1) / bs;
-            long budget = o.kvCacheMemoryBytes() > 0 ? o.kvCacheMemoryBytes()
-                    : Math.min(Math.min(CPU_DEFAULT_KV_BYTES, physicalMemory() / 4),
-                            stateBytes + blockBytes * blocksPerSeq * o.maxNumSeqs());
+            long budget;
+            if (o.kvCacheMemoryBytes() > 0) {
+                budget = o.kvCacheMemoryBytes();
+            } else if (o.kvCacheMemoryFraction() > 0) {
+                long capacity = ctx.backend().memoryCapacity();
+                if (capacity <= 0) {
+                    throw new IllegalArgumentException("kvCacheMemoryFraction=" + o.kvCacheMemoryFraction()
+                            + " needs the device's memory size, which backend " + ctx.backend().name()
+                            + " does not report; give kvCacheMemoryBytes instead");
+                }
+                budget = (long) (o.kvCacheMemoryFraction() * capacity);
+            } else {
+                budget = Math.min(Math.min(CPU_DEFAULT_KV_BYTES, physicalMemory() / 4),
+                        stateBytes + blockBytes * blocksPerSeq * o.maxNumSeqs());
+            }
             if (stateBytes + blockBytes > budget) {
                 throw new IllegalArgumentException("kvCacheMemoryBytes=" + budget + " cannot hold the state of "
                         + o.maxNumSeqs() + " sequences (" + stateBytes + " bytes) and one KV block (" + blockBytes

@@ -16,6 +16,8 @@ import java.util.List;
  * @param kvCacheMemoryBytes  memory per rank for the KV cache and the per-sequence state of stateful
  *                            layers; 0: enough for max_num_seqs sequences of max_model_len tokens,
  *                            at most 4 GiB (vLLM's CPU default) and a quarter of the machine's memory
+ * @param kvCacheMemoryFraction used when kvCacheMemoryBytes is 0: that share of the device's memory
+ *                            ({@code Backend.memoryCapacity()}; physical memory on the CPU); 0: the default
  * @param maxModelLen         longest sequence (prompt + output); 0: the config's max_position_embeddings
  * @param maxNumSeqs          most sequences in one step's batch
  * @param maxNumBatchedTokens most tokens in one step's batch (the chunked-prefill budget)
@@ -25,10 +27,12 @@ import java.util.List;
  * @param enableChunkedPrefill whether a long prompt is computed over several steps
  * @param seed                seeds the per-request seeds of requests that set none
  * @param maxLogprobs         most logprobs a request may ask per token (−1: the whole vocabulary)
- * @param loadFormat          where weights come from: the checkpoint files, or random (vLLM's {@code --load-format dummy})
+ * @param loadFormat          where weights come from: the checkpoint files, or random weights
+ *                            (vLLM's {@code --load-format dummy})
  */
 public record EngineOptions(String backend, String dtype, int threads, int tensorParallelSize,
-        long kvCacheMemoryBytes, int maxModelLen, int maxNumSeqs, int maxNumBatchedTokens, int blockSize,
+        long kvCacheMemoryBytes, double kvCacheMemoryFraction, int maxModelLen, int maxNumSeqs,
+        int maxNumBatchedTokens, int blockSize,
         Boolean enablePrefixCaching, boolean enableChunkedPrefill, long seed, int maxLogprobs,
         ModelLoader.LoadFormat loadFormat) {
 
@@ -39,6 +43,10 @@ public record EngineOptions(String backend, String dtype, int threads, int tenso
         }
         positiveOrZero("threads", threads);
         positiveOrZero("kvCacheMemoryBytes", kvCacheMemoryBytes);
+        if (!(kvCacheMemoryFraction >= 0 && kvCacheMemoryFraction <= 1)) {
+            throw new IllegalArgumentException("kvCacheMemoryFraction must be in [0, 1] (0 = default), got "
+                    + kvCacheMemoryFraction);
+        }
         positiveOrZero("maxModelLen", maxModelLen);
         if (tensorParallelSize < 1) {
             throw new IllegalArgumentException("tensorParallelSize must be >= 1, got " + tensorParallelSize);
@@ -66,78 +74,110 @@ public record EngineOptions(String backend, String dtype, int threads, int tenso
 
     /** vLLM's defaults: 256 sequences, 2048 batched tokens, blocks of 16, chunked prefill on. */
     public static EngineOptions defaults() {
-        return new EngineOptions(null, "auto", 0, 1, 0, 0, 256, 2048, 16, null, true, 0, 20,
+        return new EngineOptions(null, "auto", 0, 1, 0, 0, 0, 256, 2048, 16, null, true, 0, 20,
                 ModelLoader.LoadFormat.AUTO);
     }
 
     public EngineOptions withBackend(String v) {
-        return new EngineOptions(v, dtype, threads, tensorParallelSize, kvCacheMemoryBytes, maxModelLen, maxNumSeqs,
-                maxNumBatchedTokens, blockSize, enablePrefixCaching, enableChunkedPrefill, seed, maxLogprobs, loadFormat);
+        return new EngineOptions(v, dtype, threads, tensorParallelSize, kvCacheMemoryBytes,
+                kvCacheMemoryFraction, maxModelLen, maxNumSeqs,
+                maxNumBatchedTokens, blockSize, enablePrefixCaching, enableChunkedPrefill, seed, maxLogprobs,
+                loadFormat);
     }
 
     public EngineOptions withDtype(String v) {
-        return new EngineOptions(backend, v, threads, tensorParallelSize, kvCacheMemoryBytes, maxModelLen, maxNumSeqs,
-                maxNumBatchedTokens, blockSize, enablePrefixCaching, enableChunkedPrefill, seed, maxLogprobs, loadFormat);
+        return new EngineOptions(backend, v, threads, tensorParallelSize, kvCacheMemoryBytes,
+                kvCacheMemoryFraction, maxModelLen, maxNumSeqs,
+                maxNumBatchedTokens, blockSize, enablePrefixCaching, enableChunkedPrefill, seed, maxLogprobs,
+                loadFormat);
     }
 
     public EngineOptions withThreads(int v) {
-        return new EngineOptions(backend, dtype, v, tensorParallelSize, kvCacheMemoryBytes, maxModelLen, maxNumSeqs,
-                maxNumBatchedTokens, blockSize, enablePrefixCaching, enableChunkedPrefill, seed, maxLogprobs, loadFormat);
+        return new EngineOptions(backend, dtype, v, tensorParallelSize, kvCacheMemoryBytes,
+                kvCacheMemoryFraction, maxModelLen, maxNumSeqs,
+                maxNumBatchedTokens, blockSize, enablePrefixCaching, enableChunkedPrefill, seed, maxLogprobs,
+                loadFormat);
     }
 
     public EngineOptions withTensorParallelSize(int v) {
-        return new EngineOptions(backend, dtype, threads, v, kvCacheMemoryBytes, maxModelLen, maxNumSeqs,
-                maxNumBatchedTokens, blockSize, enablePrefixCaching, enableChunkedPrefill, seed, maxLogprobs, loadFormat);
+        return new EngineOptions(backend, dtype, threads, v, kvCacheMemoryBytes, kvCacheMemoryFraction,
+                maxModelLen, maxNumSeqs,
+                maxNumBatchedTokens, blockSize, enablePrefixCaching, enableChunkedPrefill, seed, maxLogprobs,
+                loadFormat);
     }
 
     public EngineOptions withKvCacheMemoryBytes(long v) {
-        return new EngineOptions(backend, dtype, threads, tensorParallelSize, v, maxModelLen, maxNumSeqs,
-                maxNumBatchedTokens, blockSize, enablePrefixCaching, enableChunkedPrefill, seed, maxLogprobs, loadFormat);
+        return new EngineOptions(backend, dtype, threads, tensorParallelSize, v, kvCacheMemoryFraction,
+                maxModelLen, maxNumSeqs,
+                maxNumBatchedTokens, blockSize, enablePrefixCaching, enableChunkedPrefill, seed, maxLogprobs,
+                loadFormat);
+    }
+
+    public EngineOptions withKvCacheMemoryFraction(double v) {
+        return new EngineOptions(backend, dtype, threads, tensorParallelSize, kvCacheMemoryBytes, v, maxModelLen,
+                maxNumSeqs, maxNumBatchedTokens, blockSize, enablePrefixCaching, enableChunkedPrefill, seed,
+                maxLogprobs,
+                loadFormat);
     }
 
     public EngineOptions withMaxModelLen(int v) {
-        return new EngineOptions(backend, dtype, threads, tensorParallelSize, kvCacheMemoryBytes, v, maxNumSeqs,
-                maxNumBatchedTokens, blockSize, enablePrefixCaching, enableChunkedPrefill, seed, maxLogprobs, loadFormat);
+        return new EngineOptions(backend, dtype, threads, tensorParallelSize, kvCacheMemoryBytes,
+                kvCacheMemoryFraction, v, maxNumSeqs,
+                maxNumBatchedTokens, blockSize, enablePrefixCaching, enableChunkedPrefill, seed, maxLogprobs,
+                loadFormat);
     }
 
     public EngineOptions withMaxNumSeqs(int v) {
-        return new EngineOptions(backend, dtype, threads, tensorParallelSize, kvCacheMemoryBytes, maxModelLen, v,
-                maxNumBatchedTokens, blockSize, enablePrefixCaching, enableChunkedPrefill, seed, maxLogprobs, loadFormat);
+        return new EngineOptions(backend, dtype, threads, tensorParallelSize, kvCacheMemoryBytes,
+                kvCacheMemoryFraction, maxModelLen, v,
+                maxNumBatchedTokens, blockSize, enablePrefixCaching, enableChunkedPrefill, seed, maxLogprobs,
+                loadFormat);
     }
 
     public EngineOptions withMaxNumBatchedTokens(int v) {
-        return new EngineOptions(backend, dtype, threads, tensorParallelSize, kvCacheMemoryBytes, maxModelLen,
+        return new EngineOptions(backend, dtype, threads, tensorParallelSize, kvCacheMemoryBytes,
+                kvCacheMemoryFraction, maxModelLen,
                 maxNumSeqs, v, blockSize, enablePrefixCaching, enableChunkedPrefill, seed, maxLogprobs, loadFormat);
     }
 
     public EngineOptions withBlockSize(int v) {
-        return new EngineOptions(backend, dtype, threads, tensorParallelSize, kvCacheMemoryBytes, maxModelLen,
-                maxNumSeqs, maxNumBatchedTokens, v, enablePrefixCaching, enableChunkedPrefill, seed, maxLogprobs, loadFormat);
+        return new EngineOptions(backend, dtype, threads, tensorParallelSize, kvCacheMemoryBytes,
+                kvCacheMemoryFraction, maxModelLen,
+                maxNumSeqs, maxNumBatchedTokens, v, enablePrefixCaching, enableChunkedPrefill, seed,
+                maxLogprobs, loadFormat);
     }
 
     public EngineOptions withPrefixCaching(Boolean v) {
-        return new EngineOptions(backend, dtype, threads, tensorParallelSize, kvCacheMemoryBytes, maxModelLen,
+        return new EngineOptions(backend, dtype, threads, tensorParallelSize, kvCacheMemoryBytes,
+                kvCacheMemoryFraction, maxModelLen,
                 maxNumSeqs, maxNumBatchedTokens, blockSize, v, enableChunkedPrefill, seed, maxLogprobs, loadFormat);
     }
 
     public EngineOptions withChunkedPrefill(boolean v) {
-        return new EngineOptions(backend, dtype, threads, tensorParallelSize, kvCacheMemoryBytes, maxModelLen,
+        return new EngineOptions(backend, dtype, threads, tensorParallelSize, kvCacheMemoryBytes,
+                kvCacheMemoryFraction, maxModelLen,
                 maxNumSeqs, maxNumBatchedTokens, blockSize, enablePrefixCaching, v, seed, maxLogprobs, loadFormat);
     }
 
     public EngineOptions withSeed(long v) {
-        return new EngineOptions(backend, dtype, threads, tensorParallelSize, kvCacheMemoryBytes, maxModelLen,
-                maxNumSeqs, maxNumBatchedTokens, blockSize, enablePrefixCaching, enableChunkedPrefill, v, maxLogprobs, loadFormat);
+        return new EngineOptions(backend, dtype, threads, tensorParallelSize, kvCacheMemoryBytes,
+                kvCacheMemoryFraction, maxModelLen,
+                maxNumSeqs, maxNumBatchedTokens, blockSize, enablePrefixCaching, enableChunkedPrefill, v,
+                maxLogprobs, loadFormat);
     }
 
     public EngineOptions withLoadFormat(ModelLoader.LoadFormat v) {
-        return new EngineOptions(backend, dtype, threads, tensorParallelSize, kvCacheMemoryBytes, maxModelLen,
-                maxNumSeqs, maxNumBatchedTokens, blockSize, enablePrefixCaching, enableChunkedPrefill, seed, maxLogprobs, v);
+        return new EngineOptions(backend, dtype, threads, tensorParallelSize, kvCacheMemoryBytes,
+                kvCacheMemoryFraction, maxModelLen,
+                maxNumSeqs, maxNumBatchedTokens, blockSize, enablePrefixCaching, enableChunkedPrefill, seed,
+                maxLogprobs, v);
     }
 
     public EngineOptions withMaxLogprobs(int v) {
-        return new EngineOptions(backend, dtype, threads, tensorParallelSize, kvCacheMemoryBytes, maxModelLen,
-                maxNumSeqs, maxNumBatchedTokens, blockSize, enablePrefixCaching, enableChunkedPrefill, seed, v, loadFormat);
+        return new EngineOptions(backend, dtype, threads, tensorParallelSize, kvCacheMemoryBytes,
+                kvCacheMemoryFraction, maxModelLen,
+                maxNumSeqs, maxNumBatchedTokens, blockSize, enablePrefixCaching, enableChunkedPrefill, seed,
+                v, loadFormat);
     }
 
     /**

@@ -127,6 +127,10 @@ class ModelCommandsTest {
         assertEquals(2L << 30, ModelOptions.bytes("--kv-cache-memory", "2g"));
         assertEquals(1536, ModelOptions.bytes("--kv-cache-memory", "1.5K"));
         assertEquals(1000, ModelOptions.bytes("--kv-cache-memory", "1000"));
+        assertEquals(0.3, ModelOptions.fraction("30%"), 1e-12);
+        assertNull(ModelOptions.fraction("4GiB"));
+        assertThrows(Command.UsageException.class, () -> ModelOptions.fraction("0%"));
+        assertThrows(Command.UsageException.class, () -> ModelOptions.fraction("150%"));
         Command.UsageException e = assertThrows(Command.UsageException.class,
                 () -> ModelOptions.bytes("--kv-cache-memory", "4 parsecs"));
         assertTrue(e.getMessage().contains("--kv-cache-memory") && e.getMessage().contains("4GiB"), e.getMessage());

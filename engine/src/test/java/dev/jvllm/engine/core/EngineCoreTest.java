@@ -101,6 +101,21 @@ class EngineCoreTest {
     }
 
     @Test
+    void aKvBudgetGivenAsAShareOfMemoryScalesThePool() {
+        long capacity = CPU.memoryCapacity();
+        assertTrue(capacity > 0, "the CPU backend reports physical memory");
+        double f = (64L << 20) / (double) capacity; // about 64 MiB
+        int small, large;
+        try (EngineCore a = engine("llama", EngineOptions.defaults().withKvCacheMemoryFraction(f));
+             EngineCore b = engine("llama", EngineOptions.defaults().withKvCacheMemoryFraction(2 * f))) {
+            small = a.stats().totalBlocks();
+            large = b.stats().totalBlocks();
+        }
+        assertTrue(small > 0 && Math.abs(large - 2 * small) <= 2, small + " blocks, then " + large);
+        assertThrows(IllegalArgumentException.class, () -> EngineOptions.defaults().withKvCacheMemoryFraction(1.5));
+    }
+
+    @Test
     void aPrefixCacheHitSkipsTheCachedTokensAndGivesTheSameOutput() {
         Random r = new Random(5);
         int[] first = randomPrompt(r, 40);
