@@ -12,12 +12,10 @@ import dev.jvllm.engine.tokenizer.Tokenizer;
 import dev.jvllm.models.CausalLM;
 import dev.jvllm.models.layers.ParallelConfig;
 import dev.jvllm.models.loader.Checkpoint;
-import dev.jvllm.models.loader.CheckpointTensor;
 import dev.jvllm.models.runtime.ModelLoader;
 import dev.jvllm.models.runtime.SimpleRunner;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
-import java.lang.foreign.ValueLayout;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.List;
@@ -32,13 +30,6 @@ class DefaultModelTest {
     static final Path MODEL = Path.of("../default-model");
     static final Path EXPECTED = Path.of("src/test/resources/default-model");
 
-    static int[] ints(CheckpointTensor t) {
-        int[] v = new int[(int) t.numel()];
-        for (int i = 0; i < v.length; i++) {
-            v[i] = t.data().get(ValueLayout.JAVA_INT_UNALIGNED, 4L * i);
-        }
-        return v;
-    }
 
     @Test
     void tokenizerLogitsAndGreedyTextMatchTransformers() throws Exception {
@@ -52,7 +43,7 @@ class DefaultModelTest {
             assertTrue(prompts >= 3);
             for (int i = 0; i < prompts; i++) {
                 String text = info.get("prompts").get(i).asText();
-                int[] prompt = ints(expected.get("prompt_" + i));
+                int[] prompt = expected.get("prompt_" + i).toIntArray();
                 assertArrayEquals(prompt, tokenizer.encode(text, true), "prompt ids of \"" + text + "\"");
 
                 float[] want = expected.get("logits_" + i).toFloatArray();
@@ -64,7 +55,7 @@ class DefaultModelTest {
                 }
                 assertTrue(worst <= 1e-4 * scale, "\"" + text + "\": logit error " + worst + " > 1e-4 x " + scale);
 
-                int[] greedyWant = ints(expected.get("greedy_" + i));
+                int[] greedyWant = expected.get("greedy_" + i).toIntArray();
                 int[] greedyGot = runner.greedy(prompt, greedyWant.length);
                 assertArrayEquals(greedyWant, greedyGot, "\"" + text + "\": greedy continuation");
                 assertEquals(info.get("greedy_text").get(i).asText(), tokenizer.decode(greedyGot, true));

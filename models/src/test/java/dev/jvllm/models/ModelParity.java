@@ -6,12 +6,10 @@ import dev.jvllm.api.Backend;
 import dev.jvllm.api.DType;
 import dev.jvllm.models.layers.ParallelConfig;
 import dev.jvllm.models.loader.Checkpoint;
-import dev.jvllm.models.loader.CheckpointTensor;
 import dev.jvllm.models.runtime.ModelLoader;
 import dev.jvllm.models.runtime.SimpleRunner;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.lang.foreign.ValueLayout;
 import java.net.URISyntaxException;
 import java.net.URL;
 import java.nio.file.Files;
@@ -87,15 +85,6 @@ final class ModelParity {
         return denseFixtures().stream().filter(n -> !n.equals("minimax")).toList();
     }
 
-    /** An I32 fixture tensor's values. */
-    static int[] ints(CheckpointTensor t) {
-        int n = (int) t.numel();
-        int[] out = new int[n];
-        for (int i = 0; i < n; i++) {
-            out[i] = t.data().get(ValueLayout.JAVA_INT_UNALIGNED, 4L * i);
-        }
-        return out;
-    }
 
     /**
      * The f32 rule on {@code backend}: every prompt's logits within {@code relative} × the logit
@@ -106,11 +95,11 @@ final class ModelParity {
              SimpleRunner runner = new SimpleRunner(model, 128);
              Checkpoint expected = Checkpoint.open(fixture(name).resolve("expected.safetensors"))) {
             for (int i = 0; expected.contains("prompt_" + i); i++) {
-                int[] prompt = ints(expected.get("prompt_" + i));
+                int[] prompt = expected.get("prompt_" + i).toIntArray();
                 float[] want = expected.get("logits_" + i).toFloatArray();
                 assertClose(want, runner.promptLogits(prompt), relative, prompt.length,
                         name + " on " + backend.name() + " prompt " + i);
-                int[] greedyWant = ints(expected.get("greedy_" + i));
+                int[] greedyWant = expected.get("greedy_" + i).toIntArray();
                 // stricter than vLLM's top-5 rule: in f32 the two sides must pick the same tokens
                 assertArrayEquals(greedyWant, runner.greedy(prompt, greedyWant.length),
                         name + " on " + backend.name() + " prompt " + i + ": greedy continuation differs");
@@ -130,8 +119,8 @@ final class ModelParity {
              SimpleRunner lowRunner = new SimpleRunner(bf16, 128);
              Checkpoint expected = Checkpoint.open(fixture(name).resolve("expected.safetensors"))) {
             for (int i = 0; expected.contains("prompt_" + i); i++) {
-                int[] prompt = ints(expected.get("prompt_" + i));
-                int[] want = ints(expected.get("greedy_" + i));
+                int[] prompt = expected.get("prompt_" + i).toIntArray();
+                int[] want = expected.get("greedy_" + i).toIntArray();
                 int[] got = lowRunner.greedy(prompt, want.length);
                 int first = 0;
                 while (first < want.length && want[first] == got[first]) {

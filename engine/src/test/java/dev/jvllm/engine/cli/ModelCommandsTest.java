@@ -6,7 +6,6 @@ import dev.jvllm.models.loader.Checkpoint;
 import dev.jvllm.models.loader.CheckpointTensor;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
-import java.lang.foreign.ValueLayout;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -30,18 +29,11 @@ class ModelCommandsTest {
         return new Result(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
     }
 
-    static int[] ints(CheckpointTensor t) {
-        int[] v = new int[(int) t.numel()];
-        for (int i = 0; i < v.length; i++) {
-            v[i] = t.data().get(ValueLayout.JAVA_INT_UNALIGNED, 4L * i);
-        }
-        return v;
-    }
 
     @Test
     void logitsWritesTheRealVocabularyLogitsOfEveryPromptPosition(@TempDir Path tmp) throws Exception {
         try (Checkpoint expected = Checkpoint.open(FIXTURE.resolve("expected.safetensors"))) {
-            int[] prompt = ints(expected.get("prompt_0"));
+            int[] prompt = expected.get("prompt_0").toIntArray();
             float[] want = expected.get("logits_0").toFloatArray();
             Path out = tmp.resolve("l.safetensors");
             String ids = Arrays.stream(prompt).mapToObj(Integer::toString).collect(Collectors.joining(","));
@@ -63,8 +55,8 @@ class ModelCommandsTest {
     @Test
     void generateJsonPrintsOnlyTheGeneratedIds() throws Exception {
         try (Checkpoint expected = Checkpoint.open(FIXTURE.resolve("expected.safetensors"))) {
-            int[] prompt = ints(expected.get("prompt_1"));
-            int[] greedy = ints(expected.get("greedy_1"));
+            int[] prompt = expected.get("prompt_1").toIntArray();
+            int[] greedy = expected.get("greedy_1").toIntArray();
             String ids = Arrays.stream(prompt).mapToObj(Integer::toString).collect(Collectors.joining(","));
             Result r = run("generate", "--model", FIXTURE.toString(), "--prompt-token-ids", ids, "--max-tokens",
                     String.valueOf(greedy.length), "--temperature", "0", "--json", "--tensor-parallel-size", "2");

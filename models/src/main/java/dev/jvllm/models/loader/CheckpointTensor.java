@@ -30,6 +30,7 @@ import java.util.Arrays;
 public record CheckpointTensor(String name, DType dtype, long[] shape, MemorySegment data, Path file) {
 
     static final ValueLayout.OfFloat F32_LE = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    static final ValueLayout.OfInt I32_LE = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     static final ValueLayout.OfShort I16_LE = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
     public CheckpointTensor {
@@ -80,6 +81,22 @@ public record CheckpointTensor(String name, DType dtype, long[] shape, MemorySeg
     /** {@code [4096, 11008]}, for messages. */
     public String shapeString() {
         return Arrays.toString(shape);
+    }
+
+    /** The values of an I32 tensor (token ids, indices), copied into an array. */
+    public int[] toIntArray() {
+        if (dtype != DType.I32) {
+            throw new SafetensorsException(file + ": tensor " + name + " is " + dtype.safetensorsName()
+                    + ", not I32; read it with toFloatArray() or through data()");
+        }
+        long n = numel();
+        if (n > Integer.MAX_VALUE - 8) {
+            throw new SafetensorsException(file + ": tensor " + name + " " + shapeString()
+                    + " has " + n + " elements, too many for an int[]; read it through data() instead");
+        }
+        int[] out = new int[(int) n];
+        MemorySegment.copy(data, I32_LE, 0, out, 0, out.length);
+        return out;
     }
 
     /**

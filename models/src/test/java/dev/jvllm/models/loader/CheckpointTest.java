@@ -48,6 +48,8 @@ class CheckpointTest {
             assertEquals(2, c.size());
             assertTrue(c.contains("lm_head.weight"));
             assertArrayEquals(new float[] {1, 25}, c.get("model.embed_tokens.weight").toFloatArray());
+            assertMessage(assertThrows(SafetensorsException.class, () -> c.get("lm_head.weight").toIntArray()),
+                    "lm_head.weight", "not I32");
         }
     }
 
