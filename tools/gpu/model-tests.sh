@@ -23,8 +23,9 @@ while [[ $# -gt 0 ]]; do
         *) echo "model-tests.sh: unknown argument $1" >&2; exit 2 ;;
     esac
 done
-fixtures=.gpu/test-classes/models/fixtures
-[[ -d "$fixtures/llama" ]] || { echo "model-tests.sh: no $fixtures (package.sh copies the models' test resources)" >&2; exit 1; }
+fixtures=models/src/test/resources/fixtures
+[[ -d "$fixtures/llama" ]] || fixtures=../models/src/test/resources/fixtures
+[[ -d "$fixtures/llama" ]] || { echo "model-tests.sh: no models/src/test/resources/fixtures here or one level up" >&2; exit 1; }
 
 scratch="$(mktemp -d)"
 status=0

@@ -2,9 +2,13 @@
 # Packages everything the GPU machine needs to run the tests (it has no Java and no Maven)
 # into the git-ignored folder .gpu/ at the repo root:
 #
-#   .gpu/jrt.tgz                 a jlink'd Java runtime (built once, cached; rebuilt when the JDK changes)
-#   .gpu/lib/                    every module jar + their runtime and test dependency jars
-#   .gpu/test-classes/<module>/  each module's compiled test classes and test resources
+#   .gpu/jrt.txz                 a jlink'd Java runtime, uncompressed image in an xz tarball (about 14 MB;
+#                                built once, cached; rebuilt when the JDK changes)
+#   .gpu/lib/                    every module jar + their runtime and test dependency jars, except
+#                                Jazzer's (GPU runs do not fuzz)
+#   .gpu/test-classes/<module>/  each module's compiled test classes and test resources, except the
+#                                model fixtures: run-tests.sh links them from the checkout, which
+#                                travels anyway
 #   .gpu/junit-platform-console-standalone-<v>.jar
 #
 # Then run there (see tools/gpu/README.md): carry .gpu, command: bash tools/gpu/run-tests.sh [args]
@@ -34,7 +38,8 @@ esac
 cd "$ROOT"
 
 # Module directories, from the parent pom's <modules>.
-mapfile -t MODULES < <(sed -n 's:.*<module>\(.*\)</module>.*:\1:p' pom.xml)
+# benchmarks/ is left out: its JMH and Jlama jars are CPU-side tools and would not fit the carry limit.
+mapfile -t MODULES < <(sed -n 's:.*<module>\(.*\)</module>.*:\1:p' pom.xml | grep -vx benchmarks)
 [[ ${#MODULES[@]} -gt 0 ]] || die "no <module> entries in pom.xml"
 
 # JUnit Platform version matching the Jupiter version of the parent pom (5.x.y -> 1.x.y).
@@ -54,7 +59,7 @@ mkdir -p "$G/lib" "$G/test-classes"
 #    package and copy-dependencies run in one reactor session so that dev.jvllm artifacts resolve
 #    to the jars just built (no install into ~/.m2 needed).
 echo "package.sh: building with $JDK (mvn -DskipTests package + copy-dependencies) ..." >&2
-mvn -B -q -ntp -DskipTests package dependency:copy-dependencies \
+mvn -B -q -ntp -DskipTests -pl "$(IFS=,; echo "${MODULES[*]}")" package dependency:copy-dependencies \
     -DincludeScope=test -DoutputDirectory="$G/lib" 1>&2 || die "build failed (see above)"
 
 # 2. Module jars and test classes.
@@ -72,6 +77,13 @@ for m in "${MODULES[@]}"; do
         cp -R "$m/target/test-classes/." "$G/test-classes/$m/"
     fi
 done
+# The checkout travels with every device call: its fixtures are not carried twice (run-tests.sh links them).
+rm -rf "$G/test-classes/models/fixtures"
+rm -f "$G"/lib/jazzer-*.jar
+# One version per artifact on the class path (Maven copies e.g. two Guavas from different scopes): keep the newest.
+ls "$G/lib" | sed -n 's/^\(.*\)-\([0-9][^-]*\(-[A-Za-z]*\)\{0,1\}\)\.jar$/\1 \2/p' | sort -k1,1 -k2,2V |
+    awk '$1 == prev { print prevjar } { prev = $1; prevjar = $1 "-" $2 ".jar" }' |
+    while read -r old; do rm -f "$G/lib/$old"; done
 
 # 3. JUnit console launcher. It bundles the JUnit Platform and Jupiter, so their separate jars
 #    leave lib/ (one copy of each class on the class path).
@@ -84,25 +96,27 @@ rm -f "$G"/lib/junit-jupiter-*.jar "$G"/lib/junit-platform-*.jar "$G"/lib/junit-
 # 4. The Java runtime, built once per JDK version and module list.
 JDK_VERSION="$(sed -n 's/^JAVA_VERSION="\(.*\)"/\1/p' "$JDK/release" | head -n 1)"
 JRT_ID="$JDK_VERSION $JRT_MODULES"
-if [[ ! -f "$G/jrt.tgz" || "$(cat "$G/jrt.id" 2>/dev/null || true)" != "$JRT_ID" ]]; then
-    echo "package.sh: jlink runtime ($JDK_VERSION) ..." >&2
+# An uncompressed image in xz is half the size of jlink's zip-9 image in gzip (14 vs 28 MB).
+rm -f "$G/jrt.tgz"
+if [[ ! -f "$G/jrt.txz" || "$(cat "$G/jrt.id" 2>/dev/null || true)" != "$JRT_ID" ]]; then
+    echo "package.sh: jlink runtime ($JDK_VERSION), xz (about a minute) ..." >&2
     tmp="$(mktemp -d)"
     trap 'rm -rf "$tmp"' EXIT
     "$JDK/bin/jlink" --add-modules "$JRT_MODULES" --strip-debug --no-header-files --no-man-pages \
-        --compress=zip-9 --output "$tmp/jrt"
-    tar czf "$G/jrt.tgz.part" -C "$tmp" jrt
-    mv "$G/jrt.tgz.part" "$G/jrt.tgz"
+        --output "$tmp/jrt"
+    tar cf - -C "$tmp" jrt | xz -9 -T0 >"$G/jrt.txz.part"
+    mv "$G/jrt.txz.part" "$G/jrt.txz"
     printf '%s\n' "$JRT_ID" >"$G/jrt.id"
     rm -rf "$tmp"
     trap - EXIT
 else
-    echo "package.sh: jrt.tgz is current ($JDK_VERSION), kept" >&2
+    echo "package.sh: jrt.txz is current ($JDK_VERSION), kept" >&2
 fi
 
 bytes="$(du -sb "$G" | cut -f1)"
 mib=$(((bytes + 1048575) / 1048576))
 echo "package.sh: .gpu/ is $mib MiB ($(ls "$G/lib" | wc -l) jars in lib/, test classes of: $(ls "$G/test-classes" | tr '\n' ' '))"
-du -sh "$G/jrt.tgz" "$G/lib" "$G/test-classes" "$G/$CONSOLE_JAR" | sed 's/^/  /'
+du -sh "$G/jrt.txz" "$G/lib" "$G/test-classes" "$G/$CONSOLE_JAR" | sed 's/^/  /'
 if ((bytes > MAX_MIB * 1048576)); then
     die ".gpu/ is $mib MiB, over the $MAX_MIB MiB limit (the device tool carries at most 64 MiB)"
 fi

@@ -26,15 +26,29 @@ die() {
     exit 1
 }
 
-[[ -f "$G/jrt.tgz" ]] || die ".gpu/jrt.tgz missing: run bash tools/gpu/package.sh first, and carry .gpu"
+[[ -f "$G/jrt.txz" ]] || die ".gpu/jrt.txz missing: run bash tools/gpu/package.sh first, and carry .gpu"
 
-# Unpack the runtime once per jrt.tgz.
-sum="$(cksum <"$G/jrt.tgz")"
+# Unpack the runtime once per jrt.txz (python's lzma where tar has no xz).
+sum="$(cksum <"$G/jrt.txz")"
 if [[ ! -x "$JRT/bin/java" || "$(cat "$JRT/.jrt.cksum" 2>/dev/null)" != "$sum" ]]; then
     rm -rf "$JRT"
     mkdir -p "$JRT_PARENT"
-    tar xzf "$G/jrt.tgz" -C "$JRT_PARENT" || die "could not unpack .gpu/jrt.tgz into $JRT_PARENT"
+    if command -v xz >/dev/null 2>&1; then
+        tar xJf "$G/jrt.txz" -C "$JRT_PARENT"
+    else
+        python3 -c 'import sys, tarfile; tarfile.open(sys.argv[1]).extractall(sys.argv[2])' "$G/jrt.txz" "$JRT_PARENT"
+    fi || die "could not unpack .gpu/jrt.txz into $JRT_PARENT"
     printf '%s\n' "$sum" >"$JRT/.jrt.cksum"
+fi
+# package.sh leaves the model fixtures out of .gpu: the checkout's copy travels anyway (a copy of
+# tools/ and .gpu/ run from a folder inside the checkout finds it one level up).
+if [[ -d "$G/test-classes/models" && ! -e "$G/test-classes/models/fixtures" ]]; then
+    for f in "$ROOT/models/src/test/resources/fixtures" "$ROOT/../models/src/test/resources/fixtures"; do
+        if [[ -d "$f" ]]; then
+            ln -s "$(cd "$f" && pwd)" "$G/test-classes/models/fixtures"
+            break
+        fi
+    done
 fi
 JAVA="$JRT/bin/java"
 # shellcheck disable=SC2206  # JVLLM_JAVA_OPTS is a list of options
