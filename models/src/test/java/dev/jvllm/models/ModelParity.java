@@ -76,15 +76,17 @@ final class ModelParity {
     }
 
     /**
-     * Fixtures held to the bf16 rule: the architecture fixtures but minimax, whose bf16 run leaves
-     * vLLM's top-5 rule on the CPU reference as well (prompt 1, step 2: picks 58 where transformers
-     * picks 198) — the model's bf16 numerics (its lightning attention's decay products), not a
-     * backend's kernels, and an open item of the model layer.
+     * Fixtures held to the bf16 rule: every fixture (quant-* formats included) but minimax. Its prompt 1 meets a
+     * routing near-tie: at step 2 the f32 router logits of layer 0's last token rank experts 2 and 1
+     * second and third by 0.00106 (0.2454 vs 0.2443, about one bf16 ulp at that magnitude), so any
+     * bf16 rounding upstream may swap the experts. transformers' bf16 run lands on the f32 side,
+     * jvllm's bf16 runs on the other (also with only the weights or only the activations in bf16),
+     * and the logits jump there (198 drops out of the top-5). A coin flip at one ulp, not a kernel
+     * error: the rule has no tolerance for a discontinuity, so the fixture is left out of it.
      */
     static List<String> bf16Fixtures() {
-        return denseFixtures().stream().filter(n -> !n.equals("minimax")).toList();
+        return fixtures().stream().filter(n -> !n.equals("minimax")).toList();
     }
-
 
     /**
      * The f32 rule on {@code backend}: every prompt's logits within {@code relative} × the logit
@@ -108,36 +110,72 @@ final class ModelParity {
     }
 
     /**
-     * The bf16 rule: the model with bf16 weights and activations on {@code low} against
-     * transformers' f32 greedy output. Where they first differ, the reference logits come from an f32
-     * run on {@code exact} (which meets the f32 rule) and {@code low}'s from the same prefix.
+     * The bf16 rule: the model with bf16 weights and activations on {@code low}, held to vLLM's
+     * top-5 containment rule (greedy continuations equal, or at the first difference each side's
+     * token among the other side's five largest logits) against two references:
+     * <ol>
+     *   <li>transformers' f32 greedy output ({@code expected.safetensors}); where they first differ,
+     *       the reference logits come from an f32 run on {@code exact} (which meets the f32 rule) and
+     *       {@code low}'s from the same prefix;</li>
+     *   <li>where the fixture has it, transformers' own bf16 run ({@code expected-bf16.safetensors},
+     *       greedy ids and each step's top-5 ids; tools/oracle/make_bf16_references.py), which is the
+     *       comparison vLLM's tests make (both sides in the same dtype).</li>
+     * </ol>
      */
     static void assertBf16TopFive(String name, Backend exact, Backend low) throws IOException {
+        Path bf16Reference = fixture(name).resolve("expected-bf16.safetensors");
         try (CausalLM f32 = ModelLoader.load(fixture(name), exact, ParallelConfig.single(), DType.F32, null);
              CausalLM bf16 = ModelLoader.load(fixture(name), low, ParallelConfig.single(), DType.BF16, DType.BF16);
              SimpleRunner exactRunner = new SimpleRunner(f32, 128);
              SimpleRunner lowRunner = new SimpleRunner(bf16, 128);
-             Checkpoint expected = Checkpoint.open(fixture(name).resolve("expected.safetensors"))) {
+             Checkpoint expected = Checkpoint.open(fixture(name).resolve("expected.safetensors"));
+             Checkpoint sameDtype = Files.exists(bf16Reference) ? Checkpoint.open(bf16Reference) : null) {
             for (int i = 0; expected.contains("prompt_" + i); i++) {
                 int[] prompt = expected.get("prompt_" + i).toIntArray();
                 int[] want = expected.get("greedy_" + i).toIntArray();
                 int[] got = lowRunner.greedy(prompt, want.length);
-                int first = 0;
-                while (first < want.length && want[first] == got[first]) {
-                    first++;
+                String what = name + " on " + low.name() + " prompt " + i + ": bf16 picked ";
+                int first = firstDifference(want, got);
+                if (first < want.length) {
+                    int[] prefix = prefix(prompt, want, first);
+                    float[] ref = lastRow(exactRunner.promptLogits(prefix), prefix.length);
+                    float[] ours = lastRow(lowRunner.promptLogits(prefix), prefix.length);
+                    assertTrue(topK(ref, 5).contains(got[first]) && topK(ours, 5).contains(want[first]), what
+                            + got[first] + " where transformers (f32) picked " + want[first] + " at step " + first
+                            + ", outside each other's top-5");
                 }
-                if (first == want.length) {
+                if (sameDtype == null) {
                     continue;
                 }
-                int[] prefix = Arrays.copyOf(prompt, prompt.length + first);
-                System.arraycopy(want, 0, prefix, prompt.length, first);
-                float[] ref = lastRow(exactRunner.promptLogits(prefix), prefix.length);
-                float[] ours = lastRow(lowRunner.promptLogits(prefix), prefix.length);
-                assertTrue(topK(ref, 5).contains(got[first]) && topK(ours, 5).contains(want[first]), name + " on "
-                        + low.name() + " prompt " + i + ": bf16 picked " + got[first] + " where transformers picked "
-                        + want[first] + " at step " + first + ", outside each other's top-5");
+                int[] hf = sameDtype.get("greedy_" + i).toIntArray();
+                int[] hfTop5 = sameDtype.get("top5_" + i).toIntArray();
+                int[] ourRun = hf.length == got.length ? got : lowRunner.greedy(prompt, hf.length);
+                first = firstDifference(hf, ourRun);
+                if (first < hf.length) {
+                    int[] prefix = prefix(prompt, hf, first);
+                    float[] ours = lastRow(lowRunner.promptLogits(prefix), prefix.length);
+                    List<Integer> theirs = Arrays.stream(hfTop5, 5 * first, 5 * first + 5).boxed().toList();
+                    assertTrue(theirs.contains(ourRun[first]) && topK(ours, 5).contains(hf[first]), what
+                            + ourRun[first] + " where transformers (bf16) picked " + hf[first] + " at step " + first
+                            + ", outside each other's top-5");
+                }
             }
         }
+    }
+
+    private static int firstDifference(int[] want, int[] got) {
+        int first = 0;
+        while (first < want.length && want[first] == got[first]) {
+            first++;
+        }
+        return first;
+    }
+
+    /** The prompt followed by the first {@code n} generated ids. */
+    private static int[] prefix(int[] prompt, int[] generated, int n) {
+        int[] p = Arrays.copyOf(prompt, prompt.length + n);
+        System.arraycopy(generated, 0, p, prompt.length, n);
+        return p;
     }
 
     /** Every |want − got| within {@code relative} × max|want|; the message names the worst element and its row. */

@@ -36,7 +36,7 @@ public final class JambaForCausalLM extends ResidualStreamLM implements IsHybrid
                             c.getBoolean("mamba_conv_bias", true), c.normEps());
             FeedForward ffn = experts > 1 && i % expertPeriod == expertOffset
                     ? new SparseMoeBlock(ctx, p + ".feed_forward", "router", experts, c.getInt("num_experts_per_tok", 2),
-                            hidden, c.intermediateSize(), false, "gate_proj", "up_proj", "down_proj")
+                            hidden, c.intermediateSize(), false, "gate_proj", "up_proj", "down_proj", false)
                     : new LlamaForCausalLM.Mlp(ctx, p + ".feed_forward", hidden, c.intermediateSize(), false, "down_proj");
             addLayer(new PreNormBlock(ctx, p, LlamaForCausalLM.rmsNorm(ctx, p + ".input_layernorm"), mixer,
                     LlamaForCausalLM.rmsNorm(ctx, p + ".pre_ff_layernorm"), ffn));

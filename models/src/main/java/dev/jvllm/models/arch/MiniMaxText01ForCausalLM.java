@@ -87,7 +87,8 @@ public final class MiniMaxText01ForCausalLM extends DecoderLM implements IsHybri
                 attn = add(new SelfAttention(ctx, join(prefix, "self_attn"), false, false, null, null, "o_proj",
                         c.slidingWindow().orElse(0)));
             }
-            moe = add(MixtralForCausalLM.moe(ctx, join(prefix, "block_sparse_moe")));
+            // vLLM's MiniMaxText01MoE: gate = ReplicatedLinear(..., params_dtype=torch.float32)
+            moe = add(MixtralForCausalLM.moe(ctx, join(prefix, "block_sparse_moe"), true));
         }
 
         /** h [T, H] in place. */

@@ -17,13 +17,13 @@ public final class MixtralForCausalLM extends LlamaForCausalLM {
 
     @Override
     protected FeedForward feedForward(ModelContext ctx, String layerPrefix, int layer) {
-        return moe(ctx, layerPrefix + ".block_sparse_moe");
+        return moe(ctx, layerPrefix + ".block_sparse_moe", false);
     }
 
-    /** Mixtral's {@code block_sparse_moe} (also MiniMax-Text-01's). */
-    static SparseMoeBlock moe(ModelContext ctx, String prefix) {
+    /** Mixtral's {@code block_sparse_moe} (also MiniMax-Text-01's, whose router weight stays f32: {@code f32Router}). */
+    static SparseMoeBlock moe(ModelContext ctx, String prefix, boolean f32Router) {
         ModelConfig c = ctx.config();
         return new SparseMoeBlock(ctx, prefix, "gate", c.getInt("num_local_experts", 8),
-                c.getInt("num_experts_per_tok", 2), c.hiddenSize(), c.intermediateSize(), true, "w1", "w3", "w2");
+                c.getInt("num_experts_per_tok", 2), c.hiddenSize(), c.intermediateSize(), true, "w1", "w3", "w2", f32Router);
     }
 }

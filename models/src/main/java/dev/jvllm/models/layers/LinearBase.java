@@ -51,6 +51,8 @@ public abstract class LinearBase extends Module {
     private final int fullCols;
     private final boolean transposedOnDisk;
     private final LinearScheme scheme;
+    /** vLLM's {@code params_dtype} where a layer fixes it (MiniMax's f32 router); null: the context's weight dtype. */
+    private DType paramsDType;
 
     /**
      * @param colStart, fullCols  the K range of the checkpoint this rank reads: [colStart, colStart+inFeatures) of fullCols
@@ -207,6 +209,18 @@ public abstract class LinearBase extends Module {
     }
 
     /**
+     * Keeps this layer's dense weight in {@code dtype} whatever the model's dtype, as vLLM's
+     * {@code params_dtype=torch.float32} does for some routers. Call before loading; quantized
+     * layers cannot take it.
+     */
+    protected final void keepWeightIn(DType dtype) {
+        if (!(scheme instanceof LinearScheme.Dense)) {
+            throw new IllegalStateException(prefix() + ": a quantized layer's weight dtype is its format's");
+        }
+        paramsDType = dtype;
+    }
+
+    /**
      * Rows [rowStart, rowStart+rows) × columns [c0, c0+cols) of a checkpoint matrix (or a 1-D
      * range of a vector when cols == 1 and it is 1-D), as a backend tensor in the weight dtype.
      * Zero-copy on the CPU when the dtype is kept: the row range is a contiguous slice of the
@@ -220,7 +234,7 @@ public abstract class LinearBase extends Module {
             throw new IllegalArgumentException("tensor " + t.name() + " is " + src + "; dense linear weights must be "
                     + "F32, F16 or BF16 (quantized checkpoints need a quantization config)");
         }
-        DType dst = t.rank() == 1 ? ctx.activationDType() : ctx.weightDType(src);
+        DType dst = t.rank() == 1 ? ctx.activationDType() : paramsDType != null ? paramsDType : ctx.weightDType(src);
         if (t.rank() == 1) {
             long es = src.byteSize();
             Tensor v = b.wrap(t.data().asSlice(rowStart * es, rows * es), src, rows);

@@ -14,4 +14,10 @@ public class ReplicatedLinear extends LinearBase {
         super(ctx, prefix, inFeatures, inFeatures, 0, bias,
                 List.of(new Shard(null, outFeatures, 0, outFeatures, 0)), transposedOnDisk);
     }
+
+    /** This layer's weight kept in {@code dtype} whatever the model's dtype (vLLM's {@code params_dtype}). */
+    public ReplicatedLinear withWeightDType(dev.jvllm.api.DType dtype) {
+        keepWeightIn(dtype);
+        return this;
+    }
 }
