@@ -186,10 +186,10 @@ class QuantizationConfigTest {
                 group.formatted("tensor", "{\"num_bits\": 8, \"type\": \"float\", \"strategy\": \"tensor\", \"dynamic\": false}"),
                 "")).schemeFor(O, 1));
         // block weights: dynamic activations in groups of block_k whatever the strategy (vLLM's W8A8Fp8)
-        for (String strategy : List.of("group\", \"group_size\": 128", "token")) {
+        for (String strategy : List.of("\"group\", \"group_size\": 128", "\"token\"")) {
             assertEquals(new LinearScheme.Fp8(Fp8Scales.BLOCK, 128, 128, "weight_scale", Fp8Activation.DYNAMIC_PER_TOKEN_GROUP),
-                    config(ct(group.formatted("block", "{\"num_bits\": 8, \"type\": \"float\", \"strategy\": \""
-                            + strategy + "\", \"dynamic\": true}"), "")).schemeFor(O, 1), strategy);
+                    config(ct(group.formatted("block", "{\"num_bits\": 8, \"type\": \"float\", \"strategy\": "
+                            + strategy + ", \"dynamic\": true}"), "")).schemeFor(O, 1), strategy);
         }
         assertEquals(new LinearScheme.Fp8(Fp8Scales.BLOCK, 128, 128, "weight_scale", Fp8Activation.NONE),
                 config(ct(group.formatted("block", "null"), "")).schemeFor(O, 1)); // W8A16
