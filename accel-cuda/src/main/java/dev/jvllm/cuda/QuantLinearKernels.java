@@ -9,8 +9,8 @@ import dev.jvllm.api.ops.OpKind;
 /**
  * The linear op for the quantized {@link LinearWeight} formats ({@code quant_linear.cu}): fp8 e4m3
  * with per-tensor, per-channel or block scales (weight-only, static input scale, or dynamic
- * activation quantization per token or per token group), int4 in the internal layout (symmetric or zero points,
- * optionally act-order g_idx), int8 per-channel. Dense weights are {@link LinearKernels}' (cuBLAS);
+ * activation quantization per token or per token group), int4 in the internal layout (symmetric
+ * or zero points, optionally act-order g_idx), int8 per-channel. Dense weights are {@link LinearKernels}' (cuBLAS);
  * that family hands every other format to this one, so the op has one owner in
  * {@link KernelFamilies#ALL}.
  *

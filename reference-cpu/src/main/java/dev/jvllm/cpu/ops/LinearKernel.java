@@ -138,7 +138,7 @@ public final class LinearKernel {
                 }
                 float scale = f.activationGroupSize() > 0 ? Math.max(amax, GROUP_EPS) / Numerics.E4M3_MAX
                         : amax / Numerics.E4M3_MAX;
-                if (scale == 0f) { // per token only: amax below 448 · 2^-149
+                if (scale == 0f) { // per token only: a zero row, or amax so small that amax/448 underflows
                     java.util.Arrays.fill(dst, off + c0, off + c1, 0f);
                 } else {
                     quantize(dst, off + c0, off + c1, scale);
