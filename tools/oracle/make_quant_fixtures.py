@@ -7,7 +7,8 @@ layers are quantized and stored exactly in a published checkpoint layout:
   quant-fp8-block       transformers' FineGrainedFP8 (128x128 block scales, weight_scale_inv),
                         written by from_pretrained(quantization_config=FineGrainedFP8Config())
                         + save_pretrained on a GPU (the quantizer refuses to run without one);
-                        its reference is weight-only, as jvllm runs block fp8
+                        its reference quantizes each Linear's input per token in groups of
+                        128 columns (FineGrainedFP8's act_quant, vLLM's per_token_group_quant_fp8)
   quant-gptq            GPTQ 4-bit v1 (qweight packed along K, qzeros-1 packed along N, f16
                         scales), sym, group 32, `dynamic` overrides: layer 1's q/k/v use group 64
                         ("+:"), layer 0 down_proj stays full precision ("-:")
@@ -30,7 +31,8 @@ must get right). Reference outputs come from the DEQUANTIZED weights: the same t
 eager transformers with every quantized Linear's weight replaced by its exact dequantized f32
 value (scales rounded to their stored dtype first) and, where the format quantizes activations,
 a pre-hook that quantizes the Linear's input to e4m3 and back exactly as jvllm's Linear op
-defines it (static: one scale; dynamic: per token, amax/448).
+defines it (static: one scale; dynamic: per token, amax/448; block fp8: per token and group of
+block_k columns, max(amax, 1e-10)/448).
 
 Each fixture directory: config.json (+ quantize_config.json), model.safetensors,
 expected.safetensors (prompt_i I32 [L], logits_i F32 [L, vocab], greedy_i I32 [16]), expected.json.
@@ -276,6 +278,23 @@ def per_token_hook(module, args):
     return (fake_quant_fp8(x, scale),) + tuple(args[1:])
 
 
+GROUP_EPS = 1e-10  # vLLM's per_token_group_quant_fp8 eps: a group's amax is at least this
+
+
+def per_token_group_hook(group):
+    """Block fp8 activations: each token's K columns in groups of `group`, each group with its own
+    scale max(amax, eps)/448, as transformers' FineGrainedFP8 act_quant (which has no eps: a zero
+    group gives NaN there) and vLLM's per_token_group_quant_fp8 compute it."""
+    def hook(module, args):
+        x = args[0]
+        if x.shape[-1] % group:
+            raise RuntimeError(f"K={x.shape[-1]} is not a multiple of the group {group} (act_quant asserts it)")
+        g = x.reshape(*x.shape[:-1], x.shape[-1] // group, group)
+        scale = g.abs().amax(-1, keepdim=True).clamp(min=GROUP_EPS) / E4M3_MAX
+        return (fake_quant_fp8(g, scale).reshape(x.shape),) + tuple(args[1:])
+    return hook
+
+
 def ct_fp8(model, gen):
     tensors, deq, hooks = {}, {}, {}
     for name in linear_names(model):
@@ -465,14 +484,14 @@ def make_fp8_block(out_root, emulate, reuse):
             raise RuntimeError(f"{name_}: saved weight is {w.dtype} without weight_scale_inv; "
                                "save_pretrained did not keep the fp8 checkpoint")
         deq[name_] = dequantize_block(w, saved[name_ + ".weight_scale_inv"], (128, 128))
-    # weight-only: jvllm runs block fp8 as W8A16 (see docs/quantization.md: the linear op has no
-    # 1x128 per-token-group activation scales, and per-token ones would depend on the TP split)
-    hooks = {}
+    # dynamic activations per token group of block_k = 128 columns, as FP8Linear.forward runs them
+    hooks = {n: per_token_group_hook(128) for n in linear_names(model)}
     with open(os.path.join(d, "config.json")) as f:
         qcfg = json.load(f)["quantization_config"]
     meta = {"transformers": transformers.__version__, "torch": torch.__version__, "seed": seed,
             "quantization": qcfg, "written_by": path,
-            "reference": "f32 eager transformers on the dequantized weights (weight-only)"}
+            "reference": "f32 eager transformers on the dequantized weights, activations fake-quantized per "
+                         "token in groups of 128 columns (FineGrainedFP8 act_quant, vLLM's eps 1e-10)"}
     dequantized_reference(model, deq, hooks, gen, d, meta)
     return d
 

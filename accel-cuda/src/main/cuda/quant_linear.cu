@@ -49,16 +49,22 @@ constexpr int GEMV_ROWS = 8;  // tokens one warp carries through its dot product
 
 }  // namespace qlin
 
-// fp8 activation quantization (LinearKernel.activationRow), one block per row t of x [T, K]:
-// xq[t, k] = f32(e4m3(x / a)) · a with a = max_k |x[t, k]| / 448 (dynamic; a row of zeros stays zero)
-// or the static inputScale[0]. xq: F32 [T, K].
-extern "C" __global__ void ql_act_quant(View x, float* xq, int k, int dynamic, View inputScale) {
+// fp8 activation quantization (LinearKernel.activationRow), one block per (row t of x [T, K], group j),
+// blockIdx.x = t · groups + j:
+// xq[t, k] = f32(e4m3(x / a)) · a over the group's columns [j·g, min((j+1)·g, K)), where g = group
+// (> 0: per token group, a = max(amax, 1e-10) / 448, vLLM's eps) or K (group 0: per token,
+// a = amax / 448, a row of zeros stays zero); static (dynamic 0): a = inputScale[0], g = K.
+// xq: F32 [T, K]; grid T · ceil(K / g).
+extern "C" __global__ void ql_act_quant(View x, float* xq, int k, int dynamic, int group, View inputScale) {
     __shared__ float part[32];
-    int t = blockIdx.x;
+    int g = group > 0 ? group : k;
+    int groups = (k + g - 1) / g;
+    int t = blockIdx.x / groups;
+    int c0 = (blockIdx.x % groups) * g, c1 = min(k, c0 + g);
     float scale;
     if (dynamic) {
         float amax = 0.0f;
-        for (int c = threadIdx.x; c < k; c += blockDim.x) {
+        for (int c = c0 + threadIdx.x; c < c1; c += blockDim.x) {
             amax = java_max(amax, fabsf(ld(x, t, c)));
         }
         for (int o = 16; o > 0; o >>= 1) {
@@ -72,12 +78,12 @@ extern "C" __global__ void ql_act_quant(View x, float* xq, int k, int dynamic, V
         for (int w = 0; w < (int) (blockDim.x >> 5); w++) {
             amax = java_max(amax, part[w]);
         }
-        scale = __fdiv_rn(amax, 448.0f);
+        scale = __fdiv_rn(group > 0 ? java_max(amax, 1e-10f) : amax, 448.0f);
     } else {
         scale = ld(inputScale, 0, 0);
     }
     float* row = xq + (long long) t * k;
-    for (int c = threadIdx.x; c < k; c += blockDim.x) {
+    for (int c = c0 + threadIdx.x; c < c1; c += blockDim.x) {
         row[c] = dynamic && scale == 0.0f ? 0.0f
                 : __fmul_rn(e4m3_to_f32(f32_to_e4m3(__fdiv_rn(ld(x, t, c), scale))), scale);
     }

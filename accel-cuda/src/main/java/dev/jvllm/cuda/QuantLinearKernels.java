@@ -9,8 +9,8 @@ import dev.jvllm.api.ops.OpKind;
 /**
  * The linear op for the quantized {@link LinearWeight} formats ({@code quant_linear.cu}): fp8 e4m3
  * with per-tensor, per-channel or block scales (weight-only, static input scale, or dynamic
- * per-token activation quantization), int4 in the internal layout (symmetric or zero points,
- * optionally act-order g_idx), int8 per-channel. Dense weights are {@link LinearKernels}' (cuBLAS);
+ * activation quantization per token or per token group), int4 in the internal layout (symmetric
+ * or zero points, optionally act-order g_idx), int8 per-channel. Dense weights are {@link LinearKernels}' (cuBLAS);
  * that family hands every other format to this one, so the op has one owner in
  * {@link KernelFamilies#ALL}.
  *
@@ -65,8 +65,11 @@ final class QuantLinearKernels {
             Tensor x = a.x();
             if (a.weight() instanceof LinearWeight.Fp8 f && (f.dynamicPerToken() || f.inputScale() != null) && k > 0) {
                 xq = gpu.temp(DType.F32, tokens, k);
-                gpu.kernel("ql_act_quant").grid(tokens).block(256).view(a.x()).ptr(xq).i32(k)
-                        .i32(f.dynamicPerToken() ? 1 : 0).view(f.inputScale()).launch();
+                int group = f.activationGroupSize(); // 0: the whole row
+                long groups = group > 0 ? (k + group - 1) / group : 1;
+                gpu.kernel("ql_act_quant").grid(tokens * groups).block(group > 0 && group <= 128 ? 128 : 256)
+                        .view(a.x()).ptr(xq).i32(k).i32(f.dynamicPerToken() ? 1 : 0).i32(group).view(f.inputScale())
+                        .launch();
                 x = xq;
             }
             if (a.weight() instanceof LinearWeight.Int4 q && q.gIdx() != null) {

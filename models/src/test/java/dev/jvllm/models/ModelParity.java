@@ -33,7 +33,7 @@ import java.util.stream.Stream;
  */
 final class ModelParity {
     /** Quantized fixtures whose format quantizes activations too (to e4m3). */
-    static final List<String> ACTIVATION_QUANTIZED = List.of("quant-ct-fp8", "quant-fp8-mixed");
+    static final List<String> ACTIVATION_QUANTIZED = List.of("quant-ct-fp8", "quant-fp8-mixed", "quant-fp8-block");
 
     private ModelParity() {
     }

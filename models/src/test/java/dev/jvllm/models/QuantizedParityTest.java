@@ -2,9 +2,11 @@ package dev.jvllm.models;
 
 import static org.junit.jupiter.api.Assertions.*;
 
+import dev.jvllm.api.Backend;
 import dev.jvllm.api.BackendOptions;
 import dev.jvllm.api.DType;
 import dev.jvllm.api.Tensor;
+import dev.jvllm.api.ops.Linear;
 import dev.jvllm.api.ops.LinearWeight;
 import dev.jvllm.cpu.CpuBackend;
 import dev.jvllm.cpu.CpuProvider;
@@ -15,6 +17,8 @@ import dev.jvllm.models.quant.LinearScheme;
 import dev.jvllm.models.runtime.ModelLoader;
 import dev.jvllm.models.runtime.SimpleRunner;
 import dev.jvllm.models.runtime.TensorParallelModel;
+import java.lang.reflect.InvocationTargetException;
+import java.lang.reflect.Proxy;
 import java.nio.file.Path;
 import java.util.List;
 import org.junit.jupiter.api.AfterAll;
@@ -33,13 +37,16 @@ import org.junit.jupiter.params.provider.ValueSource;
  * misread scale, zero point, nibble order or g_idx shows up at that size. What remains is
  * <ul>
  *   <li>weight-only formats: f32 summation order, the dense parity rule, 1e-4 of the logit scale;</li>
- *   <li>formats that quantize activations to e4m3 (quant-ct-fp8 dynamic per token, quant-fp8-mixed
- *       static; block fp8 runs weight-only): where the f32 summation noise (~1e-6 relative) lands an activation
- *       on the other side of an e4m3 rounding boundary, that element moves by one e4m3 step
- *       (2^-3 of its magnitude at most). One such flip in a 64–128 term dot product moves the
- *       logits by ~1e-5 of their scale (measured: 1.5e-5 on quant-fp8-block when it quantized
- *       activations per token); 1e-3 allows a few flips and stays ten times below what a wrong
- *       scale does.</li>
+ *   <li>formats that quantize activations to e4m3 (quant-ct-fp8 dynamic per token, quant-fp8-block
+ *       dynamic per token group of 128 columns, quant-fp8-mixed static): where the f32 summation
+ *       noise (~1e-6 relative) lands an activation on the other side of an e4m3 rounding boundary,
+ *       that element moves by one e4m3 step (2^-3 of its magnitude at most). One such flip in a
+ *       64–256 term dot product moves the logits by ~1e-5 of their scale (measured: 1.5e-5 on
+ *       quant-fp8-block when it quantized activations per token); 1e-3 allows a few flips and
+ *       stays ten times below what a wrong scale does (quant-fp8-block itself is within 1e-6 of
+ *       its reference: no flip). A wrong activation granularity is not within it: quant-fp8-block
+ *       run with one scale per token instead of per 128-column group misses by 8% of the logit
+ *       scale ({@link #blockFp8WithOneScalePerTokenMissesTheGroupReference}).</li>
  * </ul>
  * Greedy continuations must be equal token by token.
  */
@@ -59,11 +66,47 @@ class QuantizedParityTest {
     }
 
     /**
+     * The 1e-3 tolerance tells the activation granularity apart: quant-fp8-block run with one
+     * activation scale per token (every quantized Linear's group size set to 0 on its way to the
+     * backend) misses the per-token-group reference. Only o_proj and down_proj (K = 256, two
+     * groups) see a difference, and that suffices.
+     */
+    @Test
+    void blockFp8WithOneScalePerTokenMissesTheGroupReference() {
+        int[] rewritten = {0};
+        Backend perToken = (Backend) Proxy.newProxyInstance(Backend.class.getClassLoader(), new Class<?>[] {Backend.class},
+                (proxy, m, args) -> {
+                    if (m.getName().equals("linear") && args[0] instanceof Linear a
+                            && a.weight() instanceof LinearWeight.Fp8 f && f.activationGroupSize() > 0) {
+                        rewritten[0]++;
+                        args = new Object[] {new Linear(a.x(), new LinearWeight.Fp8(f.w(), f.scale(), f.blockN(),
+                                f.blockK(), null, true), a.bias(), a.out())};
+                    }
+                    try {
+                        return m.invoke(CPU, args);
+                    } catch (InvocationTargetException e) {
+                        throw e.getCause();
+                    }
+                });
+        var e = assertThrows(AssertionError.class, () -> ModelParity.assertLogitsAndGreedy("quant-fp8-block", perToken,
+                ModelParity.f32Tolerance("quant-fp8-block")));
+        assertTrue(rewritten[0] > 0, "no linear with activation groups reached the backend");
+        System.out.println("quant-fp8-block with per-token activation scales: " + e.getMessage());
+    }
+
+    /**
      * tp=2 equals tp=1 for every format: column-parallel layers split N (fp8 blocks and packed
      * zero points included), row-parallel layers split K on group boundaries, and act-order layers
      * (quant-gptq-actorder, quant-ct-w4a16-asym) keep every group with this rank's g_idx slice.
      *
-     * <p>Dynamic per-token activations (quant-ct-fp8) are the exception, in vLLM too: a row-parallel
+     * <p>Block fp8 (quant-fp8-block) quantizes activations per token group of 128 columns, and every
+ * rank's columns start on a block boundary (o_proj and down_proj split K = 256 into 128 + 128),
+ * so each rank quantizes exactly the groups tp=1 does (LinearKernelTest checks the op bit for bit):
+ * the halves' partial products differ from tp=1's only in the all-reduce's summation order, which
+ * the following layers' activation quantization can turn into e4m3 flips, hence the activation
+ * formats' 1e-3 and equal greedy tokens, not the 0.1 of per-token activations.
+ *
+ * <p>Dynamic per-token activations (quant-ct-fp8) are the exception, in vLLM too: a row-parallel
      * rank quantizes its half of each token with that half's own amax, a different (finer) but
      * equally valid rounding than tp=1's. e4m3 keeps 3 mantissa bits, so the two roundings of an
      * element differ by up to 2^-3 of it; through two layers that moves logits by a few percent of

@@ -56,14 +56,26 @@ public sealed interface LinearWeight {
      * (per-tensor, scale [1]), {@code scale[n]} (per-channel, scale [N]) or
      * {@code scale[n / blockN, k / blockK]} (block, scale [ceil(N/blockN), ceil(K/blockK)]).
      *
-     * <p>Activations: when {@code dynamicPerToken} is set, each row of x is first quantized to
-     * fp8 with its own scale {@code a = max|x_row| / 448} (x_q = round_e4m3(x / a); a row of zeros has a = 0 and stays zero)
-     * and dequantized (x_q · a) before the product, as vLLM's dynamic fp8 does; when
-     * {@code inputScale} (F32 [1]) is given, x is quantized with that static scale the same way.
-     * Otherwise x is used as is (weight-only).
+     * <p>Activations: x is quantized to fp8 and dequantized before the product,
+     * {@code x'[t, k] = f32(e4m3(x[t, k] / a)) · a} in f32 (e4m3 rounding to nearest even,
+     * saturating at ±448), with a scale a that depends on the mode:
+     * <ul>
+     *   <li>{@code dynamicPerToken}, {@code activationGroupSize == 0}: one scale per row of x,
+     *       {@code a = max_k |x[t, k]| / 448}; a row of zeros has a = 0 and stays zero;</li>
+     *   <li>{@code dynamicPerToken}, {@code activationGroupSize = g > 0} (per token group, vLLM's
+     *       {@code per_token_group_quant_fp8}, transformers' FineGrainedFP8 {@code act_quant}): each
+     *       row is cut into groups of g consecutive columns, group j = columns
+     *       [j·g, min((j+1)·g, K)) (the last one shorter when g does not divide K), each with its own
+     *       {@code a = max(max_{k in group} |x[t, k]|, 1e-10) / 448}; 1e-10 is vLLM's eps, so a
+     *       group of zeros stays zero;</li>
+     *   <li>{@code inputScale} (F32 [1]): the static scale, a = inputScale[0];</li>
+     *   <li>otherwise x is used as is (weight-only).</li>
+     * </ul>
+     * vLLM requires g to divide K (an assertion in its quantization kernel); the shorter last group
+     * is this op's extension to the block layout, where the last scale block may be short too.
      */
-    record Fp8(Tensor w, Tensor scale, int blockN, int blockK, Tensor inputScale, boolean dynamicPerToken)
-            implements LinearWeight {
+    record Fp8(Tensor w, Tensor scale, int blockN, int blockK, Tensor inputScale, boolean dynamicPerToken,
+            int activationGroupSize) implements LinearWeight {
         public Fp8 {
             Check.rank("linear", "fp8 weight", Check.nonNull("linear", "fp8 weight", w), 2);
             Check.dtype("linear", "fp8 weight", w, DType.F8_E4M3);
@@ -71,6 +83,10 @@ public sealed interface LinearWeight {
             Check.dtype("linear", "fp8 scale", scale, DType.F32);
             Check.that(inputScale == null || !dynamicPerToken, "linear",
                     "fp8: give either a static inputScale or dynamicPerToken, not both");
+            Check.that(activationGroupSize >= 0, "linear", "fp8 activationGroupSize " + activationGroupSize
+                    + " must be 0 (one scale per token) or a positive group size");
+            Check.that(activationGroupSize == 0 || dynamicPerToken, "linear", "fp8 activationGroupSize "
+                    + activationGroupSize + " needs dynamicPerToken (groups are dynamic per-token scales)");
             int n = w.dim(0), k = w.dim(1);
             if (blockN > 0 || blockK > 0) {
                 Check.that(blockN > 0 && blockK > 0, "linear", "fp8 block sizes must both be > 0");
@@ -79,6 +95,11 @@ public sealed interface LinearWeight {
                 Check.that(scale.numel() == 1 || (scale.rank() == 1 && scale.dim(0) == n), "linear",
                         "fp8 scale " + scale.describe() + " must be [1] (per-tensor) or [" + n + "] (per-channel)");
             }
+        }
+
+        /** Without activation groups: weight-only, static, or one dynamic scale per token. */
+        public Fp8(Tensor w, Tensor scale, int blockN, int blockK, Tensor inputScale, boolean dynamicPerToken) {
+            this(w, scale, blockN, blockK, inputScale, dynamicPerToken, 0);
         }
 
         @Override

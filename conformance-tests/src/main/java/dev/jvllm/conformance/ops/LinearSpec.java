@@ -22,7 +22,9 @@ import org.quicktheories.generators.SourceDSL;
 /**
  * Conformance of {@link Linear} for every {@link LinearWeight} format: dense f32/bf16/f16; fp8
  * with per-tensor, per-channel and block scales, weight-only or with static / dynamic per-token
- * activation quantization; int4 symmetric or with zero points, with and without act-order g_idx;
+ * activation quantization, block scales also with per-token-group activations (groups of blockK
+ * columns, as vLLM runs block checkpoints; x then holds a zero group, a group below vLLM's eps,
+ * amax ties of opposite sign and near-ties of the e4m3 rounding at the saturation edge); int4 symmetric or with zero points, with and without act-order g_idx;
  * int8 per-channel. x and out F32/BF16/F16, bias on or off, x a strided view (columns of a wider
  * tensor) or not; out is always a guarded strided view.
  *
@@ -55,7 +57,7 @@ public final class LinearSpec extends OpSpec<LinearSpec.Case> {
         F32("f32"), BF16("bf16"), F16("f16"),
         FP8_TENSOR("fp8-tensor"), FP8_CHANNEL("fp8-channel"), FP8_BLOCK("fp8-block"),
         FP8_TENSOR_STATIC("fp8-tensor-static"), FP8_CHANNEL_DYNAMIC("fp8-channel-dynamic"),
-        FP8_BLOCK_DYNAMIC("fp8-block-dynamic"),
+        FP8_BLOCK_DYNAMIC("fp8-block-dynamic"), FP8_BLOCK_DYNAMIC_GROUP("fp8-block-dynamic-group"),
         INT4_SYM("int4-sym"), INT4_ZP("int4-zp"), INT4_SYM_ACTORDER("int4-sym-actorder"),
         INT4_ZP_ACTORDER("int4-zp-actorder"),
         INT8("int8");
@@ -79,7 +81,7 @@ public final class LinearSpec extends OpSpec<LinearSpec.Case> {
         }
 
         boolean block() {
-            return this == FP8_BLOCK || this == FP8_BLOCK_DYNAMIC;
+            return this == FP8_BLOCK || this == FP8_BLOCK_DYNAMIC || this == FP8_BLOCK_DYNAMIC_GROUP;
         }
     }
 
@@ -141,6 +143,9 @@ public final class LinearSpec extends OpSpec<LinearSpec.Case> {
                 new Case(67, 128, 129, Format.F32, 0, DType.F32, DType.F32, DType.F32, false, true), // prefill, strided x
                 new Case(5, 768, 64, Format.INT4_ZP_ACTORDER, 128, DType.BF16, DType.F32, DType.F16, true, false),
                 new Case(3, 300, 257, Format.FP8_BLOCK_DYNAMIC, 128, DType.F32, DType.BF16, DType.F32, false, false),
+                // groups of 128 with a short last group (K = 300), and many groups of 16 on a strided x
+                new Case(6, 300, 129, Format.FP8_BLOCK_DYNAMIC_GROUP, 128, DType.BF16, DType.F32, DType.F32, true, false),
+                new Case(5, 256, 33, Format.FP8_BLOCK_DYNAMIC_GROUP, 16, DType.F32, DType.F32, DType.F32, false, true),
                 new Case(129, 65, 17, Format.INT8, 0, DType.F16, DType.F16, DType.F32, true, true),
                 new Case(2, 769, 3, Format.FP8_TENSOR_STATIC, 0, DType.F32, DType.F32, DType.F32, false, false),
                 new Case(8, 16, 17, Format.INT4_SYM, 16, DType.F32, DType.F32, DType.BF16, true, true),
@@ -163,11 +168,50 @@ public final class LinearSpec extends OpSpec<LinearSpec.Case> {
     @Override
     public Instance instantiate(Case c, CaseBuilder b) {
         int t = c.tokens(), k = c.k(), n = c.n();
-        Tensor x = c.strided() ? b.input(c.x(), -0.5, 1, t, k + 5).narrowLast(2, k) : b.input(c.x(), -0.5, 1, t, k);
+        int width = c.strided() ? k + 5 : k;
+        Tensor x = c.format() == Format.FP8_BLOCK_DYNAMIC_GROUP
+                ? b.input(c.x(), groupEdgeActivations(b.uniform(t * width, -0.5, 1), t, width, k, c.group()), t, width)
+                : b.input(c.x(), -0.5, 1, t, width);
+        if (c.strided()) {
+            x = x.narrowLast(2, k);
+        }
         LinearWeight w = weight(c, b);
         Tensor bias = c.bias() ? b.input(DType.F32, 0, 2, n) : null;
         Tensor out = b.output(c.out(), t, n);
         return b.build(new Linear(x, w, bias, out), new Checked("out", out, tolerance(c.out()), null));
+    }
+
+    /**
+     * x [T, width] (the first k columns are used) with the edge cases of per-token-group
+     * quantization in groups of g columns: in every group of every row the largest magnitude m
+     * appears twice with opposite signs (an amax tie) and once as m·432/448, whose quotient by the
+     * scale falls on the e4m3 rounding midpoint between 416 and 448 (so it also probes saturation
+     * when the f32 division lands above 448); row t ≡ 1 (mod 3) has group t mod G all zero and row
+     * t ≡ 2 (mod 3) has it scaled to 1e-12, below vLLM's eps (1e-10) on the group's amax.
+     */
+    static float[] groupEdgeActivations(float[] x, int tokens, int width, int k, int g) {
+        int groups = (k + g - 1) / g;
+        for (int t = 0; t < tokens; t++) {
+            int row = t * width;
+            for (int j = 0; j < groups; j++) {
+                int c0 = row + j * g, c1 = row + Math.min(k, (j + 1) * g);
+                float m = 0f;
+                for (int c = c0; c < c1; c++) {
+                    m = Math.max(m, Math.abs(x[c]));
+                }
+                x[c0] = m;
+                x[c1 - 1] = -m;
+                if (c1 - c0 > 2) {
+                    x[c0 + 1] = m * (432f / 448f);
+                }
+                if (j == t % groups && t % 3 != 0) {
+                    for (int c = c0; c < c1; c++) {
+                        x[c] = t % 3 == 1 ? 0f : x[c] * 1e-12f;
+                    }
+                }
+            }
+        }
+        return x;
     }
 
     /** The case's weight, drawn from the builder's random source (the same on every backend). */
@@ -179,7 +223,8 @@ public final class LinearSpec extends OpSpec<LinearSpec.Case> {
             case F32 -> new LinearWeight.Dense(b.input(DType.F32, -0.5, 1, n, k));
             case BF16 -> new LinearWeight.Dense(b.input(DType.BF16, -0.5, 1, n, k));
             case F16 -> new LinearWeight.Dense(b.input(DType.F16, -0.5, 1, n, k));
-            case FP8_TENSOR, FP8_CHANNEL, FP8_BLOCK, FP8_TENSOR_STATIC, FP8_CHANNEL_DYNAMIC, FP8_BLOCK_DYNAMIC -> {
+            case FP8_TENSOR, FP8_CHANNEL, FP8_BLOCK, FP8_TENSOR_STATIC, FP8_CHANNEL_DYNAMIC, FP8_BLOCK_DYNAMIC,
+                 FP8_BLOCK_DYNAMIC_GROUP -> {
                 // values in [-0.5, 1) × 448·(0.5..1): the e4m3 range a calibrated checkpoint uses
                 Tensor q = b.input(DType.F8_E4M3, -224, 448, n, k);
                 Tensor s = switch (f) {
@@ -190,7 +235,8 @@ public final class LinearSpec extends OpSpec<LinearSpec.Case> {
                 Tensor inputScale = f == Format.FP8_TENSOR_STATIC ? b.input(DType.F32, 1.0 / 448, 2.0 / 448, 1) : null;
                 int block = f.block() ? g : 0;
                 yield new LinearWeight.Fp8(q, s, block, block, inputScale,
-                        f == Format.FP8_CHANNEL_DYNAMIC || f == Format.FP8_BLOCK_DYNAMIC);
+                        f == Format.FP8_CHANNEL_DYNAMIC || f == Format.FP8_BLOCK_DYNAMIC || f == Format.FP8_BLOCK_DYNAMIC_GROUP,
+                        f == Format.FP8_BLOCK_DYNAMIC_GROUP ? block : 0);
             }
             case INT4_SYM, INT4_ZP, INT4_SYM_ACTORDER, INT4_ZP_ACTORDER -> {
                 boolean zp = f == Format.INT4_ZP || f == Format.INT4_ZP_ACTORDER;

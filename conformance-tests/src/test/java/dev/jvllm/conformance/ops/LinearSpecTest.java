@@ -24,8 +24,9 @@ import org.junit.jupiter.api.Test;
 
 /**
  * The linear spec passes the SIMD CPU form against the scalar form, and fails candidates that are
- * wrong in ways a real backend gets wrong: a dropped bias, activation quantization skipped, int4
- * zero points ignored, per-channel fp8 scales read as one per-tensor scale.
+ * wrong in ways a real backend gets wrong: a dropped bias, activation quantization skipped, one
+ * activation scale per token where the weight asks for token groups, int4 zero points ignored,
+ * per-channel fp8 scales read as one per-tensor scale.
  */
 class LinearSpecTest {
     private static final CpuBackend SCALAR = CpuBackend.create(BackendOptions.defaults().with("scalar", "true"));
@@ -63,6 +64,13 @@ class LinearSpecTest {
     void skippingFp8ActivationQuantizationFails() {
         assertFailsWith(a -> a.weight() instanceof LinearWeight.Fp8 f && (f.dynamicPerToken() || f.inputScale() != null)
                 ? new Linear(a.x(), new LinearWeight.Fp8(f.w(), f.scale(), f.blockN(), f.blockK(), null, false), a.bias(), a.out())
+                : a);
+    }
+
+    @Test
+    void oneScalePerTokenInsteadOfPerGroupFails() {
+        assertFailsWith(a -> a.weight() instanceof LinearWeight.Fp8 f && f.activationGroupSize() > 0
+                ? new Linear(a.x(), new LinearWeight.Fp8(f.w(), f.scale(), f.blockN(), f.blockK(), null, true), a.bias(), a.out())
                 : a);
     }
 

@@ -18,9 +18,9 @@ import java.util.Optional;
  * with {@code weight_zero_point}, actorder "group" g_idx); int8 weight-only per-channel
  * ({@code pack-quantized}, {@code int-quantized}, {@code naive-quantized}); fp8
  * {@code float-quantized} weights with tensor, channel or block scales, weight-only or with fp8
- * activations (static tensor scale, or dynamic, run per token; block weights run weight-only,
- * see {@link Fp8Method}). Everything else fails naming the
- * field: the linear op has no int8 activations (W8A8), no fp4, no sparsity.
+ * activations (static tensor scale, or dynamic: per token, and for block weights per token in
+ * groups of block_k columns, see {@link Fp8Method}). Everything else fails naming the field: the
+ * linear op has no int8 activations (W8A8), no fp4, no sparsity.
  */
 final class CompressedTensorsMethod implements QuantMethod {
     private record Group(String name, List<String> targets, LinearScheme scheme) {
@@ -87,8 +87,12 @@ final class CompressedTensorsMethod implements QuantMethod {
                         throw a.get().unsupported("dynamic", "false with block weights: block fp8 quantizes activations "
                                 + "dynamically; set input_activations.dynamic true");
                     }
-                    // weight-only, as Fp8Method runs block checkpoints (per-group activation scales do not exist in the op)
-                    yield new LinearScheme.Fp8(Fp8Scales.BLOCK, b[0], b[1], "weight_scale", Fp8Activation.NONE);
+                    // vLLM's CompressedTensorsW8A8Fp8 with a block_structure quantizes dynamic activations
+                    // in groups of one block edge whatever the activation strategy (llm-compressor's
+                    // FP8_BLOCK writes "group" with group_size 128; "token" runs the same), so does
+                    // jvllm, with block_k (see Fp8Method); no input_activations is W8A16, as in vLLM
+                    yield new LinearScheme.Fp8(Fp8Scales.BLOCK, b[0], b[1], "weight_scale",
+                            act == Fp8Activation.NONE ? Fp8Activation.NONE : Fp8Activation.DYNAMIC_PER_TOKEN_GROUP);
                 }
                 default -> throw w.unsupported("strategy", "\"" + strategy + "\" fp8 weight scales are not supported; "
                         + "expected tensor, channel or block");
@@ -145,7 +149,9 @@ final class CompressedTensorsMethod implements QuantMethod {
         }
         Object dynamic = a.value("dynamic").orElse(false);
         if (Boolean.TRUE.equals(dynamic)) {
-            return Fp8Activation.DYNAMIC_PER_TOKEN; // token, tensor or group strategy: run per token (see Fp8Method)
+            // vLLM: "dynamic quantization is always supported": per token for tensor/channel weights,
+            // whatever the strategy (token, tensor or group); block weights turn it into token groups
+            return Fp8Activation.DYNAMIC_PER_TOKEN;
         }
         if (Boolean.FALSE.equals(dynamic) && a.string("strategy").orElse("tensor").equals("tensor")) {
             return Fp8Activation.STATIC;

@@ -13,11 +13,14 @@ import java.util.List;
  *
  * <p>Activations: {@code static} quantizes with the calibrated input scale. {@code dynamic} with
  * per-tensor weights quantizes per token (amax/448): vLLM's scale is per tensor there, and the
- * linear op's one dynamic form, per token, is finer. Block checkpoints run weight-only (W8A16):
- * vLLM and transformers quantize their activations per 1×128 token group, which the linear op
- * cannot express; a whole-token scale would be coarser than the checkpoint was made for and would
- * change with the tensor-parallel split of row-parallel layers, while weight-only is what vLLM's
- * Marlin path runs on GPUs without fp8 tensor cores.
+ * linear op's per-token form is finer. Block checkpoints quantize activations per token in groups
+ * of block_k columns, as vLLM does: its Fp8Config accepts only {@code dynamic} with
+ * {@code weight_block_size} and its block linear op quantizes x with per_token_group_quant_fp8
+ * (group shape 1 × weight_block_size[0] in fp8.py; transformers' FP8Linear uses block_size[1], the
+ * K edge the scale layout needs; every published block checkpoint is square, 128×128, so they
+ * agree, and jvllm takes block_k). Groups start on block boundaries, so a row-parallel rank's
+ * groups are exactly tp=1's groups over its columns. (vLLM's Marlin fallback on GPUs without fp8
+ * tensor cores runs these weight-only; jvllm follows its fp8 path.)
  */
 final class Fp8Method implements QuantMethod {
     private final Fields f;
@@ -53,7 +56,7 @@ final class Fp8Method implements QuantMethod {
         this.scheme = block.isEmpty()
                 ? new LinearScheme.Fp8(Fp8Scales.TENSOR, 0, 0, "weight_scale", activation)
                 : new LinearScheme.Fp8(Fp8Scales.BLOCK, block.get(0), block.get(1), "weight_scale_inv",
-                        Fp8Activation.NONE);
+                        Fp8Activation.DYNAMIC_PER_TOKEN_GROUP);
         this.ignored = f.strings("ignored_layers");
         this.notConverted = f.strings("modules_to_not_convert");
     }

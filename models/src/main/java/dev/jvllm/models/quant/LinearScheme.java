@@ -50,7 +50,13 @@ public sealed interface LinearScheme {
         /** One calibrated scale ({@code input_scale}); a fused layer uses its shards' max, as vLLM does. */
         STATIC,
         /** A scale per token, amax/448, computed at run time. */
-        DYNAMIC_PER_TOKEN
+        DYNAMIC_PER_TOKEN,
+        /**
+         * A scale per token and group of blockK columns, max(amax, 1e-10)/448, computed at run
+         * time: how vLLM (per_token_group_quant_fp8) and transformers (FineGrainedFP8 act_quant)
+         * run block fp8 weights. BLOCK scales only.
+         */
+        DYNAMIC_PER_TOKEN_GROUP
     }
 
     /** Granularity of fp8 weight scales. */
@@ -85,6 +91,7 @@ public sealed interface LinearScheme {
                 case NONE -> ", weight-only";
                 case STATIC -> ", static activation scale";
                 case DYNAMIC_PER_TOKEN -> ", dynamic per-token activations";
+                case DYNAMIC_PER_TOKEN_GROUP -> ", dynamic activations per token and " + blockK + " columns";
             };
         }
     }

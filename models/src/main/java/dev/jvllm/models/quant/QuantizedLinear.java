@@ -196,8 +196,11 @@ public final class QuantizedLinear {
             }
         };
         boolean block = f.scales() == LinearScheme.Fp8Scales.BLOCK;
+        // per-token groups are blockK columns of this rank's slice, which starts on a block boundary,
+        // so a row-parallel rank quantizes exactly the groups tp=1 quantizes over its columns
+        boolean grouped = f.activation() == Fp8Activation.DYNAMIC_PER_TOKEN_GROUP;
         return new LinearWeight.Fp8(wt, scale, block ? f.blockN() : 0, block ? f.blockK() : 0, inputScale,
-                f.activation() == Fp8Activation.DYNAMIC_PER_TOKEN);
+                f.activation() == Fp8Activation.DYNAMIC_PER_TOKEN || grouped, grouped ? f.blockK() : 0);
     }
 
     private LinearWeight int4(LinearScheme.Int4 q, Map<String, CheckpointTensor> t, Repack.Slice s) {

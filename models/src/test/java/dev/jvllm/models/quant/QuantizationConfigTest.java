@@ -66,12 +66,15 @@ class QuantizationConfigTest {
     }
 
     @Test
-    void fp8BlockRunsWeightOnlyAndRejectsStaticActivations() {
+    void fp8BlockQuantizesActivationsPerTokenGroupAndRejectsStaticActivations() {
         QuantizationConfig q = config("""
                 {"quant_method": "fp8", "activation_scheme": "dynamic", "weight_block_size": [128, 128], "fmt": "e4m3",
                  "modules_to_not_convert": ["model.layers.1.mlp"], "scale_fmt": "float", "dequantize": false}""");
-        assertEquals(new LinearScheme.Fp8(Fp8Scales.BLOCK, 128, 128, "weight_scale_inv", Fp8Activation.NONE),
-                q.schemeFor(QKV, 3));
+        assertEquals(new LinearScheme.Fp8(Fp8Scales.BLOCK, 128, 128, "weight_scale_inv",
+                Fp8Activation.DYNAMIC_PER_TOKEN_GROUP), q.schemeFor(QKV, 3));
+        // no activation_scheme: dynamic is the default (vLLM and transformers)
+        assertEquals(Fp8Activation.DYNAMIC_PER_TOKEN_GROUP, ((LinearScheme.Fp8) config("""
+                {"quant_method": "fp8", "weight_block_size": [64, 64]}""").schemeFor(O, 1)).activation());
         assertEquals(LinearScheme.DENSE, q.schemeFor(DOWN, 1)); // transformers: entry + "." is a prefix of the name
         assertMentions(error(() -> config("""
                 {"quant_method": "fp8", "activation_scheme": "static", "weight_block_size": [128, 128]}""")),
@@ -182,8 +185,16 @@ class QuantizationConfigTest {
         assertEquals(new LinearScheme.Fp8(Fp8Scales.TENSOR, 0, 0, "weight_scale", Fp8Activation.STATIC), config(ct(
                 group.formatted("tensor", "{\"num_bits\": 8, \"type\": \"float\", \"strategy\": \"tensor\", \"dynamic\": false}"),
                 "")).schemeFor(O, 1));
-        assertEquals(new LinearScheme.Fp8(Fp8Scales.BLOCK, 128, 128, "weight_scale", Fp8Activation.NONE), config(ct(
-                group.formatted("block", "{\"num_bits\": 8, \"type\": \"float\", \"strategy\": \"group\", \"group_size\": 128,"
+        // block weights: dynamic activations in groups of block_k whatever the strategy (vLLM's W8A8Fp8)
+        for (String strategy : List.of("\"group\", \"group_size\": 128", "\"token\"")) {
+            assertEquals(new LinearScheme.Fp8(Fp8Scales.BLOCK, 128, 128, "weight_scale", Fp8Activation.DYNAMIC_PER_TOKEN_GROUP),
+                    config(ct(group.formatted("block", "{\"num_bits\": 8, \"type\": \"float\", \"strategy\": "
+                            + strategy + ", \"dynamic\": true}"), "")).schemeFor(O, 1), strategy);
+        }
+        assertEquals(new LinearScheme.Fp8(Fp8Scales.BLOCK, 128, 128, "weight_scale", Fp8Activation.NONE),
+                config(ct(group.formatted("block", "null"), "")).schemeFor(O, 1)); // W8A16
+        assertEquals(new LinearScheme.Fp8(Fp8Scales.CHANNEL, 0, 0, "weight_scale", Fp8Activation.DYNAMIC_PER_TOKEN),
+                config(ct(group.formatted("channel", "{\"num_bits\": 8, \"type\": \"float\", \"strategy\": \"token\","
                         + " \"dynamic\": true}"), "")).schemeFor(O, 1));
         assertEquals(new LinearScheme.Fp8(Fp8Scales.CHANNEL, 0, 0, "weight_scale", Fp8Activation.NONE),
                 config(ct(group.formatted("channel", "null"), "")).schemeFor(O, 1));

@@ -116,10 +116,11 @@ public final class LinearKernel {
 
     /**
      * dst[off + k] = x'[t, k]: row t of x converted to f32, then for fp8 weights with activation
-     * quantization quantized and dequantized with scale a: {@code x' = f32(e4m3(x / a)) · a} (all
-     * in f32, e4m3 rounding to nearest even and saturating at ±448), where a is the static
-     * inputScale or, per token, {@code max_k |x[t, k]| / 448}. A row that is all zeros has a = 0
-     * and stays zero (as vLLM's clamped scale gives). Shared by both forms: it is O(T·K).
+     * quantization quantized and dequantized, {@code x' = f32(e4m3(x / a)) · a} (all in f32, e4m3
+     * rounding to nearest even and saturating at ±448), with a as {@link LinearWeight.Fp8} defines
+     * it: the static inputScale; per token {@code max_k |x[t, k]| / 448} (a row of zeros has a = 0
+     * and stays zero); or per token group of g columns {@code max(max_group |x|, 1e-10) / 448}.
+     * Shared by both forms: it is O(T·K).
      */
     static void activationRow(Linear a, int t, float[] dst, int off) {
         Rows.load(a.x(), t, dst, off);
@@ -127,24 +128,34 @@ public final class LinearKernel {
             return;
         }
         int k = a.x().cols();
-        float scale;
         if (f.dynamicPerToken()) {
-            float amax = 0f;
-            for (int c = 0; c < k; c++) {
-                amax = Math.max(amax, Math.abs(dst[off + c]));
-            }
-            scale = amax / Numerics.E4M3_MAX;
-            if (scale == 0f) {
-                java.util.Arrays.fill(dst, off, off + k, 0f);
-                return;
+            int g = f.activationGroupSize() > 0 ? f.activationGroupSize() : k;
+            for (int c0 = 0; c0 < k; c0 += g) {
+                int c1 = Math.min(k, c0 + g);
+                float amax = 0f;
+                for (int c = c0; c < c1; c++) {
+                    amax = Math.max(amax, Math.abs(dst[off + c]));
+                }
+                float scale = f.activationGroupSize() > 0 ? Math.max(amax, GROUP_EPS) / Numerics.E4M3_MAX
+                        : amax / Numerics.E4M3_MAX;
+                if (scale == 0f) { // per token only: a zero row, or amax so small that amax/448 underflows
+                    java.util.Arrays.fill(dst, off + c0, off + c1, 0f);
+                } else {
+                    quantize(dst, off + c0, off + c1, scale);
+                }
             }
         } else if (f.inputScale() != null) {
-            scale = LinearDequant.floatAt(f.inputScale(), 0);
-        } else {
-            return;
+            quantize(dst, off, off + k, LinearDequant.floatAt(f.inputScale(), 0));
         }
-        for (int c = 0; c < k; c++) {
-            dst[off + c] = Numerics.e4m3ToF32(Numerics.f32ToE4M3(dst[off + c] / scale)) * scale;
+    }
+
+    /** vLLM's eps of per_token_group_quant_fp8: a group's amax is at least this (f32), so its scale is never 0. */
+    static final float GROUP_EPS = 1e-10f;
+
+    /** v[from, to) = f32(e4m3(v / scale)) · scale. */
+    private static void quantize(float[] v, int from, int to, float scale) {
+        for (int c = from; c < to; c++) {
+            v[c] = Numerics.e4m3ToF32(Numerics.f32ToE4M3(v[c] / scale)) * scale;
         }
     }
 }

@@ -381,6 +381,74 @@ class LinearKernelTest {
     }
 
     @Test
+    void fp8ActivationQuantizationPerTokenGroup() {
+        for (Backend b : new Backend[] {SCALAR, SIMD}) {
+            Tensor one = Tensors.fromFloats(b, DType.F32, new float[] {1}, 1);
+            // K = 5 in groups of 2: [0, 2), [2, 4) and the short last group [4, 5); W = identity, so out = x'
+            Tensor q = Tensors.fromBytes(b, DType.F8_E4M3, eye(5), 5, 5);
+            float tiny = 0x1p-40f;
+            Tensor x = Tensors.fromFloats(b, DType.F32, new float[] {
+                448, 1.0625f, 0, 0, -7, // a = 1 (1.0625 ties to 1), a zero group stays 0, a = 7/448 = 2^-6
+                7, -7, tiny, -tiny, 896}, 2, 5); // an amax tie; a group below vLLM's eps; a = 2
+            Tensor out = b.allocate(DType.F32, 2, 5);
+            b.linear(new Linear(x, new LinearWeight.Fp8(q, one, 0, 0, null, true, 2), null, out));
+            // the tiny group's scale is eps/448: 2^-40 / (1e-10/448) = 4.07 rounds to 4 (per token it would stay 2^-40)
+            float epsScale = 1e-10f / 448;
+            assertArrayEquals(new float[] {448, 1, 0, 0, -7, 7, -7, 4 * epsScale, -4 * epsScale, 896},
+                    Tensors.toFloats(out), 0f, b.description());
+        }
+    }
+
+    /**
+     * A row-parallel rank owns whole groups (its columns start on a group boundary), so the halves'
+     * quantized activations are exactly the full row's: tp=2 quantizes as tp=1 does. One scale per
+     * token is not split-invariant (each half has its own amax), which the same check shows.
+     */
+    @Test
+    void perTokenGroupsAreInvariantUnderAColumnSplit() {
+        int k = 256, g = 128;
+        float[] xs = new float[3 * k];
+        java.util.SplittableRandom r = new java.util.SplittableRandom(7);
+        for (int i = 0; i < xs.length; i++) {
+            xs[i] = (float) r.nextGaussian() * (i % k < g ? 1f : 0.01f); // the halves' amax differ by 100x
+        }
+        Backend b = SIMD;
+        Tensor one = Tensors.fromFloats(b, DType.F32, new float[] {1}, 1);
+        for (int group : new int[] {g, 0}) {
+            Tensor x = Tensors.fromFloats(b, DType.F32, xs, 3, k);
+            Tensor full = b.allocate(DType.F32, 3, k);
+            b.linear(new Linear(x, new LinearWeight.Fp8(Tensors.fromBytes(b, DType.F8_E4M3, eye(k), k, k), one, 0, 0,
+                    null, true, group), null, full));
+            float[] want = Tensors.toFloats(full);
+            float[] halves = new float[3 * k];
+            LinearWeight.Fp8 half = new LinearWeight.Fp8(Tensors.fromBytes(b, DType.F8_E4M3, eye(g), g, g), one, 0, 0,
+                    null, true, group);
+            for (int rank = 0; rank < 2; rank++) {
+                Tensor out = b.allocate(DType.F32, 3, g);
+                b.linear(new Linear(x.narrowLast(rank * g, g), half, null, out));
+                float[] o = Tensors.toFloats(out);
+                for (int t = 0; t < 3; t++) {
+                    System.arraycopy(o, t * g, halves, t * k + rank * g, g);
+                }
+            }
+            if (group > 0) {
+                assertArrayEquals(want, halves, 0f, "groups of " + g);
+            } else {
+                assertFalse(java.util.Arrays.equals(want, halves), "per token: each half has its own amax");
+            }
+        }
+    }
+
+    /** e4m3 codes of the n×n identity (0x38 = 1.0 on the diagonal). */
+    private static byte[] eye(int n) {
+        byte[] codes = new byte[n * n];
+        for (int i = 0; i < n; i++) {
+            codes[i * n + i] = 0x38;
+        }
+        return codes;
+    }
+
+    @Test
     void handCheckedInt4AndInt8() {
         for (Backend b : new Backend[] {SCALAR, SIMD}) {
             // q(n, k) = k % 8 for k < 8, 15 - (k % 8) for 8 <= k < 16, both rows; groups of 8
@@ -730,6 +798,12 @@ class LinearKernelTest {
                 new LinearWeight.Dense(w), null, b.allocate(DType.F8_E4M3, 2, 4)), "fp8 output");
         assertThrows(IllegalArgumentException.class, () -> new Linear(b.allocate(DType.F32, 2, 8),
                 new LinearWeight.Dense(w), b.allocate(DType.I32, 4), b.allocate(DType.F32, 2, 4)), "integer bias");
+        // activation groups are dynamic per-token scales, and a group has at least one column
+        var noDynamic = assertThrows(IllegalArgumentException.class, () -> new LinearWeight.Fp8(
+                b.allocate(DType.F8_E4M3, 4, 8), b.allocate(DType.F32, 1), 0, 0, null, false, 4));
+        assertTrue(noDynamic.getMessage().contains("activationGroupSize 4 needs dynamicPerToken"), noDynamic.getMessage());
+        assertThrows(IllegalArgumentException.class, () -> new LinearWeight.Fp8(b.allocate(DType.F8_E4M3, 4, 8),
+                b.allocate(DType.F32, 1), 0, 0, null, true, -1), "negative group");
         LinearWeight.Fp8 badScale = new LinearWeight.Fp8(b.allocate(DType.F8_E4M3, 4, 8), b.allocate(DType.F32, 1), 0, 0,
                 b.allocate(DType.BF16, 1), false);
         assertFalse(b.supports(new Linear(b.allocate(DType.F32, 2, 8), badScale, null, b.allocate(DType.F32, 2, 4))),
