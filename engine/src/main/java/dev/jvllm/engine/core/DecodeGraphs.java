@@ -208,7 +208,7 @@ final class DecodeGraphs implements AutoCloseable {
 
     /**
      * Runs a decode-only step ({@link #isDecode}) padded to its shape; F32 logits [chunks, vocab] the
-     * caller closes. Null when the step has no shape (more sequences than max_num_seqs, a context past
+     * caller closes, valid until the next step (after a replay, a view of the graph's output). Null when the step has no shape (more sequences than max_num_seqs, a context past
      * max_model_len) or graphs are off: the caller runs it eagerly.
      */
     Tensor run(List<ModelRunner.Chunk> chunks) {
@@ -244,7 +244,7 @@ final class DecodeGraphs implements AutoCloseable {
             }
         }
         e.graph.replay();
-        return firstRows(be, e.logits, n);
+        return e.logits.slice(0, n); // a view: closing it frees nothing, and the next replay rewrites it
     }
 
     private boolean capture(Entry e, Shape shape) {

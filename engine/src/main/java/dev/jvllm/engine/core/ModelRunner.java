@@ -153,7 +153,8 @@ final class ModelRunner implements AutoCloseable {
     /**
      * Runs the chunks as one flat batch (in the given order) and returns F32 logits
      * {@code [R, vocab]} of the requested rows, chunk by chunk, on rank 0's backend (the caller
-     * closes them); null when no row was requested.
+     * closes them, and reads them before the next call: a decode step replayed from a graph returns a
+     * view of the graph's output); null when no row was requested.
      */
     Tensor execute(List<Chunk> chunks) {
         if (graphs != null && DecodeGraphs.isDecode(chunks)) {
