@@ -202,7 +202,8 @@ final class Cublas {
      */
     static void setWorkspace(MemorySegment handle, long workspace, long bytes) {
         try {
-            check((int) SET_WORKSPACE.invokeExact(handle, workspace, bytes), "cublasSetWorkspace_v2(" + bytes + " bytes)");
+            check((int) SET_WORKSPACE.invokeExact(handle, workspace, bytes),
+                    "cublasSetWorkspace_v2(" + bytes + " bytes)");
         } catch (Throwable t) {
             throw Driver.rethrow(t);
         }

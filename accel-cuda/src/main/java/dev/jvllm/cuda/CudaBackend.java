@@ -266,7 +266,7 @@ public final class CudaBackend implements Backend {
         Driver.graphLaunch(exec, gpu.stream());
     }
 
-    /** Destroys a graph of this backend ({@link CudaGraph#close}); its workspace goes back as {@link DeviceAllocator} says. */
+    /** Destroys a graph of this backend ({@link CudaGraph#close}); its workspace returns as {@link DeviceAllocator} says. */
     void release(CudaGraph g, MemorySegment exec) {
         if (graphs.remove(g) && !closed) {
             gpu.makeCurrent();

@@ -208,8 +208,9 @@ final class DecodeGraphs implements AutoCloseable {
 
     /**
      * Runs a decode-only step ({@link #isDecode}) padded to its shape; F32 logits [chunks, vocab] the
-     * caller closes, valid until the next step (after a replay, a view of the graph's output). Null when the step has no shape (more sequences than max_num_seqs, a context past
-     * max_model_len) or graphs are off: the caller runs it eagerly.
+     * caller closes, valid until the next step (after a replay, a view of the graph's output). Null
+     * when the step has no shape (more sequences than max_num_seqs) or graphs are off: the caller
+     * runs it eagerly.
      */
     Tensor run(List<ModelRunner.Chunk> chunks) {
         if (disabledReason != null && mode == Mode.GRAPHS) {

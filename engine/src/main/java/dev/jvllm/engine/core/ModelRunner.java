@@ -86,8 +86,8 @@ final class ModelRunner implements AutoCloseable {
                 graphs = null;
                 graphsOff = "tensor parallel (" + ranks.size() + " ranks): collectives are not captured yet";
             } else {
-                graphs = new DecodeGraphs(ranks.first(), decodes, maxNumSeqs, maxModelLen, blockSize, kvByRank.getFirst(),
-                        stateful ? statesByRank.getFirst() : null);
+                graphs = new DecodeGraphs(ranks.first(), decodes, maxNumSeqs, maxModelLen, blockSize,
+                        kvByRank.getFirst(), stateful ? statesByRank.getFirst() : null);
                 graphsOff = null;
             }
         } catch (RuntimeException | OutOfMemoryError e) {
