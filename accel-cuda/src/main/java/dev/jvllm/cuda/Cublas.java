@@ -57,6 +57,7 @@ final class Cublas {
     private static final MethodHandle CREATE = fn("cublasCreate_v2", ADDRESS);
     private static final MethodHandle DESTROY = fn("cublasDestroy_v2", ADDRESS);
     private static final MethodHandle SET_STREAM = fn("cublasSetStream_v2", ADDRESS, ADDRESS);
+    private static final MethodHandle SET_WORKSPACE = fn("cublasSetWorkspace_v2", ADDRESS, JAVA_LONG, JAVA_LONG);
     private static final MethodHandle SET_MATH_MODE = fn("cublasSetMathMode", ADDRESS, JAVA_INT);
     private static final MethodHandle GET_STATUS_STRING = LIB == null ? null
             : LINKER.downcallHandle(LIB.find("cublasGetStatusString").orElseThrow(),
@@ -188,6 +189,21 @@ final class Cublas {
             check((int) SET_STREAM.invokeExact(handle, stream), "cublasSetStream_v2");
             check((int) SET_MATH_MODE.invokeExact(handle, MATH_DISALLOW_REDUCED_PRECISION_REDUCTION), "cublasSetMathMode");
             return handle;
+        } catch (Throwable t) {
+            throw Driver.rethrow(t);
+        }
+    }
+
+    /**
+     * Gives the handle its own workspace of {@code bytes} at device address {@code workspace}
+     * (cublasSetWorkspace_v2; after cublasSetStream, which resets it). With it cuBLAS allocates
+     * nothing while a stream is captured into a graph, and eager and captured GEMMs pick their
+     * algorithms with the same workspace.
+     */
+    static void setWorkspace(MemorySegment handle, long workspace, long bytes) {
+        try {
+            check((int) SET_WORKSPACE.invokeExact(handle, workspace, bytes),
+                    "cublasSetWorkspace_v2(" + bytes + " bytes)");
         } catch (Throwable t) {
             throw Driver.rethrow(t);
         }

@@ -2,12 +2,15 @@ package dev.jvllm.cuda;
 
 import dev.jvllm.api.Backend;
 import dev.jvllm.api.DType;
+import dev.jvllm.api.OpGraph;
 import dev.jvllm.api.Tensor;
 import dev.jvllm.api.TensorLayout;
 import dev.jvllm.api.ops.*;
 import java.lang.foreign.MemorySegment;
 import java.util.EnumMap;
+import java.util.LinkedHashSet;
 import java.util.Map;
+import java.util.Set;
 import java.util.function.Function;
 
 /**
@@ -18,11 +21,18 @@ import java.util.function.Function;
  *
  * <p>Used by one thread at a time, but not necessarily always the same one: every entry point makes
  * the device's primary context current on the calling thread first.
+ *
+ * <p>{@link #capture} records a body of ops into a CUDA graph (stream capture in relaxed mode,
+ * {@link CudaGraph}); its allocations come from the allocator's graph pool, cuBLAS works in its own
+ * workspace (set when the handle is created), and the host-side entry points ({@link #write},
+ * {@link #read}, {@link #synchronize}) refuse to run mid-capture.
  */
 public final class CudaBackend implements Backend {
     private final Gpu gpu;
     private final Map<OpKind, KernelFamily> families;
     private final OpProfiler profiler; // null unless -Djvllm.cuda.profile=true
+    private final Set<CudaGraph> graphs = new LinkedHashSet<>();
+    private boolean capturing;
     private boolean closed;
 
     CudaBackend(int device) {
@@ -103,7 +113,7 @@ public final class CudaBackend implements Backend {
 
     @Override
     public void write(Tensor dst, MemorySegment src) {
-        open();
+        openOutsideCapture("write");
         CudaTensor d = gpu.tensor(dst);
         long need = dst.numel() * dst.dtype().byteSize();
         if (src.byteSize() < need) {
@@ -122,7 +132,7 @@ public final class CudaBackend implements Backend {
 
     @Override
     public void read(Tensor src, MemorySegment dst) {
-        open();
+        openOutsideCapture("read");
         CudaTensor s = gpu.tensor(src);
         long need = src.numel() * src.dtype().byteSize();
         if (dst.byteSize() < need) {
@@ -139,7 +149,7 @@ public final class CudaBackend implements Backend {
 
     @Override
     public void synchronize() {
-        open();
+        openOutsideCapture("synchronize");
         gpu.synchronize();
         if (profiler != null) {
             profiler.collect();
@@ -149,6 +159,9 @@ public final class CudaBackend implements Backend {
     @Override
     public void close() {
         if (!closed) {
+            for (CudaGraph g : java.util.List.copyOf(graphs)) {
+                g.close();
+            }
             closed = true;
             try {
                 if (profiler != null) {
@@ -169,6 +182,105 @@ public final class CudaBackend implements Backend {
         if (closed) {
             throw new IllegalStateException("the cuda backend is closed");
         }
+    }
+
+    private void openOutsideCapture(String call) {
+        open();
+        if (capturing) {
+            throw new IllegalStateException(call + " during a graph capture: a replay could not repeat the host's"
+                    + " part; move it before the capture (write the graph's input tensors before each replay) or after"
+                    + " it (read the outputs after the replay)");
+        }
+    }
+
+    // ---- capture ----
+
+    /** False while {@code -Djvllm.cuda.profile} is on: it times ops one by one, which a graph hides. */
+    @Override
+    public boolean canCapture() {
+        return profiler == null;
+    }
+
+    @Override
+    public OpGraph capture(Runnable body) {
+        openOutsideCapture("capture");
+        if (!canCapture()) {
+            throw new UnsupportedOperationException("cuda: no graph capture while -D" + OpProfiler.PROPERTY
+                    + " times ops one by one");
+        }
+        gpu.makeCurrent();
+        gpu.cublas(); // creating the handle and its workspace allocates and waits: not inside the capture
+        gpu.allocator().beginCapture();
+        Throwable failure = null;
+        MemorySegment graph = null;
+        MemorySegment exec = null;
+        try {
+            Driver.streamBeginCapture(gpu.stream(), Driver.STREAM_CAPTURE_MODE_RELAXED);
+            capturing = true;
+            try {
+                body.run();
+            } catch (Throwable t) {
+                failure = t;
+            } finally {
+                capturing = false;
+                try {
+                    graph = Driver.streamEndCapture(gpu.stream());
+                } catch (RuntimeException e) {
+                    failure = chain(failure, e);
+                }
+            }
+            if (failure == null) {
+                exec = Driver.graphInstantiate(graph);
+            }
+        } catch (RuntimeException e) {
+            failure = chain(failure, e);
+        } finally {
+            try {
+                if (graph != null && !graph.equals(MemorySegment.NULL)) {
+                    Driver.graphDestroy(graph);
+                }
+            } finally {
+                gpu.allocator().endCapture(failure == null);
+            }
+        }
+        if (failure != null) {
+            throw Driver.rethrow(failure);
+        }
+        CudaGraph g = new CudaGraph(this, exec);
+        graphs.add(g);
+        return g;
+    }
+
+    private static Throwable chain(Throwable first, RuntimeException next) {
+        if (first == null) {
+            return next;
+        }
+        first.addSuppressed(next);
+        return first;
+    }
+
+    /** One replay of a graph of this backend ({@link CudaGraph#replay}). */
+    void launch(MemorySegment exec) {
+        openOutsideCapture("replay");
+        gpu.makeCurrent();
+        Driver.graphLaunch(exec, gpu.stream());
+    }
+
+    /** Destroys a graph of this backend ({@link CudaGraph#close}); its workspace returns as {@link DeviceAllocator} says. */
+    void release(CudaGraph g, MemorySegment exec) {
+        if (graphs.remove(g) && !closed) {
+            gpu.makeCurrent();
+            try {
+                Driver.graphExecDestroy(exec);
+            } finally {
+                gpu.allocator().graphReleased();
+            }
+        }
+    }
+
+    /** Bytes the allocator holds free for live graphs' workspace (tests check it does not grow per replay). */
+    long graphPoolBytes() {
+        return gpu.allocator().graphPoolBytes();
     }
 
     // ---- ops ----

@@ -16,6 +16,16 @@ import java.util.Set;
  * is out of memory, the cached blocks are released to the driver and the allocation is retried once.
  * Thread-safe (tensors may be closed from any thread); driver calls are made only by
  * {@link #allocate} (on the backend's thread) and {@link #trim}/{@link #close}.
+ *
+ * <p>Graph capture ({@link CudaBackend#capture}): a captured graph replays with the device addresses
+ * of its capture, so the memory its body used must never be handed to a tensor that lives across a
+ * replay. Between {@link #beginCapture} and {@link #endCapture} blocks come from, and every freed
+ * block goes to, a separate graph pool; while any graph lives that pool lends nothing to eager
+ * allocations (a block of it freed later goes back to it), so a replay only overwrites graph
+ * workspace. All graphs share the pool: they replay one at a time in stream order, and a body's
+ * outputs stay allocated until the caller closes them. When the last graph is released the pool's
+ * free blocks join the eager pools. Nothing is given back to the driver during a capture (cuMemFree
+ * would synchronize).
  */
 final class DeviceAllocator {
     static final long MIN_BLOCK = 512;
@@ -27,6 +37,7 @@ final class DeviceAllocator {
         final long pointer;
         final long size;
         private volatile boolean live = true;
+        private boolean graph; // belongs to the graph pool (guarded by the allocator)
 
         private Block(long pointer, long size) {
             this.pointer = pointer;
@@ -51,7 +62,10 @@ final class DeviceAllocator {
     }
 
     private final Map<Long, ArrayDeque<Long>> free = new HashMap<>();
+    private final Map<Long, ArrayDeque<Long>> graphFree = new HashMap<>();
     private final Set<Long> all = new HashSet<>();
+    private boolean capturing;
+    private int liveGraphs;
     private long inUse;
     private long peak;
     private long reserved;
@@ -74,14 +88,14 @@ final class DeviceAllocator {
             throw new IllegalStateException("the cuda backend is closed");
         }
         long size = sizeClass(bytes);
-        ArrayDeque<Long> pool = free.get(size);
+        ArrayDeque<Long> pool = (capturing ? graphFree : free).get(size);
         Long cached = pool == null ? null : pool.poll();
         long pointer;
         if (cached != null) {
             pointer = cached;
         } else {
             pointer = Driver.memAllocOrZero(size);
-            if (pointer == 0) {
+            if (pointer == 0 && !capturing) {
                 releaseCached();
                 pointer = Driver.memAllocOrZero(size);
             }
@@ -96,7 +110,9 @@ final class DeviceAllocator {
         }
         inUse += size;
         peak = Math.max(peak, inUse);
-        return new Block(pointer, size);
+        Block b = new Block(pointer, size);
+        b.graph = capturing;
+        return b;
     }
 
     /** Returns a block to its pool; idempotent. */
@@ -109,7 +125,54 @@ final class DeviceAllocator {
             return;
         }
         inUse -= b.size;
-        free.computeIfAbsent(b.size, s -> new ArrayDeque<>()).push(b.pointer);
+        // a block freed mid-capture may be read by the graph (an eager tensor the body closed)
+        boolean toGraph = capturing || (b.graph && liveGraphs > 0);
+        (toGraph ? graphFree : free).computeIfAbsent(b.size, s -> new ArrayDeque<>()).push(b.pointer);
+    }
+
+    /** From now until {@link #endCapture}, allocations and frees use the graph pool. */
+    synchronized void beginCapture() {
+        if (capturing) {
+            throw new IllegalStateException("a capture is already under way");
+        }
+        capturing = true;
+    }
+
+    /** Ends a capture; {@code kept}: a graph was made of it, and holds the graph pool until {@link #graphReleased}. */
+    synchronized void endCapture(boolean kept) {
+        capturing = false;
+        if (kept) {
+            liveGraphs++;
+        } else {
+            releaseGraphPoolIfUnused();
+        }
+    }
+
+    /** A graph was destroyed; the last one gives the graph pool's free blocks to eager allocations. */
+    synchronized void graphReleased() {
+        if (liveGraphs <= 0) {
+            throw new IllegalStateException("graphReleased without a live graph");
+        }
+        liveGraphs--;
+        releaseGraphPoolIfUnused();
+    }
+
+    private void releaseGraphPoolIfUnused() {
+        if (liveGraphs == 0) {
+            for (Map.Entry<Long, ArrayDeque<Long>> e : graphFree.entrySet()) {
+                free.computeIfAbsent(e.getKey(), s -> new ArrayDeque<>()).addAll(e.getValue());
+            }
+            graphFree.clear();
+        }
+    }
+
+    /** Bytes held free in the graph pool (workspace of live graphs). */
+    synchronized long graphPoolBytes() {
+        long n = 0;
+        for (Map.Entry<Long, ArrayDeque<Long>> e : graphFree.entrySet()) {
+            n += e.getKey() * e.getValue().size();
+        }
+        return n;
     }
 
     synchronized Stats stats() {
@@ -143,6 +206,7 @@ final class DeviceAllocator {
         }
         all.clear();
         free.clear();
+        graphFree.clear();
         inUse = 0;
         reserved = 0;
     }

@@ -41,6 +41,8 @@ final class Driver {
     static final int STREAM_NON_BLOCKING = 0x1;
     static final int EVENT_DISABLE_TIMING = 0x2;
     static final int ERROR_OUT_OF_MEMORY = 2;
+    /** CUstreamCaptureMode: other threads may make unsafe calls; only this stream's work is recorded. */
+    static final int STREAM_CAPTURE_MODE_RELAXED = 2;
 
     private static final MethodHandle GET_ERROR_NAME = fn("cuGetErrorName", JAVA_INT, ADDRESS);
     private static final MethodHandle GET_ERROR_STRING = fn("cuGetErrorString", JAVA_INT, ADDRESS);
@@ -72,6 +74,12 @@ final class Driver {
     private static final MethodHandle EVENT_SYNCHRONIZE = fn("cuEventSynchronize", ADDRESS);
     private static final MethodHandle EVENT_ELAPSED_TIME = fn("cuEventElapsedTime_v2", ADDRESS, ADDRESS, ADDRESS);
     private static final MethodHandle EVENT_DESTROY = fn("cuEventDestroy_v2", ADDRESS);
+    private static final MethodHandle STREAM_BEGIN_CAPTURE = fn("cuStreamBeginCapture_v2", ADDRESS, JAVA_INT);
+    private static final MethodHandle STREAM_END_CAPTURE = fn("cuStreamEndCapture", ADDRESS, ADDRESS);
+    private static final MethodHandle GRAPH_INSTANTIATE = fn("cuGraphInstantiateWithFlags", ADDRESS, ADDRESS, JAVA_LONG);
+    private static final MethodHandle GRAPH_LAUNCH = fn("cuGraphLaunch", ADDRESS, ADDRESS);
+    private static final MethodHandle GRAPH_EXEC_DESTROY = fn("cuGraphExecDestroy", ADDRESS);
+    private static final MethodHandle GRAPH_DESTROY = fn("cuGraphDestroy", ADDRESS);
     private static final MethodHandle MODULE_LOAD_DATA = fn("cuModuleLoadData", ADDRESS, ADDRESS);
     private static final MethodHandle MODULE_UNLOAD = fn("cuModuleUnload", ADDRESS);
     private static final MethodHandle MODULE_GET_FUNCTION = fn("cuModuleGetFunction", ADDRESS, ADDRESS, ADDRESS);
@@ -305,6 +313,40 @@ final class Driver {
 
     static void eventDestroy(MemorySegment event) {
         call("cuEventDestroy_v2", () -> (int) EVENT_DESTROY.invokeExact(event));
+    }
+
+    // ---- graphs (stream capture) ----
+
+    /** cuStreamBeginCapture_v2: from now on, work enqueued on {@code stream} is recorded, not run. */
+    static void streamBeginCapture(MemorySegment stream, int mode) {
+        call("cuStreamBeginCapture_v2", () -> (int) STREAM_BEGIN_CAPTURE.invokeExact(stream, mode));
+    }
+
+    /**
+     * cuStreamEndCapture: ends the capture and returns the recorded graph (a CUgraph). Fails with
+     * CUDA_ERROR_STREAM_CAPTURE_INVALIDATED when a call during the capture broke it; the stream is out
+     * of capture mode either way.
+     */
+    static MemorySegment streamEndCapture(MemorySegment stream) {
+        return outAddress("cuStreamEndCapture", out -> (int) STREAM_END_CAPTURE.invokeExact(stream, out));
+    }
+
+    /** cuGraphInstantiateWithFlags (what cuGraphInstantiate maps to since CUDA 12): an executable graph. */
+    static MemorySegment graphInstantiate(MemorySegment graph) {
+        return outAddress("cuGraphInstantiateWithFlags", out -> (int) GRAPH_INSTANTIATE.invokeExact(out, graph, 0L));
+    }
+
+    /** cuGraphLaunch: enqueues one run of an executable graph on {@code stream}, after its earlier work. */
+    static void graphLaunch(MemorySegment exec, MemorySegment stream) {
+        call("cuGraphLaunch", () -> (int) GRAPH_LAUNCH.invokeExact(exec, stream));
+    }
+
+    static void graphExecDestroy(MemorySegment exec) {
+        call("cuGraphExecDestroy", () -> (int) GRAPH_EXEC_DESTROY.invokeExact(exec));
+    }
+
+    static void graphDestroy(MemorySegment graph) {
+        call("cuGraphDestroy", () -> (int) GRAPH_DESTROY.invokeExact(graph));
     }
 
     // ---- modules and launches ----

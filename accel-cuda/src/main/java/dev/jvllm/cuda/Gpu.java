@@ -53,7 +53,14 @@ final class Gpu implements AutoCloseable {
     private final int computeCapability;
     private final int multiprocessors;
     private final int driverVersion;
+    /**
+     * cuBLAS's workspace: the size of its default pool on Hopper and later (cuBLAS docs, "cuBLAS
+     * workspace"), set explicitly so that no GEMM allocates while a graph is captured.
+     */
+    static final long CUBLAS_WORKSPACE_BYTES = 32L << 20;
+
     private MemorySegment cublas;
+    private DeviceAllocator.Block cublasWorkspace;
     private String cublasProblem;
 
     Gpu(CudaBackend backend, int ordinal) {
@@ -151,6 +158,8 @@ final class Gpu implements AutoCloseable {
                     cublasProblem = Cublas.unavailableReason();
                 } else {
                     cublas = Cublas.create(stream);
+                    cublasWorkspace = allocator.allocate(CUBLAS_WORKSPACE_BYTES);
+                    Cublas.setWorkspace(cublas, cublasWorkspace.pointer, cublasWorkspace.size);
                 }
             } catch (RuntimeException | LinkageError e) {
                 cublasProblem = "cuBLAS could not be initialised: " + e;

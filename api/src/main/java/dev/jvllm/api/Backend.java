@@ -51,6 +51,15 @@ public interface Backend extends AutoCloseable {
     }
 
     /**
+     * Whether {@link #wrap} uses host memory in place (the CPU backend) rather than copying it to
+     * the device. Model layers keep separately stored weights apart where it does (a memory-mapped
+     * checkpoint stays mapped) and may fuse them where it does not (the copy exists anyway).
+     */
+    default boolean wrapsInPlace() {
+        return false;
+    }
+
+    /**
      * The device's total memory in bytes (the machine's physical memory for a CPU backend), or −1
      * when unknown. The engine sizes a KV cache given as a fraction of memory from it.
      */
@@ -65,6 +74,40 @@ public interface Backend extends AutoCloseable {
     /** The communicator of this backend's tensor-parallel group (a group of one unless created by a provider). */
     default Communicator communicator() {
         return Communicator.single();
+    }
+
+    // ---- capture ----
+
+    /**
+     * Whether {@link #capture} records op bodies here (false on the CPU, where an op call costs no
+     * more than the op: callers run eagerly instead).
+     */
+    default boolean canCapture() {
+        return false;
+    }
+
+    /**
+     * Records the ops {@code body} submits into a graph instead of running them (nothing runs until
+     * {@link OpGraph#replay}). What the body may do:
+     * <ul>
+     *   <li>call ops and allocate, view and close tensors. A tensor the body allocates keeps its
+     *       storage for every replay while the graph lives; those it leaves open are the graph's
+     *       outputs (the caller closes them), the contents of which each replay rewrites;</li>
+     *   <li>read tensors allocated before the capture, which the caller keeps open while the graph
+     *       lives: each replay reads their contents at that time;</li>
+     *   <li>not {@link #write}, {@link #read}, {@link #synchronize} or anything else that involves the
+     *       host mid-body (a replay could not repeat it): those throw, and the capture fails.</li>
+     * </ul>
+     * Ops whose launch configuration depends on host arguments (e.g. attention's declared
+     * {@code maxSeqLen}) keep the configuration of the capture, so callers declare bounds that hold
+     * for every replay. A replay of one graph may overwrite the workspace (not the outputs) of other
+     * graphs of this backend. On failure nothing is left captured and the backend runs eagerly as
+     * before; the exception says why.
+     *
+     * @throws UnsupportedOperationException when {@link #canCapture} is false
+     */
+    default OpGraph capture(Runnable body) {
+        throw new UnsupportedOperationException(name() + " does not capture op graphs; run the ops eagerly");
     }
 
     /** Releases the device and everything allocated on it. */

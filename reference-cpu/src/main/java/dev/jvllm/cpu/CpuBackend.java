@@ -122,6 +122,11 @@ public final class CpuBackend implements Backend {
 
     /** Uses the host memory in place (zero copy): memory-mapped weights stay mapped. */
     @Override
+    public boolean wrapsInPlace() {
+        return true;
+    }
+
+    @Override
     public Tensor wrap(MemorySegment host, DType dtype, int... shape) {
         return new CpuTensor(this, host, TensorLayout.contiguous(dtype, shape), null);
     }

@@ -22,7 +22,8 @@ import java.util.function.Function;
 record ModelOptions(Path model, EngineOptions engine) {
     static final Set<String> VALUE_OPTIONS = Set.of("--model", "--revision", "--backend", "--tensor-parallel-size",
             "--dtype", "--threads", "--kv-cache-memory", "--max-model-len", "--max-num-seqs", "--max-num-batched-tokens", "--load-format");
-    static final Set<String> FLAGS = Set.of("--no-enable-prefix-caching", "--no-enable-chunked-prefill");
+    static final Set<String> FLAGS = Set.of("--no-enable-prefix-caching", "--no-enable-chunked-prefill",
+            "--enforce-eager");
     static final String USAGE = """
               --model DIR|ORG/NAME        a Hugging Face checkpoint directory (config.json + *.safetensors), or a
                                           hub id, downloaded into the Hugging Face cache (HF_HOME, HF_HUB_CACHE,
@@ -42,6 +43,7 @@ record ModelOptions(Path model, EngineOptions engine) {
               --max-num-batched-tokens N  most tokens in one step, the chunked-prefill budget (default 2048)
               --no-enable-prefix-caching  recompute shared prompt prefixes (prefix caching is on by default)
               --no-enable-chunked-prefill compute every prompt in one step
+              --enforce-eager             run decode steps op by op, not replayed from CUDA graphs
               --load-format auto|dummy    dummy: random weights from config.json alone (vLLM's; see save-random)""";
 
     static ModelOptions from(Args a) throws Command.UsageException {
@@ -66,6 +68,7 @@ record ModelOptions(Path model, EngineOptions engine) {
                     .withMaxNumSeqs(a.intValue("--max-num-seqs", d.maxNumSeqs()))
                     .withMaxNumBatchedTokens(a.intValue("--max-num-batched-tokens", d.maxNumBatchedTokens()))
                     .withChunkedPrefill(!a.has("--no-enable-chunked-prefill"))
+                    .withEnforceEager(a.has("--enforce-eager"))
                     .withLoadFormat(switch (a.value("--load-format", "auto")) {
                         case "auto" -> ModelLoader.LoadFormat.AUTO;
                         case "dummy" -> ModelLoader.LoadFormat.DUMMY;

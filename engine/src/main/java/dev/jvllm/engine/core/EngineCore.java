@@ -98,7 +98,8 @@ public final class EngineCore implements AutoCloseable {
                     + "from cached KV blocks; leave enablePrefixCaching unset or false");
         }
         this.kv = new KvBlockManager(plan.numBlocks(), o.blockSize(), prefixCaching);
-        this.runner = new ModelRunner(ranks, plan.numBlocks(), o.blockSize(), stateful ? o.maxNumSeqs() : 0);
+        this.runner = new ModelRunner(ranks, plan.numBlocks(), o.blockSize(), stateful ? o.maxNumSeqs() : 0,
+                o.maxNumSeqs(), maxModelLen, o.enforceEager() ? DecodeGraphs.Mode.EAGER : DecodeGraphs.Mode.GRAPHS);
         this.scheduler = new Scheduler(kv, o.maxNumSeqs(), o.maxNumBatchedTokens(), o.enableChunkedPrefill(),
                 prefixCaching, stateful);
     }

@@ -29,12 +29,15 @@ import java.util.List;
  * @param maxLogprobs         most logprobs a request may ask per token (−1: the whole vocabulary)
  * @param loadFormat          where weights come from: the checkpoint files, or random weights
  *                            (vLLM's {@code --load-format dummy})
+ * @param enforceEager        run decode steps op by op instead of replaying them from captured op
+ *                            graphs (vLLM's {@code --enforce-eager}); graphs are used only where the
+ *                            backend captures them (CUDA) and the model runs on one rank
  */
 public record EngineOptions(String backend, String dtype, int threads, int tensorParallelSize,
         long kvCacheMemoryBytes, double kvCacheMemoryFraction, int maxModelLen, int maxNumSeqs,
         int maxNumBatchedTokens, int blockSize,
         Boolean enablePrefixCaching, boolean enableChunkedPrefill, long seed, int maxLogprobs,
-        ModelLoader.LoadFormat loadFormat) {
+        ModelLoader.LoadFormat loadFormat, boolean enforceEager) {
 
     public EngineOptions {
         java.util.Objects.requireNonNull(loadFormat, "loadFormat");
@@ -75,109 +78,118 @@ public record EngineOptions(String backend, String dtype, int threads, int tenso
     /** vLLM's defaults: 256 sequences, 2048 batched tokens, blocks of 16, chunked prefill on. */
     public static EngineOptions defaults() {
         return new EngineOptions(null, "auto", 0, 1, 0, 0, 0, 256, 2048, 16, null, true, 0, 20,
-                ModelLoader.LoadFormat.AUTO);
+                ModelLoader.LoadFormat.AUTO, false);
     }
 
     public EngineOptions withBackend(String v) {
         return new EngineOptions(v, dtype, threads, tensorParallelSize, kvCacheMemoryBytes,
                 kvCacheMemoryFraction, maxModelLen, maxNumSeqs,
                 maxNumBatchedTokens, blockSize, enablePrefixCaching, enableChunkedPrefill, seed, maxLogprobs,
-                loadFormat);
+                loadFormat, enforceEager);
     }
 
     public EngineOptions withDtype(String v) {
         return new EngineOptions(backend, v, threads, tensorParallelSize, kvCacheMemoryBytes,
                 kvCacheMemoryFraction, maxModelLen, maxNumSeqs,
                 maxNumBatchedTokens, blockSize, enablePrefixCaching, enableChunkedPrefill, seed, maxLogprobs,
-                loadFormat);
+                loadFormat, enforceEager);
     }
 
     public EngineOptions withThreads(int v) {
         return new EngineOptions(backend, dtype, v, tensorParallelSize, kvCacheMemoryBytes,
                 kvCacheMemoryFraction, maxModelLen, maxNumSeqs,
                 maxNumBatchedTokens, blockSize, enablePrefixCaching, enableChunkedPrefill, seed, maxLogprobs,
-                loadFormat);
+                loadFormat, enforceEager);
     }
 
     public EngineOptions withTensorParallelSize(int v) {
         return new EngineOptions(backend, dtype, threads, v, kvCacheMemoryBytes, kvCacheMemoryFraction,
                 maxModelLen, maxNumSeqs,
                 maxNumBatchedTokens, blockSize, enablePrefixCaching, enableChunkedPrefill, seed, maxLogprobs,
-                loadFormat);
+                loadFormat, enforceEager);
     }
 
     public EngineOptions withKvCacheMemoryBytes(long v) {
         return new EngineOptions(backend, dtype, threads, tensorParallelSize, v, kvCacheMemoryFraction,
                 maxModelLen, maxNumSeqs,
                 maxNumBatchedTokens, blockSize, enablePrefixCaching, enableChunkedPrefill, seed, maxLogprobs,
-                loadFormat);
+                loadFormat, enforceEager);
     }
 
     public EngineOptions withKvCacheMemoryFraction(double v) {
         return new EngineOptions(backend, dtype, threads, tensorParallelSize, kvCacheMemoryBytes, v, maxModelLen,
                 maxNumSeqs, maxNumBatchedTokens, blockSize, enablePrefixCaching, enableChunkedPrefill, seed,
                 maxLogprobs,
-                loadFormat);
+                loadFormat, enforceEager);
     }
 
     public EngineOptions withMaxModelLen(int v) {
         return new EngineOptions(backend, dtype, threads, tensorParallelSize, kvCacheMemoryBytes,
                 kvCacheMemoryFraction, v, maxNumSeqs,
                 maxNumBatchedTokens, blockSize, enablePrefixCaching, enableChunkedPrefill, seed, maxLogprobs,
-                loadFormat);
+                loadFormat, enforceEager);
     }
 
     public EngineOptions withMaxNumSeqs(int v) {
         return new EngineOptions(backend, dtype, threads, tensorParallelSize, kvCacheMemoryBytes,
                 kvCacheMemoryFraction, maxModelLen, v,
                 maxNumBatchedTokens, blockSize, enablePrefixCaching, enableChunkedPrefill, seed, maxLogprobs,
-                loadFormat);
+                loadFormat, enforceEager);
     }
 
     public EngineOptions withMaxNumBatchedTokens(int v) {
         return new EngineOptions(backend, dtype, threads, tensorParallelSize, kvCacheMemoryBytes,
                 kvCacheMemoryFraction, maxModelLen,
-                maxNumSeqs, v, blockSize, enablePrefixCaching, enableChunkedPrefill, seed, maxLogprobs, loadFormat);
+                maxNumSeqs, v, blockSize, enablePrefixCaching, enableChunkedPrefill, seed, maxLogprobs, loadFormat,
+                enforceEager);
     }
 
     public EngineOptions withBlockSize(int v) {
         return new EngineOptions(backend, dtype, threads, tensorParallelSize, kvCacheMemoryBytes,
                 kvCacheMemoryFraction, maxModelLen,
                 maxNumSeqs, maxNumBatchedTokens, v, enablePrefixCaching, enableChunkedPrefill, seed,
-                maxLogprobs, loadFormat);
+                maxLogprobs, loadFormat, enforceEager);
     }
 
     public EngineOptions withPrefixCaching(Boolean v) {
         return new EngineOptions(backend, dtype, threads, tensorParallelSize, kvCacheMemoryBytes,
                 kvCacheMemoryFraction, maxModelLen,
-                maxNumSeqs, maxNumBatchedTokens, blockSize, v, enableChunkedPrefill, seed, maxLogprobs, loadFormat);
+                maxNumSeqs, maxNumBatchedTokens, blockSize, v, enableChunkedPrefill, seed, maxLogprobs, loadFormat,
+                enforceEager);
     }
 
     public EngineOptions withChunkedPrefill(boolean v) {
         return new EngineOptions(backend, dtype, threads, tensorParallelSize, kvCacheMemoryBytes,
                 kvCacheMemoryFraction, maxModelLen,
-                maxNumSeqs, maxNumBatchedTokens, blockSize, enablePrefixCaching, v, seed, maxLogprobs, loadFormat);
+                maxNumSeqs, maxNumBatchedTokens, blockSize, enablePrefixCaching, v, seed, maxLogprobs, loadFormat,
+                enforceEager);
     }
 
     public EngineOptions withSeed(long v) {
         return new EngineOptions(backend, dtype, threads, tensorParallelSize, kvCacheMemoryBytes,
                 kvCacheMemoryFraction, maxModelLen,
                 maxNumSeqs, maxNumBatchedTokens, blockSize, enablePrefixCaching, enableChunkedPrefill, v,
-                maxLogprobs, loadFormat);
+                maxLogprobs, loadFormat, enforceEager);
     }
 
     public EngineOptions withLoadFormat(ModelLoader.LoadFormat v) {
         return new EngineOptions(backend, dtype, threads, tensorParallelSize, kvCacheMemoryBytes,
                 kvCacheMemoryFraction, maxModelLen,
                 maxNumSeqs, maxNumBatchedTokens, blockSize, enablePrefixCaching, enableChunkedPrefill, seed,
-                maxLogprobs, v);
+                maxLogprobs, v, enforceEager);
     }
 
     public EngineOptions withMaxLogprobs(int v) {
         return new EngineOptions(backend, dtype, threads, tensorParallelSize, kvCacheMemoryBytes,
                 kvCacheMemoryFraction, maxModelLen,
                 maxNumSeqs, maxNumBatchedTokens, blockSize, enablePrefixCaching, enableChunkedPrefill, seed,
-                v, loadFormat);
+                v, loadFormat, enforceEager);
+    }
+
+    public EngineOptions withEnforceEager(boolean v) {
+        return new EngineOptions(backend, dtype, threads, tensorParallelSize, kvCacheMemoryBytes,
+                kvCacheMemoryFraction, maxModelLen, maxNumSeqs, maxNumBatchedTokens, blockSize, enablePrefixCaching,
+                enableChunkedPrefill, seed, maxLogprobs, loadFormat, v);
     }
 
     /**

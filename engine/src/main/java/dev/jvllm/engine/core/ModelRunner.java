@@ -27,6 +27,10 @@ import java.util.Map;
  * short conv, linear attention). Hybrid models get both. Block ids and state slots come from the
  * scheduler; the runner only trusts them.
  *
+ * <p>Decode-only steps go through {@link DecodeGraphs} unless the mode is {@code EAGER}: padded to a
+ * captured shape and replayed from an op graph where the backend captures (CUDA), eagerly otherwise.
+ * Graphs need one rank: a tensor-parallel step's collectives are not captured yet.
+ *
  * <p>Not thread-safe: the engine thread calls it.
  */
 final class ModelRunner implements AutoCloseable {
@@ -51,8 +55,21 @@ final class ModelRunner implements AutoCloseable {
     private final List<Map<String, KvCache>> kvByRank = new ArrayList<>();
     private final List<Map<String, List<Tensor>>> statesByRank = new ArrayList<>();
     private final List<Tensor> owned = new ArrayList<>();
+    private final DecodeGraphs graphs; // null: every step eager
+    private final String graphsOff;
 
+    /** A runner whose decode-only steps run eagerly (as any other step). */
     ModelRunner(ModelRanks ranks, int numBlocks, int blockSize, int numStateSlots) {
+        this(ranks, numBlocks, blockSize, numStateSlots, 1, 1, DecodeGraphs.Mode.EAGER);
+    }
+
+    /**
+     * @param maxNumSeqs  the largest batch (the largest decode shape)
+     * @param maxModelLen the longest sequence (the largest context shape)
+     * @param decodes     how decode-only steps run
+     */
+    ModelRunner(ModelRanks ranks, int numBlocks, int blockSize, int numStateSlots, int maxNumSeqs, int maxModelLen,
+            DecodeGraphs.Mode decodes) {
         this.ranks = ranks;
         this.blockSize = blockSize;
         this.numBlocks = numBlocks;
@@ -61,6 +78,17 @@ final class ModelRunner implements AutoCloseable {
         try {
             for (int r = 0; r < ranks.size(); r++) {
                 allocate(ranks.rank(r).context());
+            }
+            if (decodes == DecodeGraphs.Mode.EAGER) {
+                graphs = null;
+                graphsOff = "eager mode (enforce-eager)";
+            } else if (ranks.size() > 1) {
+                graphs = null;
+                graphsOff = "tensor parallel (" + ranks.size() + " ranks): collectives are not captured yet";
+            } else {
+                graphs = new DecodeGraphs(ranks.first(), decodes, maxNumSeqs, maxModelLen, blockSize,
+                        kvByRank.getFirst(), stateful ? statesByRank.getFirst() : null);
+                graphsOff = null;
             }
         } catch (RuntimeException | OutOfMemoryError e) {
             close();
@@ -125,9 +153,16 @@ final class ModelRunner implements AutoCloseable {
     /**
      * Runs the chunks as one flat batch (in the given order) and returns F32 logits
      * {@code [R, vocab]} of the requested rows, chunk by chunk, on rank 0's backend (the caller
-     * closes them); null when no row was requested.
+     * closes them, and reads them before the next call: a decode step replayed from a graph returns a
+     * view of the graph's output); null when no row was requested.
      */
     Tensor execute(List<Chunk> chunks) {
+        if (graphs != null && DecodeGraphs.isDecode(chunks)) {
+            Tensor logits = graphs.run(chunks);
+            if (logits != null) {
+                return logits;
+            }
+        }
         int b = chunks.size();
         int t = 0;
         int maxBlocks = 1;
@@ -248,8 +283,21 @@ final class ModelRunner implements AutoCloseable {
         return v;
     }
 
+    /** Why decode steps are not replayed from graphs, or null when they are. */
+    String graphsOffReason() {
+        return graphs == null ? graphsOff : graphs.disabledReason();
+    }
+
+    /** Decode shapes captured into graphs so far. */
+    int capturedShapes() {
+        return graphs == null ? 0 : graphs.capturedShapes();
+    }
+
     @Override
     public void close() {
+        if (graphs != null) {
+            graphs.close();
+        }
         for (Tensor t : owned) {
             t.close();
         }

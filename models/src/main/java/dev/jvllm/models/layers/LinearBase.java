@@ -5,6 +5,7 @@ import dev.jvllm.api.DType;
 import dev.jvllm.api.Tensor;
 import dev.jvllm.api.Tensors;
 import dev.jvllm.api.ops.Cast;
+import dev.jvllm.api.ops.Copy;
 import dev.jvllm.api.ops.Linear;
 import dev.jvllm.api.ops.LinearWeight;
 import dev.jvllm.models.loader.CheckpointTensor;
@@ -16,8 +17,12 @@ import java.util.List;
  * What the linear variants share: {@code out = x · Wᵀ + b} over this rank's part of W, where W is
  * held as one part per shard (q/k/v, gate/up, or a single part). Each part writes its own columns
  * of the output through a strided view, so separately stored q/k/v need no fused copy and a
- * memory-mapped checkpoint stays in place on the CPU. The variants differ only in which rows and
- * columns of each checkpoint tensor belong to this rank (vLLM's weight loaders).
+ * memory-mapped checkpoint stays in place on the CPU. On other backends, where every weight is a
+ * device copy anyway, the full-precision parts of a bias-free multi-shard layer are fused once loaded
+ * into one {@code [outFeatures, inFeatures]} weight (each part then a row view of it), so q/k/v and
+ * gate/up take one GEMM instead of one per shard: a decode's small GEMMs cost mostly their launch and
+ * tail. The variants differ only in which rows and columns of each checkpoint tensor belong to this
+ * rank (vLLM's weight loaders).
  *
  * <p>The weight format comes from the checkpoint's quantization config by prefix (vLLM's
  * {@code quant_config.get_quant_method(layer, prefix)}): a full-precision layer declares
@@ -53,6 +58,7 @@ public abstract class LinearBase extends Module {
     private final LinearScheme scheme;
     /** vLLM's {@code params_dtype} where a layer fixes it (MiniMax's f32 router); null: the context's weight dtype. */
     private DType paramsDType;
+    private LinearWeight fused;       // every part in one weight (see the class comment), or null
 
     /**
      * @param colStart, fullCols  the K range of the checkpoint this rank reads: [colStart, colStart+inFeatures) of fullCols
@@ -126,6 +132,10 @@ public abstract class LinearBase extends Module {
     /** out [T, outFeatures] = x [T, inFeatures] · Wᵀ (+ b), for this rank's part. */
     public void forward(Tensor x, Tensor out) {
         Backend b = ctx.backend();
+        if (fused != null) {
+            b.linear(new Linear(x, fused, null, out));
+            return;
+        }
         for (int i = 0; i < parts.length; i++) {
             Part p = parts[i];
             if (p == null || p.weight() == null) {
@@ -145,13 +155,48 @@ public abstract class LinearBase extends Module {
         float[] transposedSource = transposedOnDisk && !isBias ? t.toFloatArray() : null;
         if (!fused) {
             loadPart(first, t, shards.get(first).rowStart(), isBias, transposedSource);
+        } else {
+            int base = 0;
+            for (int i = 0; i < shards.size(); i++) {
+                loadPart(i, t, base + shards.get(i).rowStart(), isBias, transposedSource);
+                base += shards.get(i).fullRows();
+            }
+        }
+        if (!isBias) {
+            fuseWhenComplete();
+        }
+    }
+
+    /**
+     * Once every part's dense weight is in, on a backend that copies weights to its device: copies them
+     * into one weight whose rows follow the output columns, frees the parts' copies and keeps row
+     * views of the fused weight as the parts. Layers with a bias, quantized parts or parts that do
+     * not tile the output in order keep one GEMM per part.
+     */
+    private void fuseWhenComplete() {
+        Backend b = ctx.backend();
+        if (parts.length < 2 || hasBias || b.wrapsInPlace()) {
             return;
         }
-        int base = 0;
-        for (int i = 0; i < shards.size(); i++) {
-            loadPart(i, t, base + shards.get(i).rowStart(), isBias, transposedSource);
-            base += shards.get(i).fullRows();
+        DType dtype = null;
+        int next = 0;
+        for (int i = 0; i < parts.length; i++) {
+            if (parts[i] == null || !(parts[i].weight() instanceof LinearWeight.Dense d) || !d.w().isContiguous()
+                    || (dtype != null && d.w().dtype() != dtype) || shards.get(i).outOffset() != next) {
+                return;
+            }
+            dtype = d.w().dtype();
+            next += shards.get(i).rows();
         }
+        Tensor all = ctx.own(b.allocate(dtype, outFeatures, inFeatures));
+        for (int i = 0; i < parts.length; i++) {
+            Tensor w = ((LinearWeight.Dense) parts[i].weight()).w();
+            Tensor rows = all.slice(shards.get(i).outOffset(), shards.get(i).rows());
+            b.copy(new Copy(w, rows));
+            w.close(); // a device copy the context also owns: closing it again there is a no-op
+            parts[i] = new Part(new LinearWeight.Dense(rows), null);
+        }
+        fused = new LinearWeight.Dense(all);
     }
 
     /** The shard a tensor fills: its index, or -1 for a tensor that stores every shard (fused on disk). */

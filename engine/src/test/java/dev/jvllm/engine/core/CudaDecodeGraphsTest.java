@@ -1,0 +1,93 @@
+package dev.jvllm.engine.core;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.jvllm.api.Backend;
+import dev.jvllm.api.BackendOptions;
+import dev.jvllm.api.BackendProvider;
+import dev.jvllm.api.Backends;
+import dev.jvllm.api.DType;
+import dev.jvllm.models.CausalLM;
+import dev.jvllm.models.layers.ParallelConfig;
+import dev.jvllm.models.runtime.ModelLoader;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/**
+ * Decode steps replayed from CUDA graphs: over a script of padded batches, sequences finishing and
+ * joining, and mixed steps in between, a replay's logits equal bit for bit those of the same padded
+ * step run eagerly, and match the unpadded eager step's (other GEMM shapes and attention splits:
+ * rounding only); the engine gives the same greedy tokens with graphs as with {@code enforceEager}.
+ * Skipped without a usable GPU (with the provider's reason), and for a fixture whose ops the backend
+ * does not run yet (naming the op).
+ */
+class CudaDecodeGraphsTest {
+    private static Backend cuda;
+
+    @BeforeAll
+    static void open() {
+        BackendProvider p = Backends.byName("cuda");
+        BackendProvider.Probe probe = p.probe();
+        Assumptions.assumeTrue(probe.available(), () -> "no usable GPU: " + probe.reason());
+        cuda = p.create(BackendOptions.defaults());
+    }
+
+    @AfterAll
+    static void close() {
+        if (cuda != null) {
+            cuda.close();
+        }
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"llama", "qwen3", "gemma2", "mixtral", "mamba2", "jamba"})
+    void replaysEqualThePaddedEagerStepBitForBit(String arch) {
+        try (CausalLM model = ModelLoader.load(EngineFixtures.dir(arch), cuda, ParallelConfig.single(), DType.F32,
+                null)) {
+            RunnerScript script = RunnerScript.of(31 * arch.hashCode(), !model.context().stateLayers().isEmpty());
+            try (ModelRunner graphs = RunnerScript.runner(model, DecodeGraphs.Mode.GRAPHS);
+                    ModelRunner padded = RunnerScript.runner(model, DecodeGraphs.Mode.PADDED_EAGER)) {
+                script.compare(padded, graphs, RunnerScript.identical());
+                assertNull(graphs.graphsOffReason());
+                assertEquals(4, graphs.capturedShapes(), "batch buckets 1, 2, 4 and 8");
+            }
+            try (ModelRunner graphs = RunnerScript.runner(model, DecodeGraphs.Mode.GRAPHS);
+                    ModelRunner eager = RunnerScript.runner(model, DecodeGraphs.Mode.EAGER)) {
+                script.compare(eager, graphs, RunnerScript.close(2e-4f));
+            }
+        } catch (UnsupportedOperationException e) {
+            Assumptions.abort("cuda cannot run " + arch + " yet: " + e.getMessage());
+        }
+    }
+
+    @Test
+    void theEngineGivesTheSameGreedyTokensWithGraphsAsEagerly() {
+        try (CausalLM model = ModelLoader.load(EngineFixtures.dir("llama"), cuda, ParallelConfig.single(), DType.F32,
+                null)) {
+            EngineOptions o = EngineOptions.defaults().withMaxModelLen(64).withMaxNumSeqs(6);
+            Map<String, List<Integer>> eager = run(model, o.withEnforceEager(true));
+            Map<String, List<Integer>> graphs = run(model, o);
+            assertEquals(eager, graphs);
+            assertTrue(eager.values().stream().mapToInt(List::size).sum() > 50);
+        }
+    }
+
+    private static Map<String, List<Integer>> run(CausalLM model, EngineOptions o) {
+        try (EngineCore core = EngineCore.create(model, null, List.of(), o)) {
+            java.util.Random r = new java.util.Random(7);
+            for (int i = 0; i < 9; i++) {
+                core.addRequest("r" + i, EngineFixtures.randomPrompt(r, 3 + r.nextInt(20)),
+                        SamplingParams.greedy(4 + r.nextInt(30)));
+            }
+            return EngineFixtures.drain(core);
+        }
+    }
+}
