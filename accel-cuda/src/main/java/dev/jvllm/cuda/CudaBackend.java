@@ -1,6 +1,7 @@
 package dev.jvllm.cuda;
 
 import dev.jvllm.api.Backend;
+import dev.jvllm.api.Communicator;
 import dev.jvllm.api.DType;
 import dev.jvllm.api.Tensor;
 import dev.jvllm.api.TensorLayout;
@@ -23,6 +24,7 @@ public final class CudaBackend implements Backend {
     private final Gpu gpu;
     private final Map<OpKind, KernelFamily> families;
     private final OpProfiler profiler; // null unless -Djvllm.cuda.profile=true
+    private CudaGroup.Rank groupRank;  // null unless CudaProvider.createGroup made this backend
     private boolean closed;
 
     CudaBackend(int device) {
@@ -60,6 +62,16 @@ public final class CudaBackend implements Backend {
     @Override
     public long memoryCapacity() {
         return gpu.totalMemory();
+    }
+
+    /** Makes this backend rank {@code r} of a tensor-parallel group. */
+    void join(CudaGroup.Rank r) {
+        groupRank = r;
+    }
+
+    @Override
+    public Communicator communicator() {
+        return groupRank != null ? groupRank : Communicator.single();
     }
 
     /** The device (benchmarks time with its stream). */
@@ -151,6 +163,9 @@ public final class CudaBackend implements Backend {
         if (!closed) {
             closed = true;
             try {
+                if (groupRank != null) {
+                    groupRank.leave();
+                }
                 if (profiler != null) {
                     gpu.synchronize();
                     profiler.collect();
