@@ -8,6 +8,7 @@ import dev.jvllm.api.TensorLayout;
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
 import java.util.function.IntPredicate;
 
 /**
@@ -38,11 +39,15 @@ import java.util.function.IntPredicate;
  * the same for n = 2, and every rank's sum comes from one kernel instead of pieces.
  *
  * <p>Failures never hang ({@link CollectiveProtocol}): the barrier timeout is
- * {@code -Djvllm.cuda.collectiveTimeoutSeconds} (default 60), and closing one rank's backend breaks
+ * {@code -Djvllm.cuda.collectiveTimeoutSeconds} (default 60; a rank first spins
+ * {@code -Djvllm.cuda.collectiveSpinMicros}, default 100, then blocks), and closing one rank's backend breaks
  * the group. Device waits only ever target events recorded before the barrier that released them.
  */
 final class CudaGroup {
     static final String TIMEOUT_PROPERTY = "jvllm.cuda.collectiveTimeoutSeconds";
+    /** Microseconds a rank spins at a barrier before blocking (default {@value #DEFAULT_SPIN_MICROS}). */
+    static final String SPIN_PROPERTY = "jvllm.cuda.collectiveSpinMicros";
+    static final long DEFAULT_SPIN_MICROS = 100;
     /** Slots start on this byte boundary: aligned peer copies and loads. */
     static final long SLOT_ALIGN = 256;
 
@@ -50,7 +55,9 @@ final class CudaGroup {
     private final Rank[] ranks;
 
     private CudaGroup(int size, long timeoutNanos) {
-        this.protocol = new CollectiveProtocol(size, timeoutNanos, TIMEOUT_PROPERTY);
+        // ranks only enqueue device work between barriers, so they usually meet within microseconds
+        this.protocol = new CollectiveProtocol(size, timeoutNanos,
+                TimeUnit.MICROSECONDS.toNanos(Long.getLong(SPIN_PROPERTY, DEFAULT_SPIN_MICROS)), TIMEOUT_PROPERTY);
         this.ranks = new Rank[size];
     }
 

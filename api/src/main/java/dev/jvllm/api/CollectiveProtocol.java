@@ -27,6 +27,7 @@ public final class CollectiveProtocol {
 
     private final int size;
     private final long timeoutNanos;
+    private final long spinNanos;
     private final String timeoutProperty;
     private final Barrier barrier;
     /** Per rank: the posted call's description. */
@@ -36,9 +37,12 @@ public final class CollectiveProtocol {
      * A group of {@code size} ranks.
      *
      * @param timeoutNanos    longest wait at a barrier
+     * @param spinNanos       how long a rank spins at a barrier before it blocks: waking a blocked
+     *                        thread costs tens of microseconds, which ranks that only enqueue device
+     *                        work notice on every collective; 0 blocks at once
      * @param timeoutProperty the system property that sets the timeout, named in timeout messages
      */
-    public CollectiveProtocol(int size, long timeoutNanos, String timeoutProperty) {
+    public CollectiveProtocol(int size, long timeoutNanos, long spinNanos, String timeoutProperty) {
         if (size < 1) {
             throw new IllegalArgumentException("worldSize must be >= 1, got " + size);
         }
@@ -47,6 +51,7 @@ public final class CollectiveProtocol {
         }
         this.size = size;
         this.timeoutNanos = timeoutNanos;
+        this.spinNanos = Math.max(0, spinNanos);
         this.timeoutProperty = timeoutProperty;
         this.barrier = new Barrier(size);
         this.calls = new String[size];
@@ -150,8 +155,9 @@ public final class CollectiveProtocol {
     private final class Barrier {
         private final int parties;
         private int arrived;
-        private long generation;
-        private String broken;
+        /** Volatile: read without the lock while spinning. */
+        private volatile long generation;
+        private volatile String broken;
         private Throwable cause;
 
         Barrier(int parties) {
@@ -164,7 +170,20 @@ public final class CollectiveProtocol {
             }
         }
 
-        synchronized void await(String op, int rank, Runnable lastArrival) {
+        void await(String op, int rank, Runnable lastArrival) {
+            long start = System.nanoTime();
+            long gen = arrive(op, rank, lastArrival);
+            if (gen < 0) {
+                return;
+            }
+            while (gen == generation && broken == null && System.nanoTime() - start < spinNanos) {
+                Thread.onSpinWait();
+            }
+            block(op, rank, gen, start + timeoutNanos);
+        }
+
+        /** Counts this rank in: −1 when it was the last (the others are released), else the generation to wait out. */
+        private synchronized long arrive(String op, int rank, Runnable lastArrival) {
             if (broken != null) {
                 throw failure(op, rank);
             }
@@ -179,11 +198,15 @@ public final class CollectiveProtocol {
                     }
                 }
                 arrived = 0;
-                generation++;
+                generation = gen + 1;
                 notifyAll();
-                return;
+                return -1;
             }
-            long deadline = System.nanoTime() + timeoutNanos;
+            return gen;
+        }
+
+        /** Waits until generation {@code gen} is over, the group breaks, or the deadline passes (which breaks it). */
+        private synchronized void block(String op, int rank, long gen, long deadline) {
             while (gen == generation && broken == null) {
                 long left = deadline - System.nanoTime();
                 if (left <= 0) {

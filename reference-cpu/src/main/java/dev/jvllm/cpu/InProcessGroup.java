@@ -43,7 +43,7 @@ final class InProcessGroup {
 
     private InProcessGroup(int size, long timeoutNanos) {
         this.size = size;
-        this.protocol = new CollectiveProtocol(size, timeoutNanos, TIMEOUT_PROPERTY);
+        this.protocol = new CollectiveProtocol(size, timeoutNanos, 0, TIMEOUT_PROPERTY); // ranks compete for cores: block at once
         this.posted = new Tensor[size];
         this.scratch = new float[size][];
     }
