@@ -7,29 +7,15 @@
 #   group-tests.log     CudaGroupTest (placement, device-side ordering, failures on every rank)
 #   conformance.log     the collective conformance cases (all_reduce, all_gather, broadcast over
 #   collectives.md      groups of 2, 3 and 4 ranks; bit-exact rank-order sums) and their report
-#   tp-tests.log        CudaTensorParallelTest (tp=2/4 logits == tp=1, greedy equal) and
-#                       CudaTensorParallelEngineTest (the engine over 2 ranks == one rank alone)
+#   tp-tests.log        CudaParityTest's tensor-parallel test (tp=2/4 logits == tp=1, greedy equal) and
+#                       CudaEngineTest's (the engine over 2 ranks == one rank alone)
 #   cli.log             jvllm generate --backend cuda --tensor-parallel-size 2 (and 1, to compare)
 #
 #   bash tools/gpu/multi-gpu.sh [--text-model DIR]   (DIR: a checkpoint with tokenizer.json whose heads
 #                                                     2 divides, e.g. default-model/; skipped without it)
 # Exit code: non-zero when a test, a conformance case or a CLI run failed, or tp=2 and tp=1 disagree.
-set -uo pipefail
-
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
-cd "$ROOT" || exit 1
-out="${OUT:-$ROOT/.gpu/out}"
-mkdir -p "$out"
-text_model=""
-while [[ $# -gt 0 ]]; do
-    case "$1" in
-        --text-model) text_model="$2"; shift 2 ;;
-        *) echo "multi-gpu.sh: unknown argument $1" >&2; exit 2 ;;
-    esac
-done
-fixtures=models/src/test/resources/fixtures
-[[ -d "$fixtures/llama" ]] || fixtures=../models/src/test/resources/fixtures
-[[ -d "$fixtures/llama" ]] || { echo "multi-gpu.sh: no models/src/test/resources/fixtures here or one level up" >&2; exit 1; }
+# shellcheck source=lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 status=0
 scratch="$(mktemp -d)"
@@ -56,17 +42,11 @@ section "collective conformance" "$out/conformance.log"
 grep -E '^\[conformance\] [a-z_0-9]+:|FAIL ' "$out/conformance.log" | head -n 40
 
 OUT="$scratch/tp" JVLLM_JAVA_OPTS="-Xmx16g" bash tools/gpu/run-tests.sh \
-    --select-class dev.jvllm.models.CudaTensorParallelTest \
-    --select-class dev.jvllm.engine.core.CudaTensorParallelEngineTest >"$out/tp-tests.log" 2>&1 || status=1
+    --select-method 'dev.jvllm.models.CudaParityTest#tensorParallelRanksEqualOneRank(java.lang.String)' \
+    --select-method 'dev.jvllm.engine.core.CudaEngineTest#twoTensorParallelRanksGiveEachPromptItsSingleRankContinuation(java.lang.String)' \
+    >"$out/tp-tests.log" 2>&1 || status=1
 section "tensor-parallel model and engine tests" "$out/tp-tests.log"
 
-cli() {
-    echo "\$ jvllm $*"
-    bash tools/gpu/run-tests.sh --cli "$@" 2>&1
-    local rc=$?
-    echo "(exit $rc)"
-    return $rc
-}
 ids() { # the token ids of a --json generate run at tensor-parallel size $1
     bash tools/gpu/run-tests.sh --cli generate --model "$fixtures/llama" --backend cuda --dtype f32 \
         --tensor-parallel-size "$1" --prompt-token-ids 5,17,3,99,250 --max-tokens 16 --temperature 0 --json 2>>"$out/cli.log"

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.*;
 import dev.jvllm.api.Backend;
 import dev.jvllm.api.BackendOptions;
 import dev.jvllm.api.BackendProvider;
+import dev.jvllm.api.CollectiveProtocol;
 import dev.jvllm.api.Communicator;
 import dev.jvllm.api.DType;
 import dev.jvllm.api.Tensor;
@@ -65,8 +66,7 @@ class CudaGroupTest {
     @Test
     void backToBackCollectivesStayOrderedOnTheDevices() throws Exception {
         int n = 3, rounds = 60, cols = 64;
-        List<Backend> g = CudaGroup.create(n, 0);
-        try {
+        inGroup(n, g -> {
             List<Object> got = onRanks(n, r -> {
                 Backend b = g.get(r);
                 Communicator c = b.communicator();
@@ -95,15 +95,12 @@ class CudaGroupTest {
                     assertEquals(want, v, 0f, "rank " + r);
                 }
             }
-        } finally {
-            g.forEach(Backend::close);
-        }
+        });
     }
 
     @Test
     void mismatchedCallsFailOnEveryRankNamingTheCalls() throws Exception {
-        List<Backend> g = CudaGroup.create(2, 0);
-        try {
+        inGroup(2, g -> {
             List<Object> got = onRanks(2, r -> {
                 g.get(r).communicator().allReduceSum(g.get(r).allocate(DType.BF16, 2, r == 0 ? 3 : 4));
                 return "returned";
@@ -113,15 +110,12 @@ class CudaGroupTest {
                 assertTrue(e.getMessage().contains("ranks called different collectives")
                         && e.getMessage().contains("allReduceSum(BF16[2, 4])"), e.getMessage());
             }
-        } finally {
-            g.forEach(Backend::close);
-        }
+        });
     }
 
     @Test
     void aTensorOfAnotherRankFailsThatRankAndTheOthersAtOnce() throws Exception {
-        List<Backend> g = CudaGroup.create(2, 0); // default 60 s timeout: rank 0 must not wait for it
-        try {
+        inGroup(2, g -> { // default 60 s timeout: rank 0 must not wait for it
             Tensor foreign = g.get(0).allocate(DType.F32, 4);
             long start = System.nanoTime();
             List<Object> got = onRanks(2, r -> {
@@ -134,15 +128,12 @@ class CudaGroupTest {
                     bad.getMessage());
             Throwable other = assertInstanceOf(IllegalStateException.class, got.get(0));
             assertTrue(other.getMessage().contains("broadcast on rank 1"), other.getMessage());
-        } finally {
-            g.forEach(Backend::close);
-        }
+        });
     }
 
     @Test
     void aRankThatNeverArrivesTimesOutNamingTheCollective() throws Exception {
-        List<Backend> g = CudaGroup.create(2, 0, TimeUnit.MILLISECONDS.toNanos(300));
-        try {
+        inGroup(2, TimeUnit.MILLISECONDS.toNanos(300), g -> {
             List<Object> got = onRanks(1, r -> {
                 g.get(0).communicator().allGather(g.get(0).allocate(DType.F16, 2, 3), g.get(0).allocate(DType.F16, 2, 6));
                 return "returned";
@@ -150,15 +141,12 @@ class CudaGroupTest {
             Throwable e = assertInstanceOf(IllegalStateException.class, got.get(0));
             assertTrue(e.getMessage().contains("allGather on rank 0") && e.getMessage().contains("waited"), e.getMessage());
             assertTrue(e.getMessage().contains(CudaGroup.TIMEOUT_PROPERTY), e.getMessage());
-        } finally {
-            g.forEach(Backend::close);
-        }
+        });
     }
 
     @Test
     void closingOneRankBreaksTheGroupForTheOthers() throws Exception {
-        List<Backend> g = CudaGroup.create(2, 0);
-        try {
+        inGroup(2, g -> {
             g.get(1).close();
             long start = System.nanoTime();
             var e = assertThrows(IllegalStateException.class,
@@ -166,6 +154,24 @@ class CudaGroupTest {
             assertTrue(System.nanoTime() - start < TimeUnit.SECONDS.toNanos(10));
             assertTrue(e.getMessage().contains("allReduceSum on rank 0 failed")
                     && e.getMessage().contains("rank 1's cuda backend was closed"), e.getMessage());
+        });
+    }
+
+    /** The body of a test on a group (it may close ranks: closing twice is a no-op). */
+    @FunctionalInterface
+    private interface GroupTest {
+        void run(List<Backend> group) throws Exception;
+    }
+
+    /** Runs {@code test} on a new group of n ranks from device 0, then closes every rank. */
+    private static void inGroup(int n, GroupTest test) throws Exception {
+        inGroup(n, CollectiveProtocol.timeoutNanos(CudaGroup.TIMEOUT_PROPERTY), test);
+    }
+
+    private static void inGroup(int n, long timeoutNanos, GroupTest test) throws Exception {
+        List<Backend> g = CudaGroup.create(n, 0, timeoutNanos);
+        try {
+            test.run(g);
         } finally {
             g.forEach(Backend::close);
         }
