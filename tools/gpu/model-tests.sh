@@ -10,22 +10,8 @@
 #   bash tools/gpu/model-tests.sh [--text-model DIR]   (DIR: a checkpoint with tokenizer.json,
 #                                                       e.g. default-model/; its generate is skipped without it)
 # Exit code: non-zero when a test or a CLI run failed.
-set -uo pipefail
-
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
-cd "$ROOT" || exit 1
-out="${OUT:-$ROOT/.gpu/out}"
-mkdir -p "$out"
-text_model=""
-while [[ $# -gt 0 ]]; do
-    case "$1" in
-        --text-model) text_model="$2"; shift 2 ;;
-        *) echo "model-tests.sh: unknown argument $1" >&2; exit 2 ;;
-    esac
-done
-fixtures=models/src/test/resources/fixtures
-[[ -d "$fixtures/llama" ]] || fixtures=../models/src/test/resources/fixtures
-[[ -d "$fixtures/llama" ]] || { echo "model-tests.sh: no models/src/test/resources/fixtures here or one level up" >&2; exit 1; }
+# shellcheck source=lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 scratch="$(mktemp -d)"
 status=0
@@ -34,13 +20,6 @@ OUT="$scratch" JVLLM_JAVA_OPTS="-Xmx16g" bash tools/gpu/run-tests.sh \
     >"$out/model-tests.log" 2>&1 || status=1
 grep -E 'tests (successful|failed|aborted|skipped)|cannot run|MethodSource|✘' "$out/model-tests.log" | head -n 120
 
-cli() {
-    echo "\$ jvllm $*"
-    bash tools/gpu/run-tests.sh --cli "$@" 2>&1
-    local rc=$?
-    echo "(exit $rc)"
-    return $rc
-}
 {
     cli backends || status=1
     cli generate --model "$fixtures/llama" --backend cuda --prompt-token-ids 5,17,3,99,250 --max-tokens 16 \

@@ -1,6 +1,7 @@
 package dev.jvllm.cuda;
 
 import dev.jvllm.api.Backend;
+import dev.jvllm.api.Communicator;
 import dev.jvllm.api.DType;
 import dev.jvllm.api.OpGraph;
 import dev.jvllm.api.Tensor;
@@ -33,6 +34,7 @@ public final class CudaBackend implements Backend {
     private final OpProfiler profiler; // null unless -Djvllm.cuda.profile=true
     private final Set<CudaGraph> graphs = new LinkedHashSet<>();
     private boolean capturing;
+    private CudaGroup.Rank groupRank;  // null unless CudaProvider.createGroup made this backend
     private boolean closed;
 
     CudaBackend(int device) {
@@ -70,6 +72,16 @@ public final class CudaBackend implements Backend {
     @Override
     public long memoryCapacity() {
         return gpu.totalMemory();
+    }
+
+    /** Makes this backend rank {@code r} of a tensor-parallel group. */
+    void join(CudaGroup.Rank r) {
+        groupRank = r;
+    }
+
+    @Override
+    public Communicator communicator() {
+        return groupRank != null ? groupRank : Communicator.single();
     }
 
     /** The device (benchmarks time with its stream). */
@@ -164,6 +176,9 @@ public final class CudaBackend implements Backend {
             }
             closed = true;
             try {
+                if (groupRank != null) {
+                    groupRank.leave();
+                }
                 if (profiler != null) {
                     gpu.synchronize();
                     profiler.collect();

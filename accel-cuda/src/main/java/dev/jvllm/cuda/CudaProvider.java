@@ -3,6 +3,7 @@ package dev.jvllm.cuda;
 import dev.jvllm.api.Backend;
 import dev.jvllm.api.BackendOptions;
 import dev.jvllm.api.BackendProvider;
+import java.util.List;
 
 /**
  * The CUDA backend's provider. Probing loads the driver library and asks it about devices; it
@@ -33,10 +34,29 @@ public final class CudaProvider implements BackendProvider {
 
     @Override
     public Backend create(BackendOptions options) {
+        requireAvailable();
+        return new CudaBackend(options.device());
+    }
+
+    /**
+     * {@code worldSize} connected backends ({@link CudaGroup}): rank r on device
+     * {@code (options.device() + r) mod} the device count, so a machine with fewer GPUs than ranks
+     * (one, say) holds several ranks per device. Collectives sum in rank order, as the
+     * {@link dev.jvllm.api.Communicator} contract says, with peer copies between devices (no NCCL).
+     */
+    @Override
+    public List<Backend> createGroup(int worldSize, BackendOptions options) {
+        if (worldSize < 1) {
+            throw new IllegalArgumentException("worldSize must be >= 1, got " + worldSize);
+        }
+        requireAvailable();
+        return CudaGroup.create(worldSize, options.device());
+    }
+
+    private void requireAvailable() {
         Probe p = probe();
         if (!p.available()) {
             throw new IllegalStateException("the cuda backend cannot be created: " + p.reason());
         }
-        return new CudaBackend(options.device());
     }
 }

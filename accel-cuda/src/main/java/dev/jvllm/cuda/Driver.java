@@ -43,6 +43,7 @@ final class Driver {
     static final int ERROR_OUT_OF_MEMORY = 2;
     /** CUstreamCaptureMode: other threads may make unsafe calls; only this stream's work is recorded. */
     static final int STREAM_CAPTURE_MODE_RELAXED = 2;
+    static final int ERROR_PEER_ACCESS_ALREADY_ENABLED = 704;
 
     private static final MethodHandle GET_ERROR_NAME = fn("cuGetErrorName", JAVA_INT, ADDRESS);
     private static final MethodHandle GET_ERROR_STRING = fn("cuGetErrorString", JAVA_INT, ADDRESS);
@@ -85,6 +86,13 @@ final class Driver {
     private static final MethodHandle MODULE_GET_FUNCTION = fn("cuModuleGetFunction", ADDRESS, ADDRESS, ADDRESS);
     private static final MethodHandle LAUNCH_KERNEL = fn("cuLaunchKernel", ADDRESS, JAVA_INT, JAVA_INT, JAVA_INT,
             JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS, ADDRESS, ADDRESS);
+    // tensor-parallel groups (CudaGroup)
+    private static final MethodHandle DEVICE_GET_COUNT = fn("cuDeviceGetCount", ADDRESS);
+    private static final MethodHandle DEVICE_CAN_ACCESS_PEER = fn("cuDeviceCanAccessPeer", ADDRESS, JAVA_INT, JAVA_INT);
+    private static final MethodHandle CTX_ENABLE_PEER_ACCESS = fn("cuCtxEnablePeerAccess", ADDRESS, JAVA_INT);
+    private static final MethodHandle STREAM_WAIT_EVENT = fn("cuStreamWaitEvent", ADDRESS, ADDRESS, JAVA_INT);
+    private static final MethodHandle MEMCPY_PEER_ASYNC = fn("cuMemcpyPeerAsync", JAVA_LONG, ADDRESS, JAVA_LONG, ADDRESS,
+            JAVA_LONG, ADDRESS);
 
     private static MethodHandle fn(String name, MemoryLayout... args) {
         MemorySegment sym = LIB.find(name).orElseThrow(() -> new CudaException(
@@ -347,6 +355,41 @@ final class Driver {
 
     static void graphDestroy(MemorySegment graph) {
         call("cuGraphDestroy", () -> (int) GRAPH_DESTROY.invokeExact(graph));
+    }
+
+    // ---- tensor-parallel groups: device count, peer access, cross-stream and cross-device ordering ----
+
+    static int deviceCount() {
+        return outInt("cuDeviceGetCount", out -> (int) DEVICE_GET_COUNT.invokeExact(out));
+    }
+
+    /** Whether {@code device} can address {@code peer}'s memory directly (NVLink or PCIe P2P). */
+    static boolean canAccessPeer(int device, int peer) {
+        return outInt("cuDeviceCanAccessPeer", out -> (int) DEVICE_CAN_ACCESS_PEER.invokeExact(out, device, peer)) != 0;
+    }
+
+    /** Lets the current context address {@code peerContext}'s memory; enabling it twice is not an error. */
+    static void enablePeerAccess(MemorySegment peerContext) {
+        int rc;
+        try {
+            rc = (int) CTX_ENABLE_PEER_ACCESS.invokeExact(peerContext, 0);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+        if (rc != ERROR_PEER_ACCESS_ALREADY_ENABLED) {
+            check(rc, "cuCtxEnablePeerAccess");
+        }
+    }
+
+    /** Work queued on {@code stream} after this waits for the event's last record (of any context). */
+    static void streamWaitEvent(MemorySegment stream, MemorySegment event) {
+        call("cuStreamWaitEvent", () -> (int) STREAM_WAIT_EVENT.invokeExact(stream, event, 0));
+    }
+
+    /** Copies between the memory of two contexts on {@code stream} (the driver stages it through the host without peer access). */
+    static void copyPeerAsync(long dst, MemorySegment dstContext, long src, MemorySegment srcContext, long bytes,
+            MemorySegment stream) {
+        call("cuMemcpyPeerAsync", () -> (int) MEMCPY_PEER_ASYNC.invokeExact(dst, dstContext, src, srcContext, bytes, stream));
     }
 
     // ---- modules and launches ----

@@ -38,7 +38,8 @@ final class Gpu implements AutoCloseable {
     private final int ordinal;
     private final int device;
     private final MemorySegment context;
-    private final ThreadLocal<MemorySegment> currentOnThread = new ThreadLocal<>();
+    /** The Gpu whose context the calling thread made current last (ranks of a group may share a thread). */
+    private static final ThreadLocal<Gpu> CURRENT_ON_THREAD = new ThreadLocal<>();
     private final MemorySegment stream;
     private final Arena arena = Arena.ofShared();
     private final MemorySegment memcpy2D;
@@ -87,10 +88,20 @@ final class Gpu implements AutoCloseable {
 
     /** Makes this device's primary context current on the calling thread (a no-op when it already is). */
     void makeCurrent() {
-        if (currentOnThread.get() != context) {
+        if (CURRENT_ON_THREAD.get() != this) {
             Driver.setCurrent(context);
-            currentOnThread.set(context);
+            CURRENT_ON_THREAD.set(this);
         }
+    }
+
+    /** This device's primary context (shared by every Gpu of the device). */
+    MemorySegment context() {
+        return context;
+    }
+
+    /** The device's CUdevice handle. */
+    int device() {
+        return device;
     }
 
     CudaBackend backend() {
@@ -261,6 +272,7 @@ final class Gpu implements AutoCloseable {
             Driver.streamDestroy(stream);
             arena.close();
             Driver.primaryContextRelease(device);
+            CURRENT_ON_THREAD.remove();
         }
     }
 }

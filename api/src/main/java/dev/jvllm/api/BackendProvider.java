@@ -32,7 +32,8 @@ public interface BackendProvider {
 
     /**
      * Creates a tensor-parallel group of {@code worldSize} backends, rank i at index i, whose
-     * {@link Backend#communicator()}s are connected (in-process threads on the CPU, NCCL on CUDA).
+     * {@link Backend#communicator()}s are connected (in-process threads on the CPU; on CUDA, ranks
+     * on one or more devices exchanging through peer copies).
      *
      * @implSpec The default supports only {@code worldSize == 1}.
      */

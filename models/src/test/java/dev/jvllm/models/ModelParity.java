@@ -3,11 +3,14 @@ package dev.jvllm.models;
 import static org.junit.jupiter.api.Assertions.*;
 
 import dev.jvllm.api.Backend;
+import dev.jvllm.api.BackendOptions;
+import dev.jvllm.api.BackendProvider;
 import dev.jvllm.api.DType;
 import dev.jvllm.models.layers.ParallelConfig;
 import dev.jvllm.models.loader.Checkpoint;
 import dev.jvllm.models.runtime.ModelLoader;
 import dev.jvllm.models.runtime.SimpleRunner;
+import dev.jvllm.models.runtime.TensorParallelModel;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.URISyntaxException;
@@ -205,5 +208,58 @@ final class ModelParity {
 
     static List<Integer> topK(float[] v, int k) {
         return IntStream.range(0, v.length).boxed().sorted((a, b) -> Float.compare(v[b], v[a])).limit(k).toList();
+    }
+
+    // ---- tensor parallelism ----
+
+    /** The prompt of the tensor-parallel checks: 20 tokens, all below every fixture's vocab (256 and up). */
+    static final int[] TP_PROMPT = {5, 17, 3, 99, 250, 7, 42, 11, 200, 8, 1, 64, 65, 66, 67, 100, 201, 202, 9, 10};
+
+    /** Every rank's prompt logits of {@code prompt}, by rank. */
+    static List<float[]> rankLogits(TensorParallelModel tpm, int[] prompt) {
+        return tpm.run(m -> {
+            try (SimpleRunner r = new SimpleRunner(m, 64)) {
+                return r.promptLogits(prompt);
+            }
+        });
+    }
+
+    /** Every rank's greedy continuation of {@code prompt} ({@code steps} tokens), by rank. */
+    static List<int[]> rankGreedy(TensorParallelModel tpm, int[] prompt, int steps) {
+        return tpm.run(m -> {
+            try (SimpleRunner r = new SimpleRunner(m, 64)) {
+                return r.greedy(prompt, steps);
+            }
+        });
+    }
+
+    /**
+     * The fixture over {@code tp} ranks of {@code provider}, for each of {@code sizes}, against one rank
+     * on {@code single} in f32 ({@link #TP_PROMPT}): every rank holds the same logits bit for bit,
+     * within {@code relative} × the logit scale of the single rank's (only the all-reduces' summation
+     * order differs), and the same 8 greedy tokens.
+     */
+    static void assertShardedEqualsSingle(String name, Backend single, BackendProvider provider, BackendOptions options,
+            int[] sizes, double relative) {
+        Path dir = fixture(name);
+        float[] want;
+        int[] wantGreedy;
+        try (CausalLM m = ModelLoader.load(dir, single, ParallelConfig.single(), DType.F32, null);
+             SimpleRunner r = new SimpleRunner(m, 64)) {
+            want = r.promptLogits(TP_PROMPT);
+            wantGreedy = r.greedy(TP_PROMPT, 8);
+        }
+        for (int tp : sizes) {
+            String what = name + " tp=" + tp + " on " + provider.name();
+            try (TensorParallelModel tpm = TensorParallelModel.load(dir, provider, tp, options, DType.F32, null)) {
+                List<float[]> logits = rankLogits(tpm, TP_PROMPT);
+                List<int[]> greedy = rankGreedy(tpm, TP_PROMPT, 8);
+                for (int rank = 0; rank < tp; rank++) {
+                    assertArrayEquals(logits.get(0), logits.get(rank), 0f, what + ": ranks disagree");
+                    assertArrayEquals(wantGreedy, greedy.get(rank), what + ": rank " + rank + "'s greedy continuation");
+                }
+                assertClose(want, logits.get(0), relative, TP_PROMPT.length, what);
+            }
+        }
     }
 }

@@ -119,7 +119,7 @@ class QuantizedParityTest {
     void tensorParallelTwoEqualsOne(String name) {
         Path dir = ModelParity.fixture(name);
         boolean perTokenActivations = name.equals("quant-ct-fp8");
-        int[] prompt = {5, 17, 3, 99, 250, 7, 42, 11, 200, 8, 1, 64, 65, 66, 67, 100, 201, 202, 9, 10};
+        int[] prompt = ModelParity.TP_PROMPT;
         try (CpuBackend cpu = CpuBackend.create(BackendOptions.defaults().withThreads(1));
              CausalLM m = ModelLoader.load(dir, cpu, ParallelConfig.single(), DType.F32, null);
              SimpleRunner single = new SimpleRunner(m, 64);
@@ -127,16 +127,8 @@ class QuantizedParityTest {
                      BackendOptions.defaults().withThreads(1), DType.F32, null)) {
             float[] want = single.promptLogits(prompt);
             int[] wantGreedy = single.greedy(prompt, 8);
-            List<float[]> logits = tpm.run(r -> {
-                try (SimpleRunner run = new SimpleRunner(r, 64)) {
-                    return run.promptLogits(prompt);
-                }
-            });
-            List<int[]> greedy = tpm.run(r -> {
-                try (SimpleRunner run = new SimpleRunner(r, 64)) {
-                    return run.greedy(prompt, 8);
-                }
-            });
+            List<float[]> logits = ModelParity.rankLogits(tpm, prompt);
+            List<int[]> greedy = ModelParity.rankGreedy(tpm, prompt, 8);
             for (int rank = 0; rank < 2; rank++) {
                 assertArrayEquals(logits.get(0), logits.get(rank), 0f, name + ": ranks disagree");
                 assertArrayEquals(greedy.get(0), greedy.get(rank), name + ": ranks disagree");
@@ -159,11 +151,7 @@ class QuantizedParityTest {
             int[] prefix = java.util.Arrays.copyOf(prompt, prompt.length + first);
             System.arraycopy(wantGreedy, 0, prefix, prompt.length, first);
             float[] ref = ModelParity.lastRow(single.promptLogits(prefix), prefix.length);
-            float[] ours = ModelParity.lastRow(tpm.run(r -> {
-                try (SimpleRunner run = new SimpleRunner(r, 64)) {
-                    return run.promptLogits(prefix);
-                }
-            }).get(0), prefix.length);
+            float[] ours = ModelParity.lastRow(ModelParity.rankLogits(tpm, prefix).get(0), prefix.length);
             int f = first;
             assertTrue(ModelParity.topK(ref, 5).contains(got[f]) && ModelParity.topK(ours, 5).contains(wantGreedy[f]),
                     name + " tp=2 picked " + got[f] + " where tp=1 picked " + wantGreedy[f] + " at step " + f

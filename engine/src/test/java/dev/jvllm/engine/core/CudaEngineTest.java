@@ -9,6 +9,7 @@ import dev.jvllm.models.CausalLM;
 import dev.jvllm.models.layers.ParallelConfig;
 import dev.jvllm.models.runtime.ModelLoader;
 import dev.jvllm.models.runtime.SimpleRunner;
+import java.io.IOException;
 import java.util.List;
 import java.util.Random;
 import org.junit.jupiter.api.AfterAll;
@@ -21,7 +22,7 @@ import org.junit.jupiter.params.provider.ValueSource;
  * The engine on the CUDA backend: random workloads of greedy requests, batched by the scheduler
  * under several token budgets and batch sizes (chunked prefill, decodes mixed with prefills), give
  * every prompt the continuation the single-sequence runner gives it alone on the same GPU; nothing
- * leaks. Greedy batches use only the Argmax sampling op. Skipped without a usable GPU (with the
+ * leaks; and likewise over two tensor-parallel ranks. Greedy batches use only the Argmax sampling op. Skipped without a usable GPU (with the
  * provider's reason), and for a fixture whose ops the backend does not run yet (naming the op).
  */
 class CudaEngineTest {
@@ -60,6 +61,25 @@ class CudaEngineTest {
                     Assumptions.abort("cuda cannot run " + arch + " yet: " + e.getMessage());
                 }
             }
+        }
+    }
+
+    /**
+     * The engine over two CUDA tensor-parallel ranks ({@code --backend cuda --tensor-parallel-size 2},
+     * through {@link ModelRanks}; on a one-GPU machine both share it), chunked prefill included, gives
+     * every prompt the continuation one CUDA rank gives it alone: dense, MoE and hybrid Mamba + MoE.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"llama", "mixtral", "jamba"})
+    void twoTensorParallelRanksGiveEachPromptItsSingleRankContinuation(String arch) throws IOException {
+        EngineOptions o = EngineOptions.defaults().withBackend("cuda").withDtype("f32").withTensorParallelSize(2)
+                .withMaxModelLen(64).withMaxNumBatchedTokens(24).withMaxNumSeqs(3);
+        try (CausalLM model = ModelLoader.load(EngineFixtures.dir(arch), cuda, ParallelConfig.single(), DType.F32, null);
+             EngineCore core = EngineCore.load(EngineFixtures.dir(arch), o)) {
+            EngineCoreTest.Workload work = EngineCoreTest.Workload.random(new Random(arch.hashCode()), 6, 40, 10);
+            work.checkAgainstAlone(arch + " over 2 cuda ranks", core, (prompt, n) -> alone(model, prompt, n));
+        } catch (UnsupportedOperationException e) {
+            Assumptions.abort("cuda cannot run " + arch + " yet: " + e.getMessage());
         }
     }
 

@@ -16,7 +16,8 @@ import java.util.concurrent.Future;
 import java.util.function.Function;
 
 /**
- * A model sharded over {@code tp} ranks of one provider's group (in-process threads on the CPU):
+ * A model sharded over {@code tp} ranks of one provider's group (in-process threads on the CPU,
+ * one GPU each on CUDA, wrapping around the devices):
  * every rank holds its shard, and {@link #run} drives all ranks at once, each on its own thread,
  * with the same inputs — the collectives inside the model keep them in step.
  */
