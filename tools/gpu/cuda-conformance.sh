@@ -3,7 +3,7 @@
 # own tests, then the conformance suite against it, writing to $OUT (or .gpu/out):
 #
 #   device.txt          nvidia-smi and the driver/toolkit seen
-#   backend-tests.log   CudaBackendTest (transfers, allocator, device errors, threads)
+#   backend-tests.log   CudaBackendTest (transfers, allocator, device errors, threads), CudaGraphTest (capture/replay)
 #   conformance.log     CudaConformanceTest, one line per op and every failure
 #   cuda.md             the conformance report (docs/conformance/cuda.md is this file, committed)
 #
@@ -37,7 +37,7 @@ cat "$out/device.txt"
 scratch="$(mktemp -d)"
 status=0
 OUT="$scratch/backend" JVLLM_JAVA_OPTS="-Xmx8g" bash tools/gpu/run-tests.sh \
-    --select-class dev.jvllm.cuda.CudaBackendTest >"$out/backend-tests.log" 2>&1 || status=1
+    --select-class dev.jvllm.cuda.CudaBackendTest --select-class dev.jvllm.cuda.CudaGraphTest >"$out/backend-tests.log" 2>&1 || status=1
 tail -n 25 "$out/backend-tests.log"
 
 props="-Xmx16g -Djvllm.conformance.seed=$seed -Djvllm.conformance.examples=$examples"

@@ -2,7 +2,7 @@
 # Runs on the GPU machine (from the repo root, .gpu/ carried; see README.md): the model-level GPU
 # checks, writing to $OUT (or .gpu/out):
 #
-#   model-tests.log   CudaParityTest (every fixture, f32 and bf16 rules) and CudaEngineTest
+#   model-tests.log   CudaParityTest (every fixture, f32 and bf16 rules), CudaEngineTest and CudaDecodeGraphsTest
 #                     (batched == alone greedy), with the skip reasons (ops the backend lacks)
 #   cli.log           the CLI on the GPU: backends, generate (text on --text-model, token ids on a
 #                     fixture), bench latency
@@ -17,6 +17,7 @@ scratch="$(mktemp -d)"
 status=0
 OUT="$scratch" JVLLM_JAVA_OPTS="-Xmx16g" bash tools/gpu/run-tests.sh \
     --select-class dev.jvllm.models.CudaParityTest --select-class dev.jvllm.engine.core.CudaEngineTest \
+    --select-class dev.jvllm.engine.core.CudaDecodeGraphsTest \
     >"$out/model-tests.log" 2>&1 || status=1
 grep -E 'tests (successful|failed|aborted|skipped)|cannot run|MethodSource|✘' "$out/model-tests.log" | head -n 120
 
