@@ -92,6 +92,7 @@ done
 reports=()
 if [[ -n "${OUT:-}" ]]; then
     mkdir -p "$OUT/junit"
+    OUT="$(cd "$OUT" && pwd)" # the tests run from a module directory (below)
     reports=(--reports-dir="$OUT/junit")
 fi
 
@@ -105,6 +106,11 @@ cmd=("$JAVA" "${JVM[@]}" -cp "$G/lib/*:$test_cp:${console[0]}"
     --disable-banner --disable-ansi-colors --details=tree --fail-if-no-tests
     "${scan[@]}" "${reports[@]}" "$@")
 
+# Tests run from a module directory, as under Maven: the engine's tests find the model fixtures at
+# ../models/... (a copy of tools/ and .gpu/ in a folder inside the checkout is one level down already).
+if [[ -d "$ROOT/engine" ]]; then
+    cd "$ROOT/engine" || exit 1
+fi
 if [[ -n "${OUT:-}" ]]; then
     "${cmd[@]}" 2>&1 | tee "$OUT/run-tests.log"
     exit "${PIPESTATUS[0]}"
