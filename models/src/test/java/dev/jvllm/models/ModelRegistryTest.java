@@ -8,7 +8,9 @@ import dev.jvllm.models.arch.LlamaForCausalLM;
 import dev.jvllm.models.layers.Attention;
 import dev.jvllm.models.layers.ModelContext;
 import dev.jvllm.models.layers.ParallelConfig;
+import dev.jvllm.models.layers.RotaryEmbedding;
 import dev.jvllm.models.loader.ModelConfig;
+import dev.jvllm.models.loader.RopeScaling;
 import java.util.List;
 import java.util.Map;
 import java.util.function.Function;
@@ -39,6 +41,21 @@ class ModelRegistryTest {
                 () -> ModelRegistry.withProviders().resolve(List.of("FooForCausalLM"), "/x/config.json"));
         assertTrue(e.getMessage().contains("FooForCausalLM") && e.getMessage().contains("/x/config.json")
                 && e.getMessage().contains("Qwen3ForCausalLM"), e.getMessage());
+    }
+
+    @Test
+    void layersShareOneRotaryEmbeddingPerParameterSet() {
+        try (CpuBackend cpu = CpuBackend.create()) {
+            ModelContext ctx = new ModelContext(ModelConfig.parse("{}", "config.json"), ParallelConfig.single(), cpu,
+                    DType.F32, null);
+            RotaryEmbedding a = RotaryEmbedding.shared(ctx, 64, 64, 4096, 10000.0, RopeScaling.NONE, true);
+            assertSame(a, RotaryEmbedding.shared(ctx, 64, 64, 4096, 10000.0, RopeScaling.NONE, true));
+            assertNotSame(a, RotaryEmbedding.shared(ctx, 64, 32, 4096, 10000.0, RopeScaling.NONE, true), "rotary dim");
+            assertNotSame(a, RotaryEmbedding.shared(ctx, 64, 64, 4096, 500000.0, RopeScaling.NONE, true), "theta");
+            assertNotSame(a, RotaryEmbedding.shared(ctx, 64, 64, 4096, 10000.0, RopeScaling.NONE, false), "neox");
+            assertEquals(4096, a.maxPositions());
+            ctx.close();
+        }
     }
 
     @Test

@@ -4,9 +4,15 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.jvllm.engine.LLM;
 import dev.jvllm.engine.Prompt;
 import dev.jvllm.engine.RequestOutput;
+import dev.jvllm.engine.core.EngineOptions;
+import dev.jvllm.engine.core.EngineStats;
 import dev.jvllm.engine.core.SamplingParams;
 import dev.jvllm.models.loader.ModelConfig;
+import dev.jvllm.models.runtime.ModelLoader;
+import java.io.IOException;
 import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashSet;
@@ -15,6 +21,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.Set;
+import java.util.stream.Stream;
 
 /**
  * {@code jvllm bench latency|throughput}: end-to-end engine benchmarks in the shape of vLLM's
@@ -29,6 +36,8 @@ import java.util.Set;
  *   <li>throughput: {@code --num-prompts} requests submitted together: requests/s, output
  *       tokens/s and total tokens/s.</li>
  * </ul>
+ * Both report the process's memory at the end (Linux): peak and current resident set, its split into
+ * anonymous and file pages, and the peak against weights + the KV cache the requests filled.
  */
 public final class BenchCommand implements Command {
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -127,6 +136,7 @@ public final class BenchCommand implements Command {
                 result.put("total_tok_s", ((double) requests * inputLen + generated) / s);
             }
             result.put("preemptions", llm.stats().preemptions());
+            putMemory(result, llm, m.engine(), requests, inputLen + outputLen);
         }
         if (a.has("--json")) {
             out.println(JSON.writeValueAsString(result));
@@ -137,6 +147,45 @@ public final class BenchCommand implements Command {
             }
         }
         return 0;
+    }
+
+    /**
+     * Resident memory against what the model needs: the checkpoint's safetensors files (memory-mapped
+     * on the CPU, so their pages count as the process's file pages) plus the KV blocks that
+     * {@code requests} sequences of {@code tokens} tokens fill. The KV cache's allocated size is
+     * reported too; its untouched pages are not resident.
+     */
+    private static void putMemory(Map<String, Object> result, LLM llm, EngineOptions o, int requests, int tokens)
+            throws IOException {
+        ProcessMemory mem = ProcessMemory.sample();
+        if (mem == null) {
+            return;
+        }
+        EngineStats s = llm.stats();
+        long weights = o.loadFormat() == ModelLoader.LoadFormat.DUMMY ? 0 : checkpointBytes(llm.modelDir());
+        long kvAllocated = s.kvBlockBytes() * s.totalBlocks();
+        long kvUsed = Math.min(kvAllocated, s.kvBlockBytes() * requests * ((tokens + o.blockSize() - 1L) / o.blockSize()));
+        result.put("rss_peak_bytes", mem.peakBytes());
+        result.put("rss_bytes", mem.rssBytes());
+        result.put("rss_anon_bytes", mem.anonBytes());
+        result.put("rss_file_bytes", mem.fileBytes());
+        result.put("weights_bytes", weights);
+        result.put("kv_cache_bytes", kvAllocated);
+        result.put("kv_used_bytes", kvUsed);
+        if (weights > 0) {
+            result.put("rss_peak_over_weights_kv", (double) mem.peakBytes() / (weights + kvUsed));
+        }
+    }
+
+    /** Total size of the *.safetensors files in dir. */
+    private static long checkpointBytes(Path dir) throws IOException {
+        try (Stream<Path> files = Files.list(dir)) {
+            long total = 0;
+            for (Path f : (Iterable<Path>) files.filter(f -> f.getFileName().toString().endsWith(".safetensors"))::iterator) {
+                total += Files.size(f);
+            }
+            return total;
+        }
     }
 
     private static int positive(Args a, String option, int defaultValue) throws UsageException {

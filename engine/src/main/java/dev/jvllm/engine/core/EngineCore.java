@@ -55,6 +55,7 @@ public final class EngineCore implements AutoCloseable {
     private final boolean ownsModel;
     private final ModelRunner runner;
     private final KvBlockManager kv;
+    private final long kvBlockBytes; // one block over all attention layers and ranks
     private final Scheduler scheduler;
     private final Sampler sampler = new Sampler();
     private final Tokenizer tokenizer;
@@ -98,6 +99,7 @@ public final class EngineCore implements AutoCloseable {
                     + "from cached KV blocks; leave enablePrefixCaching unset or false");
         }
         this.kv = new KvBlockManager(plan.numBlocks(), o.blockSize(), prefixCaching);
+        this.kvBlockBytes = ModelRunner.kvBytesPerBlock(ctx, o.blockSize()) * ranks.size();
         this.runner = new ModelRunner(ranks, plan.numBlocks(), o.blockSize(), stateful ? o.maxNumSeqs() : 0,
                 o.maxNumSeqs(), maxModelLen, o.enforceEager() ? DecodeGraphs.Mode.EAGER : DecodeGraphs.Mode.GRAPHS);
         this.scheduler = new Scheduler(kv, o.maxNumSeqs(), o.maxNumBatchedTokens(), o.enableChunkedPrefill(),
@@ -590,7 +592,7 @@ public final class EngineCore implements AutoCloseable {
     public EngineStats stats() {
         return new EngineStats(steps, promptTokensComputed, scheduler.cachedTokens, generatedTokens,
                 scheduler.preemptions, kv.numBlocks() - kv.numFreeBlocks(), kv.numBlocks(), scheduler.stateSlotsInUse(),
-                scheduler.numRunning(), scheduler.numWaiting());
+                scheduler.numRunning(), scheduler.numWaiting(), kvBlockBytes);
     }
 
     /** Frees the KV cache and state pools, and the model when this engine loaded it. */

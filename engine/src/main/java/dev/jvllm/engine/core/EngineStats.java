@@ -14,7 +14,10 @@ package dev.jvllm.engine.core;
  * @param stateSlotsInUse       per-sequence state slots held now (models with stateful layers)
  * @param running               sequences being computed
  * @param waiting               sequences queued (new or preempted)
+ * @param kvBlockBytes          bytes of one KV-cache block over all attention layers and ranks (the
+ *                              cache holds {@code totalBlocks} of them)
  */
 public record EngineStats(long steps, long promptTokensComputed, long cachedTokens, long generatedTokens,
-        long preemptions, int blocksInUse, int totalBlocks, int stateSlotsInUse, int running, int waiting) {
+        long preemptions, int blocksInUse, int totalBlocks, int stateSlotsInUse, int running, int waiting,
+        long kvBlockBytes) {
 }

@@ -21,6 +21,21 @@ class BenchCommandTest {
             assertTrue(j.get(k).asDouble() > 0, k + " in " + r.out());
         }
         assertEquals(2, j.get("batch_size").asInt());
+        // memory: the peak covers the current resident set, which is anonymous + file pages
+        long peak = j.get("rss_peak_bytes").asLong(), rss = j.get("rss_bytes").asLong();
+        assertTrue(peak >= rss && rss > 0, r.out());
+        assertEquals(rss, j.get("rss_anon_bytes").asLong() + j.get("rss_file_bytes").asLong(), 64 << 20, r.out());
+        long weights = j.get("weights_bytes").asLong(), kvUsed = j.get("kv_used_bytes").asLong();
+        assertTrue(weights > 0 && kvUsed > 0 && kvUsed <= j.get("kv_cache_bytes").asLong(), r.out());
+        assertEquals((double) peak / (weights + kvUsed), j.get("rss_peak_over_weights_kv").asDouble(), 1e-9, r.out());
+    }
+
+    @Test
+    void processMemoryReadsTheStatusFieldsInKibibytes() {
+        String status = "Name:\tjava\nVmPeak:\t 9000 kB\nVmHWM:\t  3000 kB\nVmRSS:\t  2000 kB\n"
+                + "RssAnon:\t 1500 kB\nRssFile:\t 480 kB\nRssShmem:\t 20 kB\nThreads:\t12\n";
+        assertEquals(new ProcessMemory(3000 * 1024L, 2000 * 1024L, 1500 * 1024L, 480 * 1024L), ProcessMemory.parse(status));
+        assertNull(ProcessMemory.parse("Name:\tjava\nVmRSS:\t 2000 kB\n"), "no VmHWM: not reported");
     }
 
     @Test

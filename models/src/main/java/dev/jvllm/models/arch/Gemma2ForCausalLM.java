@@ -83,7 +83,7 @@ public final class Gemma2ForCausalLM extends ResidualStreamLM {
                     c.numKeyValueHeads(), c.attentionBias()));
             o = add(new RowParallelLinear(ctx, join(attn, "o_proj"), c.numAttentionHeads() * headDim, h,
                     c.attentionBias(), true));
-            rotary = new RotaryEmbedding(ctx, headDim, headDim, c.maxPositionEmbeddings(), c.ropeTheta(), c.ropeScaling(),
+            rotary = RotaryEmbedding.shared(ctx, headDim, headDim, c.maxPositionEmbeddings(), c.ropeTheta(), c.ropeScaling(),
                     true);
             float scale = (float) Math.pow(c.getDouble("query_pre_attn_scalar", headDim), -0.5);
             attention = new Attention(ctx, join(attn, "attn"), qkv.numHeads(), headDim, scale, qkv.numKvHeads(),

@@ -50,7 +50,7 @@ final class SelfAttention extends Module implements Mixer {
                 qkvBias));
         o = add(new RowParallelLinear(ctx, join(prefix, oName), heads * headDim, c.hiddenSize(), oBias, true));
         int rotaryDim = (int) (headDim * c.partialRotaryFactor());
-        rotary = rope ? new RotaryEmbedding(ctx, headDim, rotaryDim, c.maxPositionEmbeddings(), c.ropeTheta(),
+        rotary = rope ? RotaryEmbedding.shared(ctx, headDim, rotaryDim, c.maxPositionEmbeddings(), c.ropeTheta(),
                 c.ropeScaling(), true) : null;
         attention = new Attention(ctx, join(prefix, "attn"), qkv.numHeads(), headDim,
                 (float) (1.0 / Math.sqrt(headDim)), qkv.numKvHeads(), slidingWindow, 0f);

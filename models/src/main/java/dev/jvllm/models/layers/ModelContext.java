@@ -28,6 +28,7 @@ public final class ModelContext implements AutoCloseable {
     private final Map<String, Object> attentionLayers = new LinkedHashMap<>();
     private final List<AutoCloseable> closeables = new ArrayList<>();
     private final Map<String, List<StateSpec>> stateLayers = new LinkedHashMap<>();
+    private final Map<Object, Object> shared = new java.util.HashMap<>();
 
     /**
      * One per-sequence state tensor a stateful layer needs (conv state, SSM state, ...): the
@@ -127,6 +128,21 @@ public final class ModelContext implements AutoCloseable {
     /** Attention layers in registration order, by prefix. */
     public Map<String, Object> attentionLayers() {
         return Map.copyOf(attentionLayers);
+    }
+
+    /**
+     * The one value for {@code key} in this model, made by {@code make} on first use: layers that
+     * derive identical tables (every layer's rotary cos/sin cache) share one copy, as vLLM's
+     * {@code get_rope} does. The key must have value equality and capture every input of make.
+     */
+    @SuppressWarnings("unchecked")
+    public <T> T shared(Object key, java.util.function.Supplier<T> make) {
+        Object v = shared.get(key);
+        if (v == null) {
+            v = make.get();
+            shared.put(key, v);
+        }
+        return (T) v;
     }
 
     /** Something to close after the weights (the checkpoint mapping they may live in). */

@@ -38,14 +38,31 @@ public final class RotaryEmbedding {
     private final int longFrom;     // positions >= this switch a batch to longCache
 
     /**
+     * The model's one rotary embedding with these parameters: an instance is immutable, so layers
+     * share it (its cache is [maxPositions, rotaryDim] f32, 32 MiB for 131072 positions at 64: one
+     * per layer cost Llama-3.2-1B half a GB).
+     *
      * @param headSize     channels per head
      * @param rotaryDim    rotated channels per head (headSize × partial_rotary_factor)
      * @param maxPositions rows of the cache (max_position_embeddings, or larger for scaled contexts)
      * @param base         rope_theta
      * @param neox         true: rotate halves (neox / Llama); false: interleaved pairs (GPT-J)
      */
-    public RotaryEmbedding(ModelContext ctx, int headSize, int rotaryDim, int maxPositions, double base,
+    public static RotaryEmbedding shared(ModelContext ctx, int headSize, int rotaryDim, int maxPositions, double base,
             RopeScaling scaling, boolean neox) {
+        Key key = new Key(headSize, rotaryDim, maxPositions, base, scaling, neox);
+        return ctx.shared(key, () -> new RotaryEmbedding(ctx, key));
+    }
+
+    /** Everything the cache is derived from. */
+    private record Key(int headSize, int rotaryDim, int maxPositions, double base, RopeScaling scaling, boolean neox) {
+    }
+
+    private RotaryEmbedding(ModelContext ctx, Key key) {
+        int headSize = key.headSize(), rotaryDim = key.rotaryDim(), maxPositions = key.maxPositions();
+        double base = key.base();
+        RopeScaling scaling = key.scaling();
+        boolean neox = key.neox();
         if (rotaryDim % 2 != 0 || rotaryDim > headSize || rotaryDim <= 0) {
             throw new IllegalArgumentException("rotary dim " + rotaryDim + " must be even and in (0, head_dim="
                     + headSize + "] (check partial_rotary_factor in config.json)");
