@@ -202,7 +202,7 @@ public final class CompareJlama {
      * What one measured generation took: wall seconds, and the process's CPU seconds (all threads)
      * over the same spans, which a loaded machine stretches far less than wall time.
      */
-    private record Timing(int promptTokens, double prefillSeconds, int decodeSteps, double decodeSeconds,
+    record Timing(int promptTokens, double prefillSeconds, int decodeSteps, double decodeSeconds,
             double prefillCpuSeconds, double decodeCpuSeconds, String finish) {
     }
 
@@ -210,7 +210,7 @@ public final class CompareJlama {
             (com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean();
 
     /** CPU nanoseconds of this process so far (every thread: the engine's workers and the caller). */
-    private static long cpuNanos() {
+    static long cpuNanos() {
         return OS.getProcessCpuTime();
     }
 
@@ -299,7 +299,7 @@ public final class CompareJlama {
     }
 
     /** Tokenize, prefill, then greedy steps; timestamps when each token is picked. */
-    private static Timing jvllmGenerate(SimpleRunner runner, Tokenizer tokenizer, String prompt, int newTokens) {
+    static Timing jvllmGenerate(SimpleRunner runner, Tokenizer tokenizer, String prompt, int newTokens) {
         long[] picked = new long[newTokens];
         long[] cpu = new long[2];
         long c0 = cpuNanos();
@@ -371,7 +371,7 @@ public final class CompareJlama {
         return 2 * (params - head) * tokens + 2 * head + attention;
     }
 
-    private static String loadAverage() {
+    static String loadAverage() {
         try {
             String[] f = Files.readString(Path.of("/proc/loadavg")).trim().split(" ");
             return f[0] + "," + f[1] + "," + f[2];

@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.jvllm.api.DType;
 import dev.jvllm.models.loader.ModelConfig;
+import dev.jvllm.models.quant.RandomQuantization;
 import dev.jvllm.models.runtime.RandomCheckpoint;
 import java.io.IOException;
 import java.io.InputStream;
@@ -42,6 +43,7 @@ public final class SaveRandomCommand implements Command {
         return """
                 usage: jvllm save-random (--config CONFIG.json | --preset NAME) --output DIR
                                          [--dtype bf16|f16|f32] [--seed N] [--vocab-size N] [--max-shard-size SIZE]
+                                         [--quantization FORMAT [--group-size G]]
 
                 Writes a Hugging Face checkpoint directory DIR (new or empty): config.json, the weights as
                 model.safetensors (or shards with model.safetensors.index.json above --max-shard-size, default
@@ -56,14 +58,19 @@ public final class SaveRandomCommand implements Command {
                   --dtype             weight dtype (default: the config's torch_dtype, else bf16)
                   --seed N            default 1234
                   --vocab-size N      replace vocab_size (e.g. 32000 for a smaller tokenizer)
-                  --max-shard-size    bytes, or with a unit: 500MB, 5GB (decimal, as transformers)"""
-                .formatted(String.join(", ", PRESETS));
+                  --max-shard-size    bytes, or with a unit: 500MB, 5GB (decimal, as transformers)
+                  --quantization F    quantize the decoder's projections (round-to-nearest of the same dense
+                                      weights) and write them in a published checkpoint layout, with its
+                                      quantization_config; embeddings, norms and the LM head stay dense:
+                %s
+                  --group-size G      int4 group size (default %d; -1: one group per output channel)"""
+                .formatted(String.join(", ", PRESETS), formats(), RandomQuantization.DEFAULT_GROUP_SIZE);
     }
 
     @Override
     public int run(List<String> args, PrintStream out, PrintStream err) throws Exception {
         Args a = Args.parse(args, Set.of(), Set.of("--config", "--preset", "--output", "--dtype", "--seed", "--vocab-size",
-                "--max-shard-size"));
+                "--max-shard-size", "--quantization", "--group-size"));
         a.requirePositionals(0, 0, "nothing");
         if ((a.value("--config") == null) == (a.value("--preset") == null)) {
             throw new UsageException("give exactly one of --config FILE and --preset NAME");
@@ -95,16 +102,36 @@ public final class SaveRandomCommand implements Command {
         }
         long maxShard = a.value("--max-shard-size") == null ? RandomCheckpoint.DEFAULT_MAX_SHARD_BYTES
                 : size(a.value("--max-shard-size"));
+        RandomQuantization quantization = null;
+        if (a.value("--quantization") != null) {
+            try {
+                quantization = new RandomQuantization(RandomQuantization.Format.parse(a.value("--quantization")),
+                        a.intValue("--group-size", RandomQuantization.DEFAULT_GROUP_SIZE), dtype, seed);
+            } catch (IllegalArgumentException e) {
+                throw new UsageException(e.getMessage());
+            }
+        } else if (a.value("--group-size") != null) {
+            throw new UsageException("--group-size needs --quantization");
+        }
         Path dir = Path.of(output);
         long start = System.nanoTime();
-        ModelConfig written = RandomCheckpoint.write(config, dir, dtype, seed, maxShard);
+        ModelConfig written = RandomCheckpoint.write(config, dir, dtype, seed, maxShard, quantization);
         long bytes;
         try (var files = Files.list(dir)) {
             bytes = files.filter(p -> p.toString().endsWith(".safetensors")).mapToLong(p -> p.toFile().length()).sum();
         }
-        err.printf(Locale.ROOT, "wrote %s: %s, %s weights (%.2f GB), vocab %d, seed %d in %.1f s%n", dir,
-                written.architectures(), dtype, bytes / 1e9, written.vocabSize(), seed, (System.nanoTime() - start) / 1e9);
+        err.printf(Locale.ROOT, "wrote %s: %s, %s weights%s (%.2f GB), vocab %d, seed %d in %.1f s%n", dir,
+                written.architectures(), dtype, quantization == null ? "" : ", projections " + quantization,
+                bytes / 1e9, written.vocabSize(), seed, (System.nanoTime() - start) / 1e9);
         return 0;
+    }
+
+    private static String formats() {
+        StringBuilder sb = new StringBuilder();
+        for (RandomQuantization.Format f : RandomQuantization.Format.values()) {
+            sb.append(String.format(Locale.ROOT, "                        %-15s %s%n", f.id(), f.summary()));
+        }
+        return sb.toString().stripTrailing();
     }
 
     private static ObjectNode readConfig(Path file) throws IOException, UsageException {

@@ -66,6 +66,32 @@ class SaveRandomCommandTest {
     }
 
     @Test
+    void quantizationWritesThePublishedLayoutAndGenerates(@TempDir Path tmp) throws Exception {
+        Path dir = tmp.resolve("awq");
+        Result r = run("save-random", "--config", LLAMA_CONFIG.toString(), "--output", dir.toString(), "--quantization",
+                "awq", "--group-size", "32");
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.err().contains("awq group_size=32"), r.err());
+        String config = Files.readString(dir.resolve("config.json"));
+        assertTrue(config.contains("\"quant_method\" : \"awq\"") && config.contains("\"group_size\" : 32"), config);
+        try (var ckpt = dev.jvllm.models.loader.Checkpoint.open(dir)) {
+            var names = new java.util.TreeSet<String>();
+            ckpt.forEach(t -> names.add(t.name()));
+            assertTrue(names.contains("model.layers.0.mlp.down_proj.qzeros") && names.contains("model.embed_tokens.weight")
+                    && !names.contains("model.layers.0.mlp.down_proj.weight"), names.toString());
+        }
+        Result gen = run("generate", "--model", dir.toString(), "--prompt-token-ids", "5,6,7", "--max-tokens", "4",
+                "--backend", "cpu");
+        assertEquals(0, gen.code(), gen.err());
+        Result bad = run("save-random", "--config", LLAMA_CONFIG.toString(), "--output", tmp.resolve("b").toString(),
+                "--quantization", "int3");
+        assertEquals(2, bad.code());
+        assertTrue(bad.err().contains("int3") && bad.err().contains("gptq-act-order"), bad.err());
+        assertEquals(2, run("save-random", "--config", LLAMA_CONFIG.toString(), "--output", tmp.resolve("c").toString(),
+                "--group-size", "64").code());
+    }
+
+    @Test
     void badOptionsAreUsageErrors(@TempDir Path tmp) {
         assertEquals(2, run("save-random", "--output", tmp.resolve("a").toString()).code());
         assertEquals(2, run("save-random", "--preset", "nope", "--output", tmp.resolve("a").toString()).code());

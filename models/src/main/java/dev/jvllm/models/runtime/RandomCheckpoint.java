@@ -9,6 +9,7 @@ import dev.jvllm.models.arch.CheckpointLayout;
 import dev.jvllm.models.loader.CheckpointTensor;
 import dev.jvllm.models.loader.ModelConfig;
 import dev.jvllm.models.loader.SafetensorsWriter;
+import dev.jvllm.models.quant.RandomQuantization;
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -144,6 +145,17 @@ public final class RandomCheckpoint {
      */
     public static ModelConfig write(ObjectNode config, Path dir, DType dtype, long seed, long maxShardBytes)
             throws IOException {
+        return write(config, dir, dtype, seed, maxShardBytes, null);
+    }
+
+    /**
+     * {@link #write(ObjectNode, Path, DType, long, long)} with the decoder's projections quantized
+     * by {@code quantization} (null: dense): each is the round-to-nearest quantization of the very
+     * weight the dense checkpoint of the same seed holds, in the format's published layout, and
+     * config.json gets the format's {@code quantization_config}.
+     */
+    public static ModelConfig write(ObjectNode config, Path dir, DType dtype, long seed, long maxShardBytes,
+            RandomQuantization quantization) throws IOException {
         checkFloat(dtype);
         if (maxShardBytes <= 0) {
             throw new IllegalArgumentException("max shard size must be > 0, got " + maxShardBytes);
@@ -160,8 +172,16 @@ public final class RandomCheckpoint {
             case F16 -> "float16";
             default -> "bfloat16";
         });
+        out.remove("quantization_config");
+        if (quantization != null) {
+            out.set("quantization_config", quantization.config());
+        }
         parsed = ModelConfig.parse(out.toString(), dir.resolve("config.json").toString());
         List<CheckpointLayout.Entry> layout = CheckpointLayout.of(parsed);
+        String arch = parsed.architectures().isEmpty() ? "" : parsed.architectures().getFirst();
+        if (quantization != null) {
+            RandomQuantization.checkArchitecture(arch);
+        }
 
         if (Files.isDirectory(dir)) {
             try (var files = Files.list(dir)) {
@@ -172,36 +192,59 @@ public final class RandomCheckpoint {
             }
         }
         Files.createDirectories(dir);
-        // shards: consecutive layout entries up to maxShardBytes (a bigger tensor gets a shard of its own)
-        List<List<CheckpointLayout.Entry>> shards = new ArrayList<>();
-        long inShard = 0;
+        // shards: consecutive layout entries up to maxShardBytes (a bigger layer gets a shard of its own); a
+        // quantized layer's size is known once it is quantized, so shards are written as parts and renamed
+        List<Path> parts = new ArrayList<>();
+        List<Map<String, Long>> partTensors = new ArrayList<>(); // per part: tensor name -> bytes
         long total = 0;
-        for (CheckpointLayout.Entry e : layout) {
-            long bytes = e.numel() * dtype.byteSize();
-            if (shards.isEmpty() || (inShard > 0 && inShard + bytes > maxShardBytes)) {
-                shards.add(new ArrayList<>());
-                inShard = 0;
+        List<Arena> inMemory = new ArrayList<>(); // one per layer of the shard being filled
+        SafetensorsWriter w = null;
+        long inShard = 0;
+        try {
+            for (CheckpointLayout.Entry e : layout) {
+                Arena arena = Arena.ofShared();
+                List<RandomQuantization.Tensor> tensors;
+                try {
+                    tensors = layerTensors(e, arch, dtype, seed, quantization, arena);
+                } catch (RuntimeException ex) {
+                    arena.close();
+                    throw ex;
+                }
+                long bytes = tensors.stream().mapToLong(RandomQuantization.Tensor::bytes).sum();
+                if (w != null && inShard + bytes > maxShardBytes) {
+                    w.write(parts.getLast());
+                    w = null;
+                    inMemory.forEach(Arena::close);
+                    inMemory.clear();
+                }
+                inMemory.add(arena);
+                if (w == null) {
+                    w = new SafetensorsWriter().metadata("format", "pt");
+                    parts.add(dir.resolve("part-" + parts.size() + ".safetensors.tmp"));
+                    partTensors.add(new LinkedHashMap<>());
+                    inShard = 0;
+                }
+                for (RandomQuantization.Tensor t : tensors) {
+                    w.add(t.name(), t.dtype(), t.shape(), t.data());
+                    partTensors.getLast().put(t.name(), t.bytes());
+                }
+                inShard += bytes;
+                total += bytes;
             }
-            shards.getLast().add(e);
-            inShard += bytes;
-            total += bytes;
+            w.write(parts.getLast());
+        } finally {
+            inMemory.forEach(Arena::close);
         }
         Map<String, String> weightMap = new LinkedHashMap<>();
-        for (int s = 0; s < shards.size(); s++) {
-            String file = shards.size() == 1 ? "model.safetensors"
-                    : String.format("model-%05d-of-%05d.safetensors", s + 1, shards.size());
-            try (Arena arena = Arena.ofShared()) {
-                SafetensorsWriter w = new SafetensorsWriter().metadata("format", "pt");
-                for (CheckpointLayout.Entry e : shards.get(s)) {
-                    MemorySegment data = arena.allocate(e.numel() * dtype.byteSize(), 64);
-                    fill(data, dtype, seed, e.name(), e.numel());
-                    w.add(e.name(), dtype, e.shape(), data);
-                    weightMap.put(e.name(), file);
-                }
-                w.write(dir.resolve(file));
+        for (int s = 0; s < parts.size(); s++) {
+            String file = parts.size() == 1 ? "model.safetensors"
+                    : String.format("model-%05d-of-%05d.safetensors", s + 1, parts.size());
+            Files.move(parts.get(s), dir.resolve(file));
+            for (String name : partTensors.get(s).keySet()) {
+                weightMap.put(name, file);
             }
         }
-        if (shards.size() > 1) {
+        if (parts.size() > 1) {
             ObjectNode index = JSON.createObjectNode();
             index.putObject("metadata").put("total_size", total);
             ObjectNode map = index.putObject("weight_map");
@@ -211,5 +254,21 @@ public final class RandomCheckpoint {
         Files.writeString(dir.resolve("config.json"), JSON.writeValueAsString(out));
         SyntheticTokenizer.write(dir, vocab, parsed.optionalInt("max_position_embeddings"));
         return parsed;
+    }
+
+    /** One layout entry's tensors: the random weight, or its quantized form. */
+    private static List<RandomQuantization.Tensor> layerTensors(CheckpointLayout.Entry e, String arch, DType dtype,
+            long seed, RandomQuantization quantization, Arena arena) {
+        if (quantization != null && quantization.quantizes(arch, e.name())) {
+            long[] shape = e.shape();
+            float[] dense = new float[Math.toIntExact(e.numel())];
+            long key = key(seed, e.name());
+            LongStream.range(0, dense.length).parallel().forEach(i -> dense[(int) i] = valueOf(key, i));
+            String module = e.name().substring(0, e.name().length() - ".weight".length());
+            return quantization.quantize(module, dense, (int) shape[0], (int) shape[1], arena);
+        }
+        MemorySegment data = arena.allocate(e.numel() * dtype.byteSize(), 64);
+        fill(data, dtype, seed, e.name(), e.numel());
+        return List.of(new RandomQuantization.Tensor(e.name(), dtype, e.shape(), data));
     }
 }

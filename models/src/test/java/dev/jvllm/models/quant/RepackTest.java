@@ -15,13 +15,12 @@ import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
 
 /**
- * Every checkpoint layout, packed here by a plain encoder written from the published formats
- * (AutoGPTQ's pack, AutoAWQ's pack with order 0,2,4,6,1,3,5,7, compressed-tensors' pack_to_int32),
- * repacks to the internal layout of exactly the same values, for random shapes and for any
- * rank's slice of rows and columns.
+ * Every checkpoint layout, packed by {@link QuantPacking} (the encoders written from the published
+ * formats: AutoGPTQ's pack, AutoAWQ's pack with order 0,2,4,6,1,3,5,7, compressed-tensors'
+ * pack_to_int32, which random quantized checkpoints are written with), repacks to the internal
+ * layout of exactly the same values, for random shapes and for any rank's slice of rows and columns.
  */
 class RepackTest {
-    static final int[] AWQ_ORDER = {0, 2, 4, 6, 1, 3, 5, 7};
 
     static CheckpointTensor ints(String name, int[] words, long... shape) {
         MemorySegment s = Arena.ofAuto().allocate(4L * words.length);
@@ -49,6 +48,15 @@ class RepackTest {
             return new Repack.Slice(n, r0, rows, k, c0, cols);
         }
 
+        /** The values, row-major [n, k]. */
+        int[] flat() {
+            int[] f = new int[n * k];
+            for (int r = 0; r < n; r++) {
+                System.arraycopy(q[r], 0, f, r * k, k);
+            }
+            return f;
+        }
+
         /** The internal layout of the slice: word [r, w] holds q[r0 + r][c0 + 8w + i] in nibble i. */
         int[] internal() {
             int words = cols / 8;
@@ -68,22 +76,9 @@ class RepackTest {
                 longs().all()).checkAssert((n8, k8, seed) -> {
                     Case c = Case.of(n8, k8, seed, 15);
                     int n = c.n(), k = c.k();
-                    int[] gptq = new int[k / 8 * n]; // [K/8, N], packed along K
-                    int[] awq = new int[k * n / 8]; // [K, N/8], packed along N in AWQ order
-                    int[] ct = new int[n * k / 8]; // [N, K/8]
-                    for (int row = 0; row < n; row++) {
-                        for (int col = 0; col < k; col++) {
-                            gptq[(col / 8) * n + row] |= c.q()[row][col] << (4 * (col % 8));
-                            ct[row * (k / 8) + col / 8] |= c.q()[row][col] << (4 * (col % 8));
-                        }
-                    }
-                    for (int col = 0; col < k; col++) {
-                        for (int w = 0; w < n / 8; w++) {
-                            for (int i = 0; i < 8; i++) {
-                                awq[col * (n / 8) + w] |= c.q()[8 * w + AWQ_ORDER[i]][col] << (4 * i);
-                            }
-                        }
-                    }
+                    int[] gptq = QuantPacking.transpose(QuantPacking.packRows(c.flat(), n, k, 4), n, k / 8); // [K/8, N]
+                    int[] awq = QuantPacking.packRowsAwq(QuantPacking.transpose(c.flat(), n, k), k, n); // [K, N/8]
+                    int[] ct = QuantPacking.packRows(c.flat(), n, k, 4); // [N, K/8]
                     String what = "N=" + n + " K=" + k + " rows [" + c.r0() + "+" + c.rows() + ") cols [" + c.c0() + "+"
                             + c.cols() + ")";
                     assertArrayEquals(c.internal(), Repack.gptqQweight(ints("q", gptq, k / 8, n), c.slice()), "gptq " + what);
@@ -104,22 +99,18 @@ class RepackTest {
                             row[g] = 1 + c.r().nextInt(15); // GPTQ v1 stores z - 1, which must not be negative
                         }
                     }
-                    int[] gptq = new int[groups * n / 8];
-                    int[] awq = new int[groups * n / 8];
-                    int[] ct = new int[n / 8 * groups];
+                    int[] zFlat = new int[n * groups];
+                    int[] stored = new int[n * groups]; // GPTQ v1: zero - 1
                     for (int row = 0; row < n; row++) {
                         for (int g = 0; g < groups; g++) {
-                            gptq[g * (n / 8) + row / 8] |= (z[row][g] - 1) << (4 * (row % 8));
-                            ct[(row / 8) * groups + g] |= z[row][g] << (4 * (row % 8));
+                            zFlat[row * groups + g] = z[row][g];
+                            stored[row * groups + g] = z[row][g] - 1;
                         }
                     }
-                    for (int g = 0; g < groups; g++) {
-                        for (int w = 0; w < n / 8; w++) {
-                            for (int i = 0; i < 8; i++) {
-                                awq[g * (n / 8) + w] |= z[8 * w + AWQ_ORDER[i]][g] << (4 * i);
-                            }
-                        }
-                    }
+                    int[] gptq = QuantPacking.packRows(QuantPacking.transpose(stored, n, groups), groups, n, 4); // [G, N/8]
+                    int[] awq = QuantPacking.packRowsAwq(QuantPacking.transpose(zFlat, n, groups), groups, n);
+                    int[] ct = QuantPacking.transpose(QuantPacking.packRows(QuantPacking.transpose(zFlat, n, groups),
+                            groups, n, 4), groups, n / 8); // [N/8, G]
                     Repack.Groups all = new Repack.Groups(0, groups, 8, null);
                     byte[] want = new byte[c.rows() * groups];
                     for (int r = 0; r < c.rows(); r++) {
@@ -143,14 +134,8 @@ class RepackTest {
                 longs().all()).checkAssert((n8, k8, seed) -> {
                     Case c = Case.of(n8, k8, seed, 255); // unsigned: signed + 128
                     int n = c.n(), k = c.k();
-                    int[] ct = new int[n * k / 4]; // [N, K/4]
-                    int[] gptq = new int[k / 4 * n]; // [K/4, N]
-                    for (int row = 0; row < n; row++) {
-                        for (int col = 0; col < k; col++) {
-                            ct[row * (k / 4) + col / 4] |= c.q()[row][col] << (8 * (col % 4));
-                            gptq[(col / 4) * n + row] |= c.q()[row][col] << (8 * (col % 4));
-                        }
-                    }
+                    int[] ct = QuantPacking.packRows(c.flat(), n, k, 8); // [N, K/4]
+                    int[] gptq = QuantPacking.transpose(ct, n, k / 4); // [K/4, N]
                     int[] zeros = new int[Math.ceilDiv(n, 4)];
                     java.util.Arrays.fill(zeros, 0x7F7F7F7F); // v1: 128 - 1 in every byte
                     byte[] want = new byte[c.rows() * c.cols()];
