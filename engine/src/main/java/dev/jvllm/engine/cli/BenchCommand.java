@@ -101,7 +101,8 @@ public final class BenchCommand implements Command {
         result.put("output_len", outputLen);
         result.put(latency ? "batch_size" : "num_prompts", requests);
         try (LLM llm = LLM.load(m.model(), m.engine())) {
-            result.put("backend", m.engine().backend() == null ? "default" : m.engine().backend());
+            String backend = m.engine().backend() != null ? m.engine().backend() : dev.jvllm.api.Backends.best().name();
+            result.put("backend", backend);
             if (latency) {
                 for (int i = 0; i < warmup; i++) {
                     llm.generatePrompts(prompts, params);
@@ -136,7 +137,7 @@ public final class BenchCommand implements Command {
                 result.put("total_tok_s", ((double) requests * inputLen + generated) / s);
             }
             result.put("preemptions", llm.stats().preemptions());
-            putMemory(result, llm, m.engine(), requests, inputLen + outputLen);
+            putMemory(result, llm, m.engine(), requests, inputLen + outputLen, "cpu".equals(backend));
         }
         if (a.has("--json")) {
             out.println(JSON.writeValueAsString(result));
@@ -155,8 +156,12 @@ public final class BenchCommand implements Command {
      * {@code requests} sequences of {@code tokens} tokens fill. The KV cache's allocated size is
      * reported too; its untouched pages are not resident.
      */
-    private static void putMemory(Map<String, Object> result, LLM llm, EngineOptions o, int requests, int tokens)
-            throws IOException {
+    /**
+     * Host RSS next to the weights and KV the run holds; the ratio only where both live in host
+     * memory ({@code hostResident}: the CPU backend; a GPU keeps them in device memory).
+     */
+    private static void putMemory(Map<String, Object> result, LLM llm, EngineOptions o, int requests, int tokens,
+            boolean hostResident) throws IOException {
         ProcessMemory mem = ProcessMemory.sample();
         if (mem == null) {
             return;
@@ -172,7 +177,7 @@ public final class BenchCommand implements Command {
         result.put("weights_bytes", weights);
         result.put("kv_cache_bytes", kvAllocated);
         result.put("kv_used_bytes", kvUsed);
-        if (weights > 0) {
+        if (weights > 0 && hostResident) {
             result.put("rss_peak_over_weights_kv", (double) mem.peakBytes() / (weights + kvUsed));
         }
     }
