@@ -1,5 +1,8 @@
 package dev.jvllm.bench;
 
+import static dev.jvllm.bench.ChildRuns.d;
+import static dev.jvllm.bench.ChildRuns.median;
+
 import com.github.tjake.jlama.model.AbstractModel;
 import com.github.tjake.jlama.model.ModelSupport;
 import com.github.tjake.jlama.model.functions.Generator;
@@ -16,11 +19,11 @@ import dev.jvllm.models.loader.CheckpointTensor;
 import dev.jvllm.models.loader.ModelConfig;
 import dev.jvllm.models.runtime.ModelLoader;
 import dev.jvllm.models.runtime.SimpleRunner;
-import java.io.BufferedReader;
+
 import java.io.IOException;
-import java.io.InputStreamReader;
+
 import java.lang.management.ManagementFactory;
-import java.nio.charset.StandardCharsets;
+
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -52,7 +55,6 @@ import java.util.UUID;
  * {@code jlama-java} (the same with {@code -Djlama.force_panama_tensor_operations=true}: its pure-Java path).
  */
 public final class CompareJlama {
-    private static final String RESULT = "RESULT ";
     /** Words the prompt is made of (lower case: the random checkpoint's tokenizer merges letters). */
     private static final String[] WORDS = ("the quick brown fox jumps over a lazy dog while seven wizards quietly "
             + "boxed jam and vexing liquor for my sphinx of black quartz judge the vow").split(" ");
@@ -126,40 +128,11 @@ public final class CompareJlama {
                 cmd.addAll(List.of("--" + k, a.get(k)));
             }
         }
-        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-        Map<String, String> result = null;
-        List<String> log = new ArrayList<>();
-        try (BufferedReader in = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
-            String line;
-            while ((line = in.readLine()) != null) {
-                if (line.startsWith(RESULT)) {
-                    result = new LinkedHashMap<>();
-                    for (String kv : line.substring(RESULT.length()).split(" ")) {
-                        int eq = kv.indexOf('=');
-                        result.put(kv.substring(0, eq), kv.substring(eq + 1));
-                    }
-                } else {
-                    log.add(line);
-                    if (line.startsWith("NOTE")) {
-                        System.out.println("  " + side + ": " + line);
-                    }
-                }
+        return ChildRuns.run(cmd, side, line -> {
+            if (line.startsWith("NOTE")) {
+                System.out.println("  " + side + ": " + line);
             }
-        }
-        int code = p.waitFor();
-        if (code != 0 || result == null) {
-            throw new IllegalStateException(side + " run failed (exit " + code + "):\n" + String.join("\n", log));
-        }
-        return result;
-    }
-
-    private static double d(Map<String, String> m, String k) {
-        return Double.parseDouble(m.get(k));
-    }
-
-    private static double median(List<Map<String, String>> rs, String k) {
-        double[] v = rs.stream().mapToDouble(m -> d(m, k)).sorted().toArray();
-        return v.length % 2 == 1 ? v[v.length / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
+        });
     }
 
     private static void summarize(Map<String, List<Map<String, String>>> results, List<String> sides) {
@@ -269,7 +242,7 @@ public final class CompareJlama {
         double prefillTps = t.promptTokens() / t.prefillSeconds();
         double cpuPrefillTps = t.promptTokens() / (t.prefillCpuSeconds() / threads);
         double cpuMsPerToken = 1e3 * t.decodeCpuSeconds() / threads / t.decodeSteps();
-        System.out.printf(Locale.ROOT, RESULT + "side=%s prompt_tokens=%d prefill_tps=%.3f decode_steps=%d decode_tps=%.4f"
+        System.out.printf(Locale.ROOT, ChildRuns.RESULT + "side=%s prompt_tokens=%d prefill_tps=%.3f decode_steps=%d decode_tps=%.4f"
                         + " ms_per_token=%.3f cpu_prefill_tps=%.3f cpu_decode_tps=%.4f cpu_ms_per_token=%.3f bw=%.3f"
                         + " fma=%.2f bw_fraction=%.4f prefill_fma_fraction=%.4f bytes_per_token=%.0f prefill_gflop=%.3f"
                         + " finish=%s load=%s%n", side, t.promptTokens(), prefillTps, t.decodeSteps(), 1e3 / msPerToken,

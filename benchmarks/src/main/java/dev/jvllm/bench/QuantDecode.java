@@ -1,5 +1,8 @@
 package dev.jvllm.bench;
 
+import static dev.jvllm.bench.ChildRuns.d;
+import static dev.jvllm.bench.ChildRuns.median;
+
 import dev.jvllm.api.Backend;
 import dev.jvllm.api.BackendOptions;
 import dev.jvllm.api.DType;
@@ -14,11 +17,11 @@ import dev.jvllm.models.layers.ParallelConfig;
 import dev.jvllm.models.loader.ModelConfig;
 import dev.jvllm.models.runtime.ModelLoader;
 import dev.jvllm.models.runtime.SimpleRunner;
-import java.io.BufferedReader;
+
 import java.io.IOException;
-import java.io.InputStreamReader;
+
 import java.lang.management.ManagementFactory;
-import java.nio.charset.StandardCharsets;
+
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -48,7 +51,6 @@ import java.util.TreeSet;
  * </pre>
  */
 public final class QuantDecode {
-    private static final String RESULT = "RESULT ";
 
     private QuantDecode() {
     }
@@ -113,36 +115,7 @@ public final class QuantDecode {
         cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), QuantDecode.class.getName(), "--child", format,
                 "--dir", a.get("dir"), "--threads", threads, "--prompt-tokens", a.getOrDefault("prompt-tokens", "32"),
                 "--new-tokens", a.getOrDefault("new-tokens", "32")));
-        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-        Map<String, String> result = null;
-        List<String> log = new ArrayList<>();
-        try (BufferedReader in = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
-            for (String line; (line = in.readLine()) != null; ) {
-                if (line.startsWith(RESULT)) {
-                    result = new LinkedHashMap<>();
-                    for (String kv : line.substring(RESULT.length()).split(" ")) {
-                        int eq = kv.indexOf('=');
-                        result.put(kv.substring(0, eq), kv.substring(eq + 1));
-                    }
-                } else {
-                    log.add(line);
-                }
-            }
-        }
-        int code = p.waitFor();
-        if (code != 0 || result == null) {
-            throw new IllegalStateException(format + " run failed (exit " + code + "):\n" + String.join("\n", log));
-        }
-        return result;
-    }
-
-    private static double d(Map<String, String> m, String k) {
-        return Double.parseDouble(m.get(k));
-    }
-
-    private static double median(List<Map<String, String>> rs, String k) {
-        double[] v = rs.stream().mapToDouble(m -> d(m, k)).sorted().toArray();
-        return v.length % 2 == 1 ? v[v.length / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
+        return ChildRuns.run(cmd, format, line -> { });
     }
 
     private static void child(Map<String, String> a) throws Exception {
@@ -181,7 +154,7 @@ public final class QuantDecode {
         double msPerToken = 1e3 * t.decodeSeconds() / t.decodeSteps();
         double cpuMsPerToken = 1e3 * t.decodeCpuSeconds() / threads / t.decodeSteps();
         double effective = bytesPerToken / (msPerToken * 1e6);
-        System.out.printf(Locale.ROOT, RESULT + "decode_tps=%.4f ms_per_token=%.3f cpu_decode_tps=%.4f bytes_per_token=%.0f"
+        System.out.printf(Locale.ROOT, ChildRuns.RESULT + "decode_tps=%.4f ms_per_token=%.3f cpu_decode_tps=%.4f bytes_per_token=%.0f"
                         + " effective_gbs=%.3f bw=%.3f bw_fraction=%.4f linear_bytes=%d linear_formats=%s rss_anon=%d"
                         + " rss_file=%d load=%s%n", 1e3 / msPerToken, msPerToken, 1e3 / cpuMsPerToken, bytesPerToken,
                 effective, limits.readGBs(), effective / limits.readGBs(), linearBytes, String.join(",", linearFormats),

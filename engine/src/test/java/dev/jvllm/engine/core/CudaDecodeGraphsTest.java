@@ -5,9 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.jvllm.api.Backend;
-import dev.jvllm.api.BackendOptions;
-import dev.jvllm.api.BackendProvider;
-import dev.jvllm.api.Backends;
 import dev.jvllm.api.DType;
 import dev.jvllm.models.CausalLM;
 import dev.jvllm.models.layers.ParallelConfig;
@@ -34,10 +31,7 @@ class CudaDecodeGraphsTest {
 
     @BeforeAll
     static void open() {
-        BackendProvider p = Backends.byName("cuda");
-        BackendProvider.Probe probe = p.probe();
-        Assumptions.assumeTrue(probe.available(), () -> "no usable GPU: " + probe.reason());
-        cuda = p.create(BackendOptions.defaults());
+        cuda = EngineFixtures.cudaOrSkip();
     }
 
     @AfterAll

@@ -1,9 +1,6 @@
 package dev.jvllm.engine.core;
 
 import dev.jvllm.api.Backend;
-import dev.jvllm.api.BackendOptions;
-import dev.jvllm.api.BackendProvider;
-import dev.jvllm.api.Backends;
 import dev.jvllm.api.DType;
 import dev.jvllm.models.CausalLM;
 import dev.jvllm.models.layers.ParallelConfig;
@@ -30,10 +27,7 @@ class CudaEngineTest {
 
     @BeforeAll
     static void open() {
-        BackendProvider p = Backends.byName("cuda");
-        BackendProvider.Probe probe = p.probe();
-        Assumptions.assumeTrue(probe.available(), () -> "no usable GPU: " + probe.reason());
-        cuda = p.create(BackendOptions.defaults());
+        cuda = EngineFixtures.cudaOrSkip();
     }
 
     @AfterAll

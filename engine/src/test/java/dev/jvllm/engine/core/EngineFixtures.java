@@ -22,6 +22,14 @@ final class EngineFixtures {
     private EngineFixtures() {
     }
 
+    /** A CUDA backend on device 0; the calling test is skipped with the provider's reason where there is none. */
+    static Backend cudaOrSkip() {
+        dev.jvllm.api.BackendProvider p = dev.jvllm.api.Backends.byName("cuda");
+        dev.jvllm.api.BackendProvider.Probe probe = p.probe();
+        org.junit.jupiter.api.Assumptions.assumeTrue(probe.available(), () -> "no usable GPU: " + probe.reason());
+        return p.create(dev.jvllm.api.BackendOptions.defaults());
+    }
+
     static Path dir(String arch) {
         return Path.of("../models/src/test/resources/fixtures", arch);
     }
