@@ -99,7 +99,7 @@ class RandomQuantizedCheckpointTest {
         String d = s.describe();
         switch (format) {
             case FP8 -> assertEquals("fp8 tensor scales, dynamic per-token activations", d, layer);
-            case FP8_BLOCK -> assertEquals("fp8 block 128x128 scales, weight-only", d, layer);
+            case FP8_BLOCK -> assertEquals("fp8 block 128x128 scales, dynamic activations per token and 128 columns", d, layer);
             case FP8_DYNAMIC -> assertEquals("fp8 channel scales, dynamic per-token activations", d, layer);
             case GPTQ -> assertEquals("int4 gptq group_size=64, symmetric, gptq v1", d, layer);
             case GPTQ_ACT_ORDER -> assertEquals("int4 gptq group_size=64 act-order, symmetric, gptq v1", d, layer);
