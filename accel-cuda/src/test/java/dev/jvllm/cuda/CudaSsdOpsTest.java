@@ -12,10 +12,8 @@ import dev.jvllm.api.ops.SsdStateUpdate;
 import dev.jvllm.api.ops.StateBatch;
 import dev.jvllm.conformance.CaseBuilder;
 import dev.jvllm.conformance.Checked;
-import dev.jvllm.conformance.Comparison;
 import dev.jvllm.conformance.Instance;
 import dev.jvllm.conformance.Tolerance;
-import java.util.function.Function;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -44,21 +42,7 @@ class CudaSsdOpsTest extends CudaVsCpuTest {
         return java.util.Arrays.stream(LENS).sum();
     }
 
-    /** Builds the same case on both backends (same seed, same data), runs it, compares every output. */
-    private String compare(Function<CaseBuilder, Instance> make) {
-        try (CaseBuilder rb = new CaseBuilder(cpu, 11); Instance ref = make.apply(rb);
-                CaseBuilder cb = new CaseBuilder(cuda, 11); Instance cand = make.apply(cb)) {
-            assertTrue(cuda.supports(cand.args()), cand.args().kind().id());
-            cpu.run(ref.args());
-            cuda.run(cand.args());
-            cuda.synchronize();
-            return Comparison.compareOutputs(ref, cand);
-        }
-    }
-
-    private static Tolerance outTolerance(DType dt) {
-        return Tolerance.nmse(dt == DType.F32 ? 1e-9 : 1e-6);
-    }
+    private static final long SEED = 11;
 
     /** Slots of a pool of {@code LENS.length + 2}: the first two and the padding sequence's stay unused. */
     private static final int[] UNUSED = {0, 1, LENS.length + 2 - 1 - 2};
@@ -83,7 +67,7 @@ class CudaSsdOpsTest extends CudaVsCpuTest {
     void ssdOverLongSequencesMatchesTheCpu() {
         for (DType dt : new DType[] {DType.F32, DType.BF16}) {
             for (int[] s : new int[][] {{8, 1, 64, 128}, {4, 2, 16, 256}, {3, 3, 70, 17}}) {
-                String m = compare(b -> ssd(b, s[0], s[1], s[2], s[3], dt));
+                String m = compare(SEED, b -> ssd(b, s[0], s[1], s[2], s[3], dt));
                 assertNull(m, "ssd_chunk_scan H=" + s[0] + " G=" + s[1] + " P=" + s[2] + " N=" + s[3] + " " + dt
                         + ": " + m);
             }
@@ -93,7 +77,7 @@ class CudaSsdOpsTest extends CudaVsCpuTest {
     @Test
     void ssdDecodeWithPaddingAndTheLargestStateMatchesTheCpu() {
         int heads = 4, groups = 2, p = 32, n = 256, rows = 5, slots = 7;
-        String m = compare(b -> {
+        String m = compare(SEED, b -> {
             Tensor x = b.input(DType.BF16, -1, 1, rows, heads * p);
             Tensor dtIn = b.input(DType.BF16, 0, 0.3, rows, heads);
             Tensor a = b.input(DType.F32, -8, -0.5, heads);
@@ -126,7 +110,7 @@ class CudaSsdOpsTest extends CudaVsCpuTest {
     void linearAttentionOverLongSequencesMatchesTheCpu() {
         for (DType dt : new DType[] {DType.F32, DType.BF16}) {
             for (int[] hd : new int[][] {{2, 128}, {1, 256}, {3, 45}}) {
-                String m = compare(b -> linearAttention(b, hd[0], hd[1], dt));
+                String m = compare(SEED, b -> linearAttention(b, hd[0], hd[1], dt));
                 assertNull(m, "linear_attention H=" + hd[0] + " D=" + hd[1] + " " + dt + ": " + m);
             }
         }

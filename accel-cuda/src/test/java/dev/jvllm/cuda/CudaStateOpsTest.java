@@ -17,7 +17,6 @@ import dev.jvllm.conformance.Checked;
 import dev.jvllm.conformance.Comparison;
 import dev.jvllm.conformance.Instance;
 import dev.jvllm.conformance.Tolerance;
-import java.util.function.Function;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -47,21 +46,7 @@ class CudaStateOpsTest extends CudaVsCpuTest {
         return java.util.Arrays.stream(lens).sum();
     }
 
-    /** Builds the same case on both backends (same seed, same data), runs it, compares every output. */
-    private String compare(Function<CaseBuilder, Instance> make) {
-        try (CaseBuilder rb = new CaseBuilder(cpu, 7); Instance ref = make.apply(rb);
-                CaseBuilder cb = new CaseBuilder(cuda, 7); Instance cand = make.apply(cb)) {
-            assertTrue(cuda.supports(cand.args()), cand.args().kind().id());
-            cpu.run(ref.args());
-            cuda.run(cand.args());
-            cuda.synchronize();
-            return Comparison.compareOutputs(ref, cand);
-        }
-    }
-
-    private static Tolerance outTolerance(DType dt) {
-        return Tolerance.nmse(dt == DType.F32 ? 1e-9 : 1e-6);
-    }
+    private static final long SEED = 7;
 
     private static Instance conv(CaseBuilder b, int channels, int k, DType dt, DType stateDt, boolean shortConv) {
         int t = tokens(LENS), slots = LENS.length + 2;
@@ -83,7 +68,7 @@ class CudaStateOpsTest extends CudaVsCpuTest {
             for (boolean shortConv : new boolean[] {false, true}) {
                 for (int channels : new int[] {1000, 4100}) {
                     DType stateDt = channels == 1000 ? dt : DType.F32;
-                    String m = compare(b -> conv(b, channels, 4, dt, stateDt, shortConv));
+                    String m = compare(SEED, b -> conv(b, channels, 4, dt, stateDt, shortConv));
                     String op = shortConv ? "short_conv" : "causal_conv1d";
                     assertNull(m, op + " C=" + channels + " " + dt + ": " + m);
                 }
@@ -116,7 +101,7 @@ class CudaStateOpsTest extends CudaVsCpuTest {
     void selectiveScanOverLongSequencesMatchesTheCpu() {
         for (DType dt : new DType[] {DType.F32, DType.BF16}) {
             for (int[] dn : new int[][] {{700, 16}, {96, 64}, {33, 128}}) {
-                String m = compare(b -> scan(b, dn[0], dn[1], dt));
+                String m = compare(SEED, b -> scan(b, dn[0], dn[1], dt));
                 assertNull(m, "selective_scan D=" + dn[0] + " N=" + dn[1] + " " + dt + ": " + m);
             }
         }
@@ -128,7 +113,7 @@ class CudaStateOpsTest extends CudaVsCpuTest {
         for (DType dt : new DType[] {DType.F32, DType.BF16}) {
             for (int[] gs : new int[][] {{1, 9000}, {2, 3000}}) {
                 for (boolean normFirst : new boolean[] {false, true}) {
-                    String m = compare(b -> {
+                    String m = compare(SEED, b -> {
                         int d = gs[0] * gs[1];
                         Tensor x = b.input(dt, -3, 3, 5, d);
                         Tensor z = b.input(dt, -4, 4, 5, 2 * d).narrowLast(d, d);
