@@ -292,4 +292,223 @@ final class GemmF32 {
         a33.intoArray(buf, 15 * L);
         GemmF32.reduce16(buf, res);
     }
+
+    // ------------------------------------------------------------------ prefill: output columns across the lanes
+
+    /*
+     * The same contract computed the other way round. For a fixed lane j, the lane-split dot product
+     * of (x row t, W row n) is the chain acc = fma(x[t, k], W[n, k], acc) over k = j, j+L, j+2L, ...
+     * That chain does not care which register lane holds it: the prefill kernel keeps L output columns
+     * n in the lanes of one accumulator and runs the chains of one j at a time (x[t, k] broadcast,
+     * W[n0..n0+L, k] a vector of a K-major panel). It then has the L partial sums of every output in L
+     * separate tiles and adds them in the tree fold() specifies; the tail (k >= kv) and the bias follow
+     * in order. Every output sees the same operations, in the same order, on the same operands as in
+     * dot1x4, so the bits are the same; but a register now holds L outputs instead of one, so each
+     * loaded weight vector serves MR rows and each broadcast x value NV vectors: 24 FMAs per 6 vector
+     * loads and 4 broadcasts, and no horizontal sum in the loop. (MR = 8, NV = 3 measured slower: a
+     * broadcast costs a shuffle-port micro-op next to the FMAs.)
+     */
+
+    /** x rows per micro-tile of {@link #kernel}. */
+    static final int MR = 4;
+    /** Vectors of output columns per micro-tile. */
+    static final int NV = 6;
+    /** Output columns per micro-tile (and per packed W panel). */
+    static final int NR = NV * L;
+    /** x rows per packed block of A (a multiple of L and of MR). */
+    static final int XB = 16;
+    /** log2(L): the fold tree's depth. */
+    static final int LOG_L = Integer.numberOfTrailingZeros(L);
+
+    /**
+     * One lane's chains for an MR x NR tile: dst[d0 + r*NR + c] = the chain of
+     * fma(ap[a0 + s*XB + r], bp[b0 + s*NR + c], .) over s &lt; steps in order, starting from +0, or
+     * with {@code resume} from the value in dst (a chain run in several pieces gives the same bits).
+     * ap holds x values (one packed A block, stride XB per step), bp W values (a packed panel, NR
+     * columns per step).
+     */
+    static void kernel(float[] ap, int a0, float[] bp, int b0, int steps, float[] dst, int d0, boolean resume) {
+        FloatVector c00 = FloatVector.zero(F);
+        FloatVector c01 = c00, c02 = c00, c03 = c00, c04 = c00, c05 = c00, c10 = c00, c11 = c00, c12 = c00;
+        FloatVector c13 = c00, c14 = c00, c15 = c00, c20 = c00, c21 = c00, c22 = c00, c23 = c00, c24 = c00;
+        FloatVector c25 = c00, c30 = c00, c31 = c00, c32 = c00, c33 = c00, c34 = c00, c35 = c00;
+        if (resume) { // the chains continue from the partial sums in dst
+            c00 = FloatVector.fromArray(F, dst, d0);
+            c01 = FloatVector.fromArray(F, dst, d0 + L);
+            c02 = FloatVector.fromArray(F, dst, d0 + 2 * L);
+            c03 = FloatVector.fromArray(F, dst, d0 + 3 * L);
+            c04 = FloatVector.fromArray(F, dst, d0 + 4 * L);
+            c05 = FloatVector.fromArray(F, dst, d0 + 5 * L);
+            c10 = FloatVector.fromArray(F, dst, d0 + NR);
+            c11 = FloatVector.fromArray(F, dst, d0 + NR + L);
+            c12 = FloatVector.fromArray(F, dst, d0 + NR + 2 * L);
+            c13 = FloatVector.fromArray(F, dst, d0 + NR + 3 * L);
+            c14 = FloatVector.fromArray(F, dst, d0 + NR + 4 * L);
+            c15 = FloatVector.fromArray(F, dst, d0 + NR + 5 * L);
+            c20 = FloatVector.fromArray(F, dst, d0 + 2 * NR);
+            c21 = FloatVector.fromArray(F, dst, d0 + 2 * NR + L);
+            c22 = FloatVector.fromArray(F, dst, d0 + 2 * NR + 2 * L);
+            c23 = FloatVector.fromArray(F, dst, d0 + 2 * NR + 3 * L);
+            c24 = FloatVector.fromArray(F, dst, d0 + 2 * NR + 4 * L);
+            c25 = FloatVector.fromArray(F, dst, d0 + 2 * NR + 5 * L);
+            c30 = FloatVector.fromArray(F, dst, d0 + 3 * NR);
+            c31 = FloatVector.fromArray(F, dst, d0 + 3 * NR + L);
+            c32 = FloatVector.fromArray(F, dst, d0 + 3 * NR + 2 * L);
+            c33 = FloatVector.fromArray(F, dst, d0 + 3 * NR + 3 * L);
+            c34 = FloatVector.fromArray(F, dst, d0 + 3 * NR + 4 * L);
+            c35 = FloatVector.fromArray(F, dst, d0 + 3 * NR + 5 * L);
+        }
+        for (int s = 0; s < steps; s++) {
+            int a = a0 + s * XB;
+            int b = b0 + s * NR;
+            FloatVector w0 = FloatVector.fromArray(F, bp, b);
+            FloatVector w1 = FloatVector.fromArray(F, bp, b + L);
+            FloatVector w2 = FloatVector.fromArray(F, bp, b + 2 * L);
+            FloatVector w3 = FloatVector.fromArray(F, bp, b + 3 * L);
+            FloatVector w4 = FloatVector.fromArray(F, bp, b + 4 * L);
+            FloatVector w5 = FloatVector.fromArray(F, bp, b + 5 * L);
+            FloatVector x;
+            x = FloatVector.broadcast(F, ap[a]);
+            c00 = x.fma(w0, c00);
+            c01 = x.fma(w1, c01);
+            c02 = x.fma(w2, c02);
+            c03 = x.fma(w3, c03);
+            c04 = x.fma(w4, c04);
+            c05 = x.fma(w5, c05);
+            x = FloatVector.broadcast(F, ap[a + 1]);
+            c10 = x.fma(w0, c10);
+            c11 = x.fma(w1, c11);
+            c12 = x.fma(w2, c12);
+            c13 = x.fma(w3, c13);
+            c14 = x.fma(w4, c14);
+            c15 = x.fma(w5, c15);
+            x = FloatVector.broadcast(F, ap[a + 2]);
+            c20 = x.fma(w0, c20);
+            c21 = x.fma(w1, c21);
+            c22 = x.fma(w2, c22);
+            c23 = x.fma(w3, c23);
+            c24 = x.fma(w4, c24);
+            c25 = x.fma(w5, c25);
+            x = FloatVector.broadcast(F, ap[a + 3]);
+            c30 = x.fma(w0, c30);
+            c31 = x.fma(w1, c31);
+            c32 = x.fma(w2, c32);
+            c33 = x.fma(w3, c33);
+            c34 = x.fma(w4, c34);
+            c35 = x.fma(w5, c35);
+        }
+        c00.intoArray(dst, d0);
+        c01.intoArray(dst, d0 + L);
+        c02.intoArray(dst, d0 + 2 * L);
+        c03.intoArray(dst, d0 + 3 * L);
+        c04.intoArray(dst, d0 + 4 * L);
+        c05.intoArray(dst, d0 + 5 * L);
+        c10.intoArray(dst, d0 + NR);
+        c11.intoArray(dst, d0 + NR + L);
+        c12.intoArray(dst, d0 + NR + 2 * L);
+        c13.intoArray(dst, d0 + NR + 3 * L);
+        c14.intoArray(dst, d0 + NR + 4 * L);
+        c15.intoArray(dst, d0 + NR + 5 * L);
+        c20.intoArray(dst, d0 + 2 * NR);
+        c21.intoArray(dst, d0 + 2 * NR + L);
+        c22.intoArray(dst, d0 + 2 * NR + 2 * L);
+        c23.intoArray(dst, d0 + 2 * NR + 3 * L);
+        c24.intoArray(dst, d0 + 2 * NR + 4 * L);
+        c25.intoArray(dst, d0 + 2 * NR + 5 * L);
+        c30.intoArray(dst, d0 + 3 * NR);
+        c31.intoArray(dst, d0 + 3 * NR + L);
+        c32.intoArray(dst, d0 + 3 * NR + 2 * L);
+        c33.intoArray(dst, d0 + 3 * NR + 3 * L);
+        c34.intoArray(dst, d0 + 3 * NR + 4 * L);
+        c35.intoArray(dst, d0 + 3 * NR + 5 * L);
+    }
+
+    /*
+     * Transposes: at width w, rows i and i+w (bit w of i clear) swap their off-diagonal w-blocks;
+     * after w = L/2, ..., 1 row i holds column i. Each step is one two-vector permute per output row
+     * (selectFrom over the pair), and each width is its own small method: one method with all steps
+     * unrolled exceeds C2's inlining budget, and its vectors are then boxed on the heap.
+     */
+    private static final FloatVector PICK_LO_8 = pick(8, false), PICK_HI_8 = pick(8, true);
+    private static final FloatVector PICK_LO_4 = pick(4, false), PICK_HI_4 = pick(4, true);
+    private static final FloatVector PICK_LO_2 = pick(2, false), PICK_HI_2 = pick(2, true);
+    private static final FloatVector PICK_LO_1 = pick(1, false), PICK_HI_1 = pick(1, true);
+
+    /** Lane indices into (a, b) concatenated: the new row i (upper = false) or i+w (upper = true). */
+    private static FloatVector pick(int w, boolean upper) {
+        if (w >= L) {
+            return null;
+        }
+        float[] idx = new float[L];
+        for (int c = 0; c < L; c++) {
+            boolean high = (c & w) != 0;
+            idx[c] = upper ? (high ? L + c : c + w) : (high ? L + c - w : c);
+        }
+        return FloatVector.fromArray(F, idx, 0);
+    }
+
+    /**
+     * dst[d0 + j*dstStride + i] = src[s0 + i*srcStride + j] for i, j &lt; L: an L x L block transposed
+     * through {@code scratch} (L*L floats).
+     */
+    static void transpose(float[] src, int s0, int srcStride, float[] dst, int d0, int dstStride, float[] scratch) {
+        int w = L / 2;
+        float[] in = src;
+        int i0 = s0, is = srcStride;
+        while (w >= 1) {
+            boolean last = w == 1;
+            float[] out = last ? dst : scratch;
+            int o0 = last ? d0 : 0, os = last ? dstStride : L;
+            switch (w) {
+                case 8 -> step8(in, i0, is, out, o0, os);
+                case 4 -> step4(in, i0, is, out, o0, os);
+                case 2 -> step2(in, i0, is, out, o0, os);
+                default -> step1(in, i0, is, out, o0, os);
+            }
+            in = scratch;
+            i0 = 0;
+            is = L;
+            w /= 2;
+        }
+    }
+
+    private static void step8(float[] in, int i0, int is, float[] out, int o0, int os) {
+        for (int i = 0; i < 8; i++) {
+            FloatVector a = FloatVector.fromArray(F, in, i0 + i * is);
+            FloatVector b = FloatVector.fromArray(F, in, i0 + (i + 8) * is);
+            PICK_LO_8.selectFrom(a, b).intoArray(out, o0 + i * os);
+            PICK_HI_8.selectFrom(a, b).intoArray(out, o0 + (i + 8) * os);
+        }
+    }
+
+    private static void step4(float[] in, int i0, int is, float[] out, int o0, int os) {
+        for (int i = 0; i < L; i += 8) {
+            for (int r = i; r < i + 4; r++) {
+                FloatVector a = FloatVector.fromArray(F, in, i0 + r * is);
+                FloatVector b = FloatVector.fromArray(F, in, i0 + (r + 4) * is);
+                PICK_LO_4.selectFrom(a, b).intoArray(out, o0 + r * os);
+                PICK_HI_4.selectFrom(a, b).intoArray(out, o0 + (r + 4) * os);
+            }
+        }
+    }
+
+    private static void step2(float[] in, int i0, int is, float[] out, int o0, int os) {
+        for (int i = 0; i < L; i += 4) {
+            for (int r = i; r < i + 2; r++) {
+                FloatVector a = FloatVector.fromArray(F, in, i0 + r * is);
+                FloatVector b = FloatVector.fromArray(F, in, i0 + (r + 2) * is);
+                PICK_LO_2.selectFrom(a, b).intoArray(out, o0 + r * os);
+                PICK_HI_2.selectFrom(a, b).intoArray(out, o0 + (r + 2) * os);
+            }
+        }
+    }
+
+    private static void step1(float[] in, int i0, int is, float[] out, int o0, int os) {
+        for (int r = 0; r < L; r += 2) {
+            FloatVector a = FloatVector.fromArray(F, in, i0 + r * is);
+            FloatVector b = FloatVector.fromArray(F, in, i0 + (r + 1) * is);
+            PICK_LO_1.selectFrom(a, b).intoArray(out, o0 + r * os);
+            PICK_HI_1.selectFrom(a, b).intoArray(out, o0 + (r + 1) * os);
+        }
+    }
 }

@@ -61,6 +61,10 @@ final class LinearSimd {
             return;
         }
         LinearDequant w = LinearDequant.of(a.weight());
+        if (tRows > DIRECT_MAX_ROWS) {
+            PackedGemm.run(a, w, LinearKernel.biasF32(a), new Out(a.out()), ctx);
+            return;
+        }
         float[] x = new float[tRows * k]; // x': [T, K]
         ctx.pool().forEach(tRows, t -> LinearKernel.activationRow(a, t, x, t * k));
         float[] bias = LinearKernel.biasF32(a);
@@ -168,7 +172,7 @@ final class LinearSimd {
     }
 
     /** Writes rows of out, rounding f32 once to its dtype. */
-    private record Out(Tensor t, MemorySegment s, DType dt) {
+    record Out(Tensor t, MemorySegment s, DType dt) {
         Out(Tensor t) {
             this(t, CpuTensor.of(t).storage(), t.dtype());
         }

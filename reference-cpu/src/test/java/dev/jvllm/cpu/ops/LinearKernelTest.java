@@ -782,6 +782,29 @@ class LinearKernelTest {
         }
     }
 
+    /**
+     * The packed prefill kernel's edges: T past one row block and not a multiple of its micro-tile,
+     * N over several panels with a partial last one, K with chains run in more than one piece and a
+     * tail, strided x and out; every row against itself alone (the decode kernels).
+     */
+    @ParameterizedTest
+    @EnumSource(value = Format.class, names = {"DENSE_BF16", "DENSE_F32", "INT4_ZP"})
+    void packedPrefillEdgesGiveTheDecodeBits(Format format) {
+        int k = 16 * 130 + 8; // 130 steps of 16 lanes (two chunks of chains), an 8-column tail
+        int n = 2 * GemmF32.NR + 7;
+        Case batch = Case.random(format, 2 * PackedGemm.T_BLOCK + 9, k, n, DType.F32, DType.F32, true, true, 41);
+        float[] all = batch.run(SIMD);
+        for (int row : new int[] {0, 5, PackedGemm.T_BLOCK + 3, 2 * PackedGemm.T_BLOCK + 8}) {
+            Case alone = new Case(batch.w(), 1, Arrays.copyOfRange(batch.x(), row * k, (row + 1) * k), batch.xType(),
+                    batch.bias(), batch.biasType(), batch.outType(), false);
+            float[] one = alone.run(SIMD);
+            for (int j = 0; j < n; j++) {
+                assertEquals(Float.floatToRawIntBits(all[row * n + j]), Float.floatToRawIntBits(one[j]),
+                        format + " row " + row + ", column " + j);
+            }
+        }
+    }
+
     // ------------------------------------------------------------------ supports()
 
     @Test
