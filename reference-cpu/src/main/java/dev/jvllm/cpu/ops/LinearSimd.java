@@ -23,26 +23,18 @@ import jdk.incubator.vector.VectorSpecies;
  * vector length (16 floats with AVX-512, 8 with AVX2): {@code -Djvllm.cpu.linear.bits=256} makes an
  * AVX-512 machine reproduce the bits of an AVX2 one.
  *
- * <p>Work: x' (all T rows, f32) is prepared once. Tasks are (T-block × N-block) tiles, run on the
- * pool. A task walks its N-block four W rows at a time: it dequantizes them into an f32 panel
- * [4, K] ({@link LinearDequant#row}; a plain copy for f32 weights) and runs the 4×4 / 2×4 / 1×4
- * micro-kernels over its T-block rows against it.
- * <ul>
- *   <li>decode (T ≤ 8): one T-block, N split into ≥ 8 tasks per thread: W is streamed once, every
- *       row of it meets all T rows of x while it sits in L1; dense bf16 and f32 rows are read in
- *       place (no panel: decode is bound by reading W);</li>
- *   <li>prefill: T-blocks of up to 64 rows sized so the block of x' stays in L2 (≈ 512 KiB) while
- *       the 4-row panel stays in L1 or L2; W is re-dequantized once per T-block, up to 128 flops
- *       per dequantized element.</li>
- * </ul>
+ * <p>Prefill (T &gt; {@link #DIRECT_MAX_ROWS}) runs {@link PackedGemm}: the same chains and fold with
+ * output columns across the vector lanes, over packed operands. Decode (T ≤ 8): x' (all T rows,
+ * f32) is prepared once; tasks split N into ≥ 8 per thread and walk their rows four W rows at a
+ * time, each meeting all T rows of x while it sits in L1 (the 4×4 / 2×4 / 1×4 micro-kernels).
+ * Dense bf16 and f32 rows are read in place (decode is bound by reading W); other formats are
+ * dequantized into an f32 panel [4, K] ({@link LinearDequant#row}).
  * A task keeps its outputs in an f32 tile and writes them row by row at the end.
  */
 final class LinearSimd {
     /** The f32 vector species: the machine's preferred shape, or {@code -Djvllm.cpu.linear.bits=128/256/512}. */
     static final VectorSpecies<Float> F = species();
     static final int L = F.length();
-    /** Rows of x in a T-block are chosen so that a block of x' takes about this many bytes. */
-    private static final int X_BLOCK_BYTES = 512 * 1024;
 
     private LinearSimd() {
     }
@@ -70,7 +62,7 @@ final class LinearSimd {
         float[] bias = LinearKernel.biasF32(a);
         Out out = new Out(a.out());
 
-        int tBlock = tRows <= 8 ? tRows : Math.clamp(X_BLOCK_BYTES / (4L * Math.max(k, 1)) / 4 * 4, 8, 64);
+        int tBlock = tRows;
         int tBlocks = (tRows + tBlock - 1) / tBlock;
         int wantTasks = Math.max(1, 8 * ctx.threads() / tBlocks);
         int nBlock = Math.max(4, ((n + wantTasks - 1) / wantTasks + 3) / 4 * 4);
