@@ -12,7 +12,8 @@
 #       runs a main class of the jars or test classes, e.g. --main dev.jvllm.cuda.CudaOpsBench
 #
 # Reports (JUnit XML) and the console log go to $OUT when set.
-# Environment: JVLLM_JAVA_OPTS extra JVM options (e.g. -Xmx32g -Djvllm.backend=cuda).
+# Environment: JVLLM_JAVA_OPTS extra JVM options (e.g. -Xmx32g -Djvllm.backend=cuda);
+#   JVLLM_JAVA_WRAPPER a command that runs java for --main and --cli (e.g. "ncu --profile-from-start off").
 set -uo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -51,12 +52,14 @@ if [[ -d "$G/test-classes/models" && ! -e "$G/test-classes/models/fixtures" ]]; 
     done
 fi
 JAVA="$JRT/bin/java"
+# shellcheck disable=SC2206  # JVLLM_JAVA_WRAPPER is a command line
+WRAP=(${JVLLM_JAVA_WRAPPER:-})
 # shellcheck disable=SC2206  # JVLLM_JAVA_OPTS is a list of options
 JVM=(--add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -Xss4m ${JVLLM_JAVA_OPTS:-})
 
 if [[ "${1:-}" == "--cli" ]]; then
     shift
-    exec "$JAVA" "${JVM[@]}" -cp "$G/lib/*" dev.jvllm.engine.cli.Main "$@"
+    exec "${WRAP[@]}" "$JAVA" "${JVM[@]}" -cp "$G/lib/*" dev.jvllm.engine.cli.Main "$@"
 fi
 
 if [[ "${1:-}" == "--main" ]]; then
@@ -65,7 +68,7 @@ if [[ "${1:-}" == "--main" ]]; then
     for d in "$G"/test-classes/*/; do
         [[ -d "$d" ]] && classes+=":${d%/}"
     done
-    exec "$JAVA" "${JVM[@]}" -cp "$G/lib/*$classes" "$@"
+    exec "${WRAP[@]}" "$JAVA" "${JVM[@]}" -cp "$G/lib/*$classes" "$@"
 fi
 
 console=("$G"/junit-platform-console-standalone-*.jar)

@@ -434,6 +434,241 @@ __device__ void flash(View q, View kCache, View vCache, View out, const int* qSt
     }
 }
 
+
+// ---- decode form: one query per sequence ----
+
+constexpr int DW = 4;  // warps per block of the decode form
+
+// Cache elements c .. c+7 of the row at p as f32 (zeros from D on); vec: p + c is 16-byte aligned
+// and c + 8 <= D.
+template <int CT>
+__device__ __forceinline__ void cache_load8(const char* p, int c, int D, bool vec, float* o) {
+    if (vec && CT != DT_F32) {
+        uint4 u = *(const uint4*) (p + 2 * (long long) c);
+        unsigned w[4] = {u.x, u.y, u.z, u.w};
+#pragma unroll
+        for (int i = 0; i < 4; i++) {
+            o[2 * i] = cache_at<CT>((const char*) &w[i], 0);
+            o[2 * i + 1] = cache_at<CT>((const char*) &w[i], 1);
+        }
+    } else if (vec) {
+        float4 a = *(const float4*) (p + 4 * (long long) c), b = *(const float4*) (p + 4 * (long long) c + 16);
+        o[0] = a.x, o[1] = a.y, o[2] = a.z, o[3] = a.w, o[4] = b.x, o[5] = b.y, o[6] = b.z, o[7] = b.w;
+    } else {
+#pragma unroll
+        for (int i = 0; i < 8; i++) {
+            o[i] = c + i < D ? cache_at<CT>(p, c + i) : 0.0f;
+        }
+    }
+}
+
+// Decode attention (every sequence has at most one query, maxQueryLen == 1): one block per
+// (sequence b, KV head g, key split z) for all G query heads of g. Warp w takes tiles of 32 keys
+// (tile i of the split: keys lo + 32 (DW i + w) + lane), one key per lane:
+//   scores - the lane reads its key's row (16-byte loads when aligned) and dots it with the G query
+//            rows in shared memory (broadcast reads);
+//   softmax - per head, the warp's max and sum over the tile update the warp's running (m, l);
+//   values - lane c accumulates channels c, c + 32, ... of every head over the tile's keys (each
+//            key's row pointer and probabilities shuffled from the lane that owns it; the V rows
+//            are read coalesced).
+// The DW warps' (m, l, acc) are combined in shared memory at the end; with splits > 1 each split
+// writes its combined (m, l, acc) for attn_merge, the flash form's layout. Block (0, 0, 0) also
+// validates the metadata and writes the zeros of rows that belong to no sequence (the decode form
+// replaces attn_zero_padding). A whole tile of 32 keys is one memory latency per lane instead of
+// the flash form's 8-key tiles walked by one block with two barriers each (decodes ran 21 µs per
+// layer at 192 keys on an H200 with the flash form; docs/performance.md).
+template <int CT, int G>
+__device__ void decode(View q, View kCache, View vCache, View out, const int* qStart, const int* seqLens,
+        const int* blockTables, long long tableStride, int numSeqs, int tokens, int numHeads, int numKvHeads,
+        int headSize, float scale, int window, float softCap, int blockSize, int maxBlocks, int numBlocks,
+        int splits, int chunk, int vec, float* partAcc, float* partMl, int* err, int errCode) {
+    extern __shared__ float smem[];
+    const int D = headSize, DP = (headSize + 7) / 8 * 8;
+    float* sQ = smem;                   // [G][DP], zeros past D
+    float* sM = sQ + G * DP;            // [DW][G]
+    float* sL = sM + DW * G;            // [DW][G]
+    float* sAcc = sL + DW * G;          // [DW][G][D]
+    if (blockIdx.x == 0 && blockIdx.y == 0 && blockIdx.z == 0) {
+        validate(qStart, seqLens, blockTables, tableStride, numSeqs, tokens, maxBlocks, blockSize, numBlocks, err,
+                errCode);
+        for (int b = threadIdx.x; b < numSeqs; b += blockDim.x) {
+            if (qStart[b + 1] - qStart[b] > 1) {
+                report_error(err, errCode | 5, b, qStart[b + 1] - qStart[b], seqLens[b]);
+            }
+        }
+        int width = numHeads * D;
+        for (int t = 0; t < tokens; t++) {
+            if (numSeqs > 0 && t >= qStart[0] && t < qStart[numSeqs]) {
+                continue;
+            }
+            for (int c = threadIdx.x; c < width; c += blockDim.x) {
+                st(out, t, c, 0.0f);
+            }
+        }
+    }
+    const int b = blockIdx.x, g = blockIdx.y, z = blockIdx.z;
+    const int L = seqLens[b], t = qStart[b], qLen = qStart[b + 1] - t;
+    if (qLen != 1 || L < 1 || (L + blockSize - 1) / blockSize > maxBlocks) {
+        return;  // no query (or reported by validate)
+    }
+    const int p = L - 1;
+    const int lo = max(z * chunk, window > 0 ? max(0, p - window + 1) : 0);
+    const int hi = min(p, z * chunk + chunk - 1);
+    const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+    for (int e = threadIdx.x; e < G * DP; e += blockDim.x) {
+        int h = e / DP, c = e % DP;
+        sQ[e] = c < D ? ld(q, t, (long long) (g * G + h) * D + c) : 0.0f;
+    }
+    __syncthreads();
+    const int* table = blockTables + b * tableStride;
+    float m[G], l[G], acc[G][MAX_PER_LANE];
+#pragma unroll
+    for (int h = 0; h < G; h++) {
+        m[h] = -INFINITY;
+        l[h] = 0.0f;
+#pragma unroll
+        for (int i = 0; i < MAX_PER_LANE; i++) {
+            acc[h][i] = 0.0f;
+        }
+    }
+    for (int base = lo + 32 * warp; base <= hi; base += 32 * DW) {
+        int key = base + lane;
+        long long row = -1;
+        if (key <= hi) {
+            int blk = table[key / blockSize];
+            if (blk >= 0 && blk < numBlocks) {
+                row = ((long long) blk * blockSize + key % blockSize) * numKvHeads + g;
+            }
+        }
+        float s[G];
+#pragma unroll
+        for (int h = 0; h < G; h++) {
+            s[h] = 0.0f;
+        }
+        if (row >= 0) {
+            const char* kp = at(kCache, row, 0);
+            for (int c0 = 0; c0 < D; c0 += 32) {  // 32 channels at a time: four loads in flight
+                float kv[4][8];
+#pragma unroll
+                for (int u = 0; u < 4; u++) {
+                    if (c0 + 8 * u < D) {
+                        cache_load8<CT>(kp, c0 + 8 * u, D, vec, kv[u]);
+                    }
+                }
+#pragma unroll
+                for (int u = 0; u < 4; u++) {
+                    int c = c0 + 8 * u;
+                    if (c < D) {
+#pragma unroll
+                        for (int h = 0; h < G; h++) {
+#pragma unroll
+                            for (int i = 0; i < 8; i++) {
+                                s[h] = fmaf(sQ[h * DP + c + i], kv[u][i], s[h]);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        float pr[G];
+#pragma unroll
+        for (int h = 0; h < G; h++) {
+            float sc = -INFINITY;
+            if (row >= 0) {
+                sc = scale * s[h];
+                if (softCap > 0.0f) {
+                    sc = softCap * tanhf(sc / softCap);
+                }
+            }
+            float mNew = fmaxf(m[h], warp_max(sc));
+            pr[h] = mNew == -INFINITY ? 0.0f : expf(sc - mNew);
+            float corr = mNew == -INFINITY ? 1.0f : expf(m[h] - mNew);  // m = -inf: 0
+            l[h] = l[h] * corr + warp_sum(pr[h]);
+            m[h] = mNew;
+#pragma unroll
+            for (int i = 0; i < MAX_PER_LANE; i++) {
+                acc[h][i] *= corr;
+            }
+        }
+        // values, 8 keys at a time: their rows' loads are all issued before the first multiply-add
+        int n = min(32, hi - base + 1);
+        for (int k0 = 0; k0 < n; k0 += 8) {
+            long long rr[8];
+            float vv[8][MAX_PER_LANE];
+#pragma unroll
+            for (int j = 0; j < 8; j++) {
+                rr[j] = __shfl_sync(0xFFFFFFFFu, row, k0 + j);
+                if (k0 + j >= n) {
+                    rr[j] = -1;
+                }
+            }
+#pragma unroll
+            for (int j = 0; j < 8; j++) {
+                const char* vp = at(vCache, rr[j] < 0 ? 0 : rr[j], 0);
+#pragma unroll
+                for (int i = 0; i < MAX_PER_LANE; i++) {
+                    int c = lane + 32 * i;
+                    vv[j][i] = rr[j] >= 0 && c < D ? cache_at<CT>(vp, c) : 0.0f;
+                }
+            }
+#pragma unroll
+            for (int j = 0; j < 8; j++) {
+#pragma unroll
+                for (int h = 0; h < G; h++) {
+                    float pk = __shfl_sync(0xFFFFFFFFu, pr[h], k0 + j);  // 0 for keys past the tile's end
+#pragma unroll
+                    for (int i = 0; i < MAX_PER_LANE; i++) {
+                        acc[h][i] = fmaf(pk, vv[j][i], acc[h][i]);
+                    }
+                }
+            }
+        }
+    }
+    // combine the warps
+#pragma unroll
+    for (int h = 0; h < G; h++) {
+        if (lane == 0) {
+            sM[warp * G + h] = m[h];
+            sL[warp * G + h] = l[h];
+        }
+#pragma unroll
+        for (int i = 0; i < MAX_PER_LANE; i++) {
+            int c = lane + 32 * i;
+            if (c < D) {
+                sAcc[(warp * G + h) * D + c] = acc[h][i];
+            }
+        }
+    }
+    __syncthreads();
+    for (int e = threadIdx.x; e < G * D; e += blockDim.x) {
+        int h = e / D, c = e % D;
+        float mAll = -INFINITY;
+        for (int w = 0; w < DW; w++) {
+            mAll = fmaxf(mAll, sM[w * G + h]);
+        }
+        float lAll = 0.0f, o = 0.0f;
+        for (int w = 0; w < DW; w++) {
+            float mw = sM[w * G + h];
+            if (mw != -INFINITY) {
+                float f = expf(mw - mAll);
+                lAll += sL[w * G + h] * f;
+                o += sAcc[(w * G + h) * D + c] * f;
+            }
+        }
+        int head = g * G + h;
+        if (splits == 1) {
+            st(out, t, (long long) head * D + c, lAll > 0.0f ? o / lAll : 0.0f);
+        } else {
+            long long prow = ((long long) z * tokens + t) * numHeads + head;
+            if (c == 0) {
+                partMl[2 * prow] = mAll;
+                partMl[2 * prow + 1] = lAll;
+            }
+            partAcc[prow * D + c] = o;
+        }
+    }
+}
+
 }  // namespace attn
 
 // One kernel per cache dtype (the K/V loads are the inner loop); q and out dtypes are runtime codes.
@@ -510,3 +745,24 @@ extern "C" __global__ void attn_merge(View out, const float* partAcc, const floa
         st(out, t, (long long) h * headSize + c, lAll > 0.0f ? o / lAll : 0.0f);
     }
 }
+
+// Decode form: one kernel per cache dtype and group size G (queries per KV head) it holds in registers.
+#define ATTN_DECODE(NAME, CT, G)                                                                                   \
+    extern "C" __global__ void __launch_bounds__(attn::DW * 32) NAME(View q, View kCache, View vCache, View out,    \
+            const int* qStart, const int* seqLens, const int* blockTables, long long tableStride, int numSeqs,      \
+            int tokens, int numHeads, int numKvHeads, int headSize, float scale, int window, float softCap,         \
+            int blockSize, int maxBlocks, int numBlocks, int splits, int chunk, int vec, float* partAcc,            \
+            float* partMl, int* err, int errCode) {                                                                 \
+        attn::decode<CT, G>(q, kCache, vCache, out, qStart, seqLens, blockTables, tableStride, numSeqs, tokens,    \
+                numHeads, numKvHeads, headSize, scale, window, softCap, blockSize, maxBlocks, numBlocks, splits,   \
+                chunk, vec, partAcc, partMl, err, errCode);                                                          \
+    }
+#define ATTN_DECODE_ALL(CT, SUFFIX)                                                                                \
+    ATTN_DECODE(attn_decode_##SUFFIX##_g1, CT, 1)                                                                  \
+    ATTN_DECODE(attn_decode_##SUFFIX##_g2, CT, 2)                                                                  \
+    ATTN_DECODE(attn_decode_##SUFFIX##_g4, CT, 4)                                                                  \
+    ATTN_DECODE(attn_decode_##SUFFIX##_g8, CT, 8)
+
+ATTN_DECODE_ALL(DT_F32, f32)
+ATTN_DECODE_ALL(DT_F16, f16)
+ATTN_DECODE_ALL(DT_BF16, bf16)

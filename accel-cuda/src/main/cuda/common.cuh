@@ -1,7 +1,8 @@
 // Shared by every kernel file: the tensor-view argument, dtype codes and exact conversions, the
-// device error word, reductions. The build compiles all *.cu files of this folder as one
-// translation unit (see build-fatbin.sh), so every file-local helper lives in a namespace named
-// after its file, and kernels are extern "C" with the file's prefix (norm_rms, attn_paged, ...).
+// device error word, reductions. The build compiles each *.cu file of this folder into its own module
+// (see build-fatbin.sh) and KernelModule looks kernel names up in all of them, so kernels are
+// extern "C" with the file's prefix (norm_rms, attn_paged, ...) and unique across files; file-local
+// helpers live in a namespace named after their file.
 #pragma once
 
 #include <cuda_bf16.h>

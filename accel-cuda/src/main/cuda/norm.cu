@@ -3,18 +3,79 @@
 #include "common.cuh"
 
 // residual != null (hasResidual): r = round(x + residual) stored in residualOut, then r is normalized.
-// Each element is read and written by the same thread in both passes, so out may alias x and
-// residualOut may alias residual (the record allows exactly these).
-extern "C" __global__ void norm_rms(View x, View weight, View residual, View residualOut, View out, int hidden,
-        float eps, int hasResidual, int gemma) {
+// Each element is read and written by the same thread, so out may alias x and residualOut may alias
+// residual (the record allows exactly these). Thread i owns elements i, i + blockDim, ... and sums
+// their squares in that order in both forms below (same bits).
+//
+// Rows of at most NORM_REGS * blockDim elements (the launcher's block size makes every hidden size up
+// to 8192 one) keep them in registers, and with the dtypes fixed at compile time (XT: x, residual,
+// residualOut and out; WT: weight) every load is a plain load: all of a thread's loads are in flight
+// at once. The run-time dtype switch of ld()/st() put each load behind branches and grew the unrolled
+// kernel past the instruction cache: a decode's one-row norm took 10-16 µs on an H200.
+namespace normk {
+
+constexpr int NORM_REGS = 8;
+
+template <int DT>
+__device__ __forceinline__ void stt(const View& v, long long row, long long col, float x) {
+    if constexpr (DT == DT_ANY) {
+        st_act(v, row, col, x);
+    } else {
+        long long i = row * v.stride + col;
+        if constexpr (DT == DT_F32) {
+            ((float*) v.p)[i] = x;
+        } else {
+            ((unsigned short*) v.p)[i] = DT == DT_BF16 ? f32_to_bf16(x) : f32_to_f16(x);
+        }
+    }
+}
+
+template <int XT, int WT>
+__device__ void rms(View x, View weight, View residual, View residualOut, View out, int hidden, float eps,
+        int hasResidual, int gemma) {
     __shared__ float scratch[32];
     long long row = blockIdx.x;
     float ss = 0.0f;
+    if (hidden <= NORM_REGS * (int) blockDim.x) {
+        float r[NORM_REGS], w[NORM_REGS];
+#pragma unroll
+        for (int i = 0; i < NORM_REGS; i++) {
+            int j = threadIdx.x + i * blockDim.x;
+            bool in = j < hidden;
+            r[i] = in ? ldt<XT>(x, row, j) : 0.0f;
+            w[i] = in ? ldt<WT>(weight, 0, j) : 0.0f;
+            if (hasResidual) {
+                float res = in ? ldt<XT>(residual, row, j) : 0.0f;
+                r[i] = round_act(residualOut.dt, __fadd_rn(r[i], res));
+            }
+        }
+#pragma unroll
+        for (int i = 0; i < NORM_REGS; i++) {
+            int j = threadIdx.x + i * blockDim.x;
+            if (j < hidden) {
+                if (hasResidual) {
+                    stt<XT>(residualOut, row, j, r[i]);
+                }
+                ss = fmaf(r[i], r[i], ss);
+            }
+        }
+        ss = block_sum(ss, scratch);
+        float inv = (float) (1.0 / sqrt((double) (ss / hidden) + eps));
+#pragma unroll
+        for (int i = 0; i < NORM_REGS; i++) {
+            int j = threadIdx.x + i * blockDim.x;
+            if (j < hidden) {
+                float n = __fmul_rn(r[i], inv);
+                stt<XT>(out, row, j, gemma ? __fmul_rn(n, __fadd_rn(1.0f, w[i])) : __fmul_rn(round_act(x.dt, n), w[i]));
+            }
+        }
+        return;
+    }
     for (int j = threadIdx.x; j < hidden; j += blockDim.x) {
-        float r = ld(x, row, j);
+        float r = ldt<XT>(x, row, j);
         if (hasResidual) {
-            r = round_to(residualOut.dt, __fadd_rn(r, ld(residual, row, j)));
-            st(residualOut, row, j, r);
+            r = round_act(residualOut.dt, __fadd_rn(r, ldt<XT>(residual, row, j)));
+            stt<XT>(residualOut, row, j, r);
         }
         ss = fmaf(r, r, ss);
     }
@@ -22,12 +83,33 @@ extern "C" __global__ void norm_rms(View x, View weight, View residual, View res
     float inv = (float) (1.0 / sqrt((double) (ss / hidden) + eps));
     for (int j = threadIdx.x; j < hidden; j += blockDim.x) {
         // re-read the (rounded) r this thread stored: same thread, same element
-        float r = hasResidual ? ld(residualOut, row, j) : ld(x, row, j);
+        float r = hasResidual ? ldt<XT>(residualOut, row, j) : ldt<XT>(x, row, j);
         float n = __fmul_rn(r, inv);
-        float w = ld(weight, 0, j);
-        st(out, row, j, gemma ? __fmul_rn(n, __fadd_rn(1.0f, w)) : __fmul_rn(round_to(x.dt, n), w));
+        float w = ldt<WT>(weight, 0, j);
+        stt<XT>(out, row, j, gemma ? __fmul_rn(n, __fadd_rn(1.0f, w)) : __fmul_rn(round_act(x.dt, n), w));
     }
 }
+
+}  // namespace normk
+
+// norm_rms: any float dtypes (each tensor its own); norm_rms_<x>_<w>: x, residual, residualOut and out
+// of one dtype, weight of another (NormKernels picks the instantiation).
+#define NORM_RMS(NAME, XT, WT)                                                                                   \
+    extern "C" __global__ void NAME(View x, View weight, View residual, View residualOut, View out, int hidden, \
+            float eps, int hasResidual, int gemma) {                                                           \
+        normk::rms<XT, WT>(x, weight, residual, residualOut, out, hidden, eps, hasResidual, gemma);            \
+    }
+
+NORM_RMS(norm_rms, DT_ANY, DT_ANY)
+NORM_RMS(norm_rms_f32_f32, DT_F32, DT_F32)
+NORM_RMS(norm_rms_f32_bf16, DT_F32, DT_BF16)
+NORM_RMS(norm_rms_f32_f16, DT_F32, DT_F16)
+NORM_RMS(norm_rms_bf16_f32, DT_BF16, DT_F32)
+NORM_RMS(norm_rms_bf16_bf16, DT_BF16, DT_BF16)
+NORM_RMS(norm_rms_bf16_f16, DT_BF16, DT_F16)
+NORM_RMS(norm_rms_f16_f32, DT_F16, DT_F32)
+NORM_RMS(norm_rms_f16_bf16, DT_F16, DT_BF16)
+NORM_RMS(norm_rms_f16_f16, DT_F16, DT_F16)
 
 // out = (x - mean) / sqrt(var + eps) * w + b per row, biased variance (two passes); hasBias = 0: b = 0.
 extern "C" __global__ void norm_layer(View x, View weight, View bias, View out, int hidden, float eps, int hasBias) {

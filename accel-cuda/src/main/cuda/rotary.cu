@@ -1,16 +1,22 @@
 // Rotary position embedding, in place on q or k. See RotaryKernels.java.
 #include "common.cuh"
 
-// x: [T, heads * headSize]; one block per (token, head), threads over the rotaryDim/2 pairs.
-// Neox pairs channel i with i + rd/2, GPT-J pairs 2i with 2i+1. A position outside cosSin is
-// reported and its token left alone.
-extern "C" __global__ void rot_apply(const int* positions, View x, View cosSin, int heads, int headSize,
-        int rotaryDim, int neox, int maxPositions, int* err, int errCode) {
-    long long t = blockIdx.x / heads;
-    int h = blockIdx.x % heads;
+// q: [T, qHeads * headSize], k: [T, kHeads * headSize] (kHeads 0: no k); one block per (token, head)
+// of q, then of k (one launch for both), threads over the rotaryDim/2 pairs. Neox pairs channel i
+// with i + rd/2, GPT-J pairs 2i with 2i+1. A position outside cosSin is reported and its token left
+// alone.
+extern "C" __global__ void rot_apply(const int* positions, View q, View k, View cosSin, int tokens, int qHeads,
+        int kHeads, int headSize, int rotaryDim, int neox, int maxPositions, int* err, int errCode) {
+    long long blk = blockIdx.x, qBlocks = (long long) tokens * qHeads;
+    bool isQ = blk < qBlocks;
+    View x = isQ ? q : k;
+    int heads = isQ ? qHeads : kHeads;
+    long long i0 = isQ ? blk : blk - qBlocks;
+    long long t = i0 / heads;
+    int h = i0 % heads;
     int p = positions[t];
     if (p < 0 || p >= maxPositions) {
-        if (threadIdx.x == 0 && h == 0) {
+        if (threadIdx.x == 0 && h == 0 && isQ) {
             report_error(err, errCode, (int) t, p, maxPositions);
         }
         return;

@@ -15,7 +15,9 @@ import java.util.Set;
  * shared memory in tiles of 8 (each K/V row loaded once for the whole group, the next tile fetched
  * while the current one is computed) with an online softmax per row. When those blocks would not
  * fill the device (decodes), the keys are split into up to 64 ranges whose partial results
- * {@code attn_merge} combines. Timings against the floors: docs/conformance/cuda-perf.md. Any mix of prefills, chunked prefills
+ * {@code attn_merge} combines. Batches of decodes only (at most one query per sequence) with 1, 2, 4
+ * or 8 query heads per KV head take the decode form instead ({@code attn_decode_*}: 32 keys per
+ * warp at a time, one key per lane; see {@link #decode}). Timings against the floors: docs/conformance/cuda-perf.md. Any mix of prefills, chunked prefills
  * and decodes, GQA, sliding window, soft-cap, head sizes up to 256, any block size, cache
  * F32/F16/BF16. The first form (one block per query token and head, {@code attn_paged_*}) stays as
  * the cross-check ({@code -Djvllm.cuda.attention=simple}) and for grids past the flash form's limits.
@@ -34,6 +36,10 @@ final class AttentionKernels implements KernelFamily {
      * plus the merge, 21 µs.
      */
     private static final int MIN_SPLIT_KEYS = 32;
+    /** attention.cu DW: warps per block of the decode form, each taking 32 keys at a time. */
+    private static final int DECODE_WARPS = 4;
+    /** Fewest keys per split of the decode form: two passes of its four warps. */
+    private static final int MIN_DECODE_SPLIT_KEYS = 256;
     /** {@code -Djvllm.cuda.attention=simple} runs the one-block-per-(token, head) kernel instead (cross-checks). */
     private static final boolean SIMPLE = "simple".equals(System.getProperty("jvllm.cuda.attention"));
     private static final int WRITE_DETAIL = 1;
@@ -99,6 +105,10 @@ final class AttentionKernels implements KernelFamily {
         int chunk = Math.max(FLASH_KEYS, ((a.maxSeqLen() + splits - 1) / splits + FLASH_KEYS - 1) / FLASH_KEYS * FLASH_KEYS);
         splits = Math.max(1, (a.maxSeqLen() + chunk - 1) / chunk);
         boolean flash = !SIMPLE && qTiles * splits <= 65535;
+        if (!SIMPLE && a.maxQueryLen() == 1 && a.numSeqs() > 0 && a.maxSeqLen() > 0 && decodeGroup(group)) {
+            decode(a, tokens, group);
+            return;
+        }
         gpu.kernel("attn_zero_padding").grid(tokens).block(128)
                 .view(a.out()).ptr(a.queryStartLoc()).i32(a.numSeqs()).i32(a.out().cols()).launch();
         if (work == 0) {
@@ -134,6 +144,73 @@ final class AttentionKernels implements KernelFamily {
                 gpu.kernel("attn_merge").grid((long) tokens * a.numHeads()).block(Math.min(256, (a.headSize() + 31) / 32 * 32))
                         .view(a.out()).ptr(partAcc.address()).ptr(partMl.address()).ptr(a.queryStartLoc())
                         .i32(a.numSeqs()).i32(tokens).i32(a.numHeads()).i32(a.headSize()).i32(splits).launch();
+            }
+        } finally {
+            if (partAcc != null) {
+                partAcc.close();
+                partMl.close();
+            }
+        }
+    }
+
+    /** attention.cu's decode instantiations: [F32, F16, BF16 cache][G = 1, 2, 4, 8]. */
+    private static final String[][] DECODE_KERNELS = {
+        {"attn_decode_f32_g1", "attn_decode_f32_g2", "attn_decode_f32_g4", "attn_decode_f32_g8"},
+        {"attn_decode_f16_g1", "attn_decode_f16_g2", "attn_decode_f16_g4", "attn_decode_f16_g8"},
+        {"attn_decode_bf16_g1", "attn_decode_bf16_g2", "attn_decode_bf16_g4", "attn_decode_bf16_g8"},
+    };
+
+    /** Query heads per KV head that the decode form ({@code attn_decode_*_g<G>}) has a kernel for. */
+    private static boolean decodeGroup(int group) {
+        return group == 1 || group == 2 || group == 4 || group == 8;
+    }
+
+    /**
+     * The decode form (every sequence has at most one query): one block per (sequence, KV head, key
+     * split) for the group's query heads; it also zeroes the rows of no sequence. Splits only when
+     * the blocks would not fill the device and every split keeps at least {@link #MIN_DECODE_SPLIT_KEYS}.
+     */
+    private void decode(PagedAttention a, int tokens, int group) {
+        long work = (long) a.numSeqs() * a.numKvHeads();
+        int splits = 1;
+        long fill = 2L * gpu.multiprocessors();
+        if (work < fill) {
+            splits = (int) Math.min(Math.min(MAX_SPLITS, (fill + work - 1) / work),
+                    Math.max(1, (a.maxSeqLen() + MIN_DECODE_SPLIT_KEYS - 1) / MIN_DECODE_SPLIT_KEYS));
+        }
+        int chunk = ((a.maxSeqLen() + splits - 1) / splits + 31) / 32 * 32;
+        splits = Math.max(1, (a.maxSeqLen() + chunk - 1) / chunk);
+        int d = a.headSize();
+        int esize = a.kCache().dtype().byteSize();
+        boolean vec = (d * esize) % 16 == 0 && gpu.tensor(a.kCache()).address() % 16 == 0;
+        int padded = (d + 7) / 8 * 8;
+        int shared = (group * padded + 2 * DECODE_WARPS * group + DECODE_WARPS * group * d) * Float.BYTES;
+        CudaTensor partAcc = null, partMl = null;
+        try {
+            if (splits > 1) {
+                long rows = (long) splits * tokens * a.numHeads();
+                partAcc = gpu.temp(DType.F32, Math.toIntExact(rows * d));
+                partMl = gpu.temp(DType.F32, Math.toIntExact(rows * 2));
+            }
+            int cache = switch (a.kCache().dtype()) {
+                case F32 -> 0;
+                case F16 -> 1;
+                case BF16 -> 2;
+                default -> throw new IllegalArgumentException("paged_attention: cache " + a.kCache().describe());
+            };
+            gpu.kernel(DECODE_KERNELS[cache][Integer.numberOfTrailingZeros(group)]).grid(a.numSeqs(), a.numKvHeads(), splits)
+                    .block(DECODE_WARPS * 32).sharedBytes(shared)
+                    .view(a.q()).view(a.kCache()).view(a.vCache()).view(a.out())
+                    .ptr(a.queryStartLoc()).ptr(a.seqLens()).ptr(a.blockTables()).i64(a.blockTables().layout().rowStride())
+                    .i32(a.numSeqs()).i32(tokens).i32(a.numHeads()).i32(a.numKvHeads()).i32(d)
+                    .f32(a.scale()).i32(a.slidingWindow()).f32(a.softCap()).i32(a.blockSize()).i32(a.blockTables().cols())
+                    .i32(a.kCache().dim(0)).i32(splits).i32(chunk).i32(vec ? 1 : 0)
+                    .ptr(partAcc == null ? 0 : partAcc.address()).ptr(partMl == null ? 0 : partMl.address())
+                    .ptr(gpu.errorWord()).i32(DeviceErrors.code(OpKind.PAGED_ATTENTION, 0)).launch();
+            if (splits > 1) {
+                gpu.kernel("attn_merge").grid((long) tokens * a.numHeads()).block(Math.min(256, (d + 31) / 32 * 32))
+                        .view(a.out()).ptr(partAcc.address()).ptr(partMl.address()).ptr(a.queryStartLoc())
+                        .i32(a.numSeqs()).i32(tokens).i32(a.numHeads()).i32(d).i32(splits).launch();
             }
         } finally {
             if (partAcc != null) {

@@ -3,6 +3,7 @@ package dev.jvllm.cuda;
 import dev.jvllm.api.Backend;
 import dev.jvllm.api.Communicator;
 import dev.jvllm.api.DType;
+import dev.jvllm.api.DeviceMemory;
 import dev.jvllm.api.OpGraph;
 import dev.jvllm.api.Tensor;
 import dev.jvllm.api.TensorLayout;
@@ -94,10 +95,10 @@ public final class CudaBackend implements Backend {
         return gpu.allocator().stats().toString();
     }
 
-    /** Bytes handed out now, the peak, and bytes held from the driver: {in use, peak, reserved}. */
-    public long[] memoryBytes() {
+    @Override
+    public DeviceMemory deviceMemory() {
         DeviceAllocator.Stats s = gpu.allocator().stats();
-        return new long[] {s.inUse(), s.peak(), s.reserved()};
+        return new DeviceMemory(s.inUse(), s.peak(), s.reserved());
     }
 
     // ---- memory ----

@@ -6,61 +6,84 @@ import java.io.UncheckedIOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 
 /**
- * The kernels of this build: the fatbin that {@code src/main/cuda/build-fatbin.sh} compiled from every
- * {@code .cu} file (sm_80 and sm_90a machine code, compute_90 PTX), shipped as the resource
- * {@value #RESOURCE} and loaded with {@code cuModuleLoadData}. Functions are looked up by name
- * on first use and cached.
+ * The kernels of this build: one fatbin per {@code .cu} file, compiled by {@code
+ * src/main/cuda/build-fatbin.sh} (sm_80 and sm_90a machine code, compute_90 PTX), shipped as the
+ * resources listed in {@value #INDEX} and each loaded as a module with {@code cuModuleLoadData}.
+ * Functions are looked up by name in every module on first use (names are unique across files) and
+ * cached.
  */
 final class KernelModule implements AutoCloseable {
-    /** The fatbin resource, next to this class. */
-    static final String RESOURCE = "kernels.fatbin";
+    /** The resource listing the fatbins (one file name per line), next to this class. */
+    static final String INDEX = "kernels/kernels.index";
 
     private final Arena arena;
-    private final MemorySegment module;
+    private final List<MemorySegment> modules;
     private final Map<String, MemorySegment> functions = new HashMap<>();
 
-    private KernelModule(Arena arena, MemorySegment module) {
+    private KernelModule(Arena arena, List<MemorySegment> modules) {
         this.arena = arena;
-        this.module = module;
+        this.modules = modules;
     }
 
     /** Whether this build ships kernels (false when it was built without nvcc). */
     static boolean shipped() {
-        return KernelModule.class.getResource(RESOURCE) != null;
+        return KernelModule.class.getResource(INDEX) != null;
     }
 
-    /** Loads the fatbin into the current context. */
+    /** Loads every fatbin into the current context. */
     static KernelModule load() {
-        byte[] image;
-        try (InputStream in = KernelModule.class.getResourceAsStream(RESOURCE)) {
-            if (in == null) {
-                throw new CudaException("this build has no CUDA kernels (resource dev/jvllm/cuda/" + RESOURCE
-                        + " missing: nvcc was not found when accel-cuda was built)");
+        List<String> names = new ArrayList<>();
+        for (String line : new String(resource(INDEX), StandardCharsets.UTF_8).split("\n")) {
+            if (!line.isBlank()) {
+                names.add(line.strip());
             }
-            image = in.readAllBytes();
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot read the CUDA kernels " + RESOURCE, e);
         }
-        // the image stays allocated as long as the module is loaded
+        // the images stay allocated as long as the modules are loaded
         Arena arena = Arena.ofShared();
+        List<MemorySegment> modules = new ArrayList<>();
         try {
-            return new KernelModule(arena, Driver.moduleLoadData(arena.allocateFrom(ValueLayout.JAVA_BYTE, image)));
+            for (String name : names) {
+                byte[] image = resource("kernels/" + name);
+                modules.add(Driver.moduleLoadData(arena.allocateFrom(ValueLayout.JAVA_BYTE, image)));
+            }
+            return new KernelModule(arena, modules);
         } catch (RuntimeException e) {
+            modules.forEach(Driver::moduleUnload);
             arena.close();
             throw e;
         }
     }
 
-    /** The kernel {@code name}; fails naming it when this build's fatbin has no such kernel. */
+    private static byte[] resource(String path) {
+        try (InputStream in = KernelModule.class.getResourceAsStream(path)) {
+            if (in == null) {
+                throw new CudaException("this build has no CUDA kernels (resource dev/jvllm/cuda/" + path
+                        + " missing: nvcc was not found when accel-cuda was built)");
+            }
+            return in.readAllBytes();
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read the CUDA kernels' " + path, e);
+        }
+    }
+
+    /** The kernel {@code name}; fails naming it when no fatbin of this build has such a kernel. */
     MemorySegment function(String name) {
         MemorySegment f = functions.get(name);
         if (f == null) {
-            f = Driver.moduleFunctionOrNull(module, name);
-            if (f.equals(MemorySegment.NULL)) {
+            for (MemorySegment m : modules) {
+                f = Driver.moduleFunctionOrNull(m, name);
+                if (!f.equals(MemorySegment.NULL)) {
+                    break;
+                }
+            }
+            if (f == null || f.equals(MemorySegment.NULL)) {
                 throw new CudaException("the CUDA kernels of this build have no kernel " + name
                         + " (is it declared extern \"C\" __global__ in accel-cuda/src/main/cuda? rebuild accel-cuda)");
             }
@@ -71,7 +94,7 @@ final class KernelModule implements AutoCloseable {
 
     @Override
     public void close() {
-        Driver.moduleUnload(module);
+        modules.forEach(Driver::moduleUnload);
         arena.close();
     }
 }

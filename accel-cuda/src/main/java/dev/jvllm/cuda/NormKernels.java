@@ -1,5 +1,6 @@
 package dev.jvllm.cuda;
 
+import dev.jvllm.api.DType;
 import dev.jvllm.api.ops.LayerNorm;
 import dev.jvllm.api.ops.OpArgs;
 import dev.jvllm.api.ops.OpKind;
@@ -31,6 +32,24 @@ final class NormKernels implements KernelFamily {
         };
     }
 
+    /**
+     * {@code norm_rms_<x>_<w>} when x, residual, residualOut and out share one dtype (its loads and
+     * stores compiled for it), else the any-dtype {@code norm_rms}.
+     */
+    private static String rmsKernel(RmsNorm a) {
+        DType x = a.x().dtype();
+        boolean same = a.out().dtype() == x && (a.residual() == null
+                || (a.residual().dtype() == x && a.residualOut().dtype() == x));
+        return same ? RMS_TYPED[x.ordinal()][a.weight().dtype().ordinal()] : "norm_rms";
+    }
+
+    /** norm.cu's instantiations, [x dtype][weight dtype] by DType ordinal (F32, F16, BF16). */
+    private static final String[][] RMS_TYPED = {
+        {"norm_rms_f32_f32", "norm_rms_f32_f16", "norm_rms_f32_bf16"},
+        {"norm_rms_f16_f32", "norm_rms_f16_f16", "norm_rms_f16_bf16"},
+        {"norm_rms_bf16_f32", "norm_rms_bf16_f16", "norm_rms_bf16_bf16"},
+    };
+
     /** Threads per row: about four elements each, a multiple of 32, at most 1024. */
     static int threads(int hidden) {
         return Math.min(1024, Math.max(32, (hidden / 4 + 31) / 32 * 32));
@@ -42,7 +61,7 @@ final class NormKernels implements KernelFamily {
             case RmsNorm a -> {
                 int rows = a.x().dim(0), h = a.x().cols();
                 if (rows > 0 && h > 0) {
-                    gpu.kernel("norm_rms").grid(rows).block(threads(h))
+                    gpu.kernel(rmsKernel(a)).grid(rows).block(threads(h))
                             .view(a.x()).view(a.weight()).view(a.residual()).view(a.residualOut()).view(a.out())
                             .i32(h).f32(a.eps()).i32(a.residual() != null ? 1 : 0).i32(a.gemma() ? 1 : 0).launch();
                 }

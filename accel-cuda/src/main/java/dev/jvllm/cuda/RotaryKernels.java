@@ -30,21 +30,17 @@ final class RotaryKernels implements KernelFamily {
     @Override
     public void run(OpArgs args) {
         Rotary a = (Rotary) args;
-        rotate(a, a.q());
-        if (a.k() != null) {
-            rotate(a, a.k());
-        }
-    }
-
-    private void rotate(Rotary a, Tensor x) {
-        int tokens = x.dim(0), heads = x.cols() / a.headSize();
-        if (tokens == 0 || heads == 0) {
+        Tensor q = a.q(), k = a.k();
+        int tokens = q.dim(0), qHeads = q.cols() / a.headSize(), kHeads = k == null ? 0 : k.cols() / a.headSize();
+        long blocks = (long) tokens * (qHeads + kHeads);
+        if (blocks == 0) {
             return;
         }
         int threads = Math.min(256, Math.max(32, (a.rotaryDim() / 2 + 31) / 32 * 32));
-        gpu.kernel("rot_apply").grid((long) tokens * heads).block(threads)
-                .ptr(a.positions()).view(x).view(a.cosSin()).i32(heads).i32(a.headSize()).i32(a.rotaryDim())
-                .i32(a.neox() ? 1 : 0).i32(a.cosSin().dim(0)).ptr(gpu.errorWord())
+        // q and k in one launch: a decode's two rotations are each too small to cover a launch's cost
+        gpu.kernel("rot_apply").grid(blocks).block(threads)
+                .ptr(a.positions()).view(q).view(k).view(a.cosSin()).i32(tokens).i32(qHeads).i32(kHeads).i32(a.headSize())
+                .i32(a.rotaryDim()).i32(a.neox() ? 1 : 0).i32(a.cosSin().dim(0)).ptr(gpu.errorWord())
                 .i32(DeviceErrors.code(OpKind.ROTARY, 1)).launch();
     }
 

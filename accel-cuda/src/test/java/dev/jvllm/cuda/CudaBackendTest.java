@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.*;
 import dev.jvllm.api.BackendOptions;
 import dev.jvllm.api.BackendProvider;
 import dev.jvllm.api.DType;
+import dev.jvllm.api.DeviceMemory;
 import dev.jvllm.api.Tensor;
 import dev.jvllm.api.Tensors;
 import dev.jvllm.api.ops.Cast;
@@ -101,19 +102,19 @@ class CudaBackendTest {
 
     @Test
     void allocatorReusesFreedBlocksAndCounts() {
-        long[] before = cuda.memoryBytes();
+        DeviceMemory before = cuda.deviceMemory();
         Tensor a = cuda.allocate(DType.F32, 1000, 1000);
-        long[] during = cuda.memoryBytes();
-        assertTrue(during[0] >= before[0] + 4_000_000L, cuda.memoryStats());
+        DeviceMemory during = cuda.deviceMemory();
+        assertTrue(during.inUse() >= before.inUse() + 4_000_000L, cuda.memoryStats());
         a.close();
         a.close(); // idempotent
-        long reserved = cuda.memoryBytes()[2];
+        long reserved = cuda.deviceMemory().reserved();
         try (Tensor b = cuda.allocate(DType.F32, 999, 1001)) { // same size class: no new driver memory
             assertEquals(999 * 1001, b.numel());
-            assertEquals(reserved, cuda.memoryBytes()[2], cuda.memoryStats());
+            assertEquals(reserved, cuda.deviceMemory().reserved(), cuda.memoryStats());
         }
-        assertEquals(before[0], cuda.memoryBytes()[0], cuda.memoryStats());
-        assertTrue(cuda.memoryBytes()[1] >= during[0]);
+        assertEquals(before.inUse(), cuda.deviceMemory().inUse(), cuda.memoryStats());
+        assertTrue(cuda.deviceMemory().peak() >= during.inUse());
     }
 
     @Test

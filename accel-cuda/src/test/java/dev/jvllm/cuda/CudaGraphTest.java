@@ -93,7 +93,7 @@ class CudaGraphTest {
 
     @Test
     void replaysAllocateNothingAndLeaveEagerTensorsAlone() {
-        long inUseBefore = cuda.memoryBytes()[0];
+        long inUseBefore = cuda.deviceMemory().inUse();
         try (Tensor x = Tensors.fromFloats(cuda, DType.BF16, random(new Random(4), ROWS * IN), ROWS, IN)) {
             Tensor[] out = new Tensor[1];
             OpGraph g = cuda.capture(() -> out[0] = body(x));
@@ -102,13 +102,13 @@ class CudaGraphTest {
             float[] marker = random(new Random(5), ROWS * OUT);
             try (Tensor eager = Tensors.fromFloats(cuda, DType.F32, marker, ROWS, OUT)) {
                 g.replay();
-                long inUse = cuda.memoryBytes()[0];
+                long inUse = cuda.deviceMemory().inUse();
                 long pool = cuda.graphPoolBytes();
                 for (int i = 0; i < 50; i++) {
                     g.replay();
                 }
                 cuda.synchronize();
-                assertEquals(inUse, cuda.memoryBytes()[0], "replays allocate nothing");
+                assertEquals(inUse, cuda.deviceMemory().inUse(), "replays allocate nothing");
                 assertEquals(pool, cuda.graphPoolBytes(), "replays take nothing from the graph pool");
                 assertArrayEquals(marker, Tensors.toFloats(eager), 0f, "a replay wrote into an eager tensor");
             }
@@ -116,7 +116,7 @@ class CudaGraphTest {
             out[0].close();
             assertEquals(0, cuda.graphPoolBytes(), "the last graph gives its pool back");
         }
-        assertEquals(inUseBefore, cuda.memoryBytes()[0]);
+        assertEquals(inUseBefore, cuda.deviceMemory().inUse());
     }
 
     @Test

@@ -67,6 +67,14 @@ public interface Backend extends AutoCloseable {
         return -1;
     }
 
+    /**
+     * The device memory this backend holds for tensors, or null for a backend whose tensors live in
+     * host memory (the process's resident set measures those).
+     */
+    default DeviceMemory deviceMemory() {
+        return null;
+    }
+
     /** Waits until every submitted op has finished. */
     default void synchronize() {
     }

@@ -129,7 +129,17 @@ public final class PagedAttentionSpec extends OpSpec<PagedAttentionSpec.Case> {
                 new Case(List.of(new Seq(1, 1029), new Seq(17, 513), new Seq(1, 511)), 16, 64, 1, 2, 0, 0f, DType.F32,
                         DType.BF16, DType.F32, false),
                 new Case(List.of(new Seq(1, 700), new Seq(5, 600)), 5, 128, 1, 4, 300, 1.5f, DType.BF16, DType.BF16,
-                        DType.BF16, false));
+                        DType.BF16, false),
+                // batches of decodes only (a backend may have a separate decode form): long and short
+                // contexts in one batch (key splits), a first token with nothing cached, GQA 8
+                new Case(List.of(new Seq(1, 1029), new Seq(1, 0), new Seq(1, 200), new Seq(1, 33)), 16, 64, 1, 8, 0,
+                        0f, DType.BF16, DType.BF16, DType.BF16, false),
+                // head size 17 (no vector loads), f16 cache under f32 queries, window and soft-cap, two KV heads
+                new Case(List.of(new Seq(1, 80), new Seq(1, 5)), 5, 17, 2, 2, 8, 1.5f, DType.F32, DType.F16,
+                        DType.F32, false),
+                // MHA, f32 everywhere, odd block size
+                new Case(List.of(new Seq(1, 47), new Seq(1, 16), new Seq(1, 513)), 3, 80, 2, 1, 0, 0f, DType.F32,
+                        DType.F32, DType.F32, true));
     }
 
     @Override

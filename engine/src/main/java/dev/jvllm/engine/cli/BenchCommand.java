@@ -1,6 +1,7 @@
 package dev.jvllm.engine.cli;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.jvllm.api.DeviceMemory;
 import dev.jvllm.engine.LLM;
 import dev.jvllm.engine.Prompt;
 import dev.jvllm.engine.RequestOutput;
@@ -179,6 +180,13 @@ public final class BenchCommand implements Command {
         result.put("kv_used_bytes", kvUsed);
         if (weights > 0 && hostResident) {
             result.put("rss_peak_over_weights_kv", (double) mem.peakBytes() / (weights + kvUsed));
+        }
+        DeviceMemory device = s.deviceMemory();
+        if (device != null) { // GPU: the model as stored on the device, and the allocator's totals
+            result.put("device_model_bytes", s.modelDeviceBytes());
+            result.put("device_in_use_bytes", device.inUse());
+            result.put("device_peak_bytes", device.peak());
+            result.put("device_reserved_bytes", device.reserved());
         }
     }
 

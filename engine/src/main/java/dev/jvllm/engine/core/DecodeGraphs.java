@@ -248,6 +248,16 @@ final class DecodeGraphs implements AutoCloseable {
         return e.logits.slice(0, n); // a view: closing it frees nothing, and the next replay rewrites it
     }
 
+    /** The graph captured for the shape these chunks pad to, or null (profiling: DecodeStepProfile). */
+    OpGraph graphFor(List<ModelRunner.Chunk> chunks) {
+        int maxSeq = 0;
+        for (ModelRunner.Chunk c : chunks) {
+            maxSeq = Math.max(maxSeq, c.start() + 1);
+        }
+        Entry e = entries.get(new Shape(batchBucket(batchSizes, chunks.size()), contextBucket(maxSeq, maxModelLen)));
+        return e == null ? null : e.graph;
+    }
+
     private boolean capture(Entry e, Shape shape) {
         Tensor[] out = new Tensor[1];
         try {

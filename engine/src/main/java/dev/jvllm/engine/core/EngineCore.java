@@ -2,6 +2,7 @@ package dev.jvllm.engine.core;
 
 import dev.jvllm.api.Backend;
 import dev.jvllm.api.DType;
+import dev.jvllm.api.DeviceMemory;
 import dev.jvllm.api.Tensor;
 import dev.jvllm.api.Tensors;
 import dev.jvllm.api.ops.GatherRows;
@@ -56,6 +57,7 @@ public final class EngineCore implements AutoCloseable {
     private final ModelRunner runner;
     private final KvBlockManager kv;
     private final long kvBlockBytes; // one block over all attention layers and ranks
+    private final long modelDeviceBytes; // -1: host-memory backend
     private final Scheduler scheduler;
     private final Sampler sampler = new Sampler();
     private final Tokenizer tokenizer;
@@ -81,6 +83,7 @@ public final class EngineCore implements AutoCloseable {
         this.extraEosIds = extraEosIds.clone();
         this.seeds = new SplittableRandom(o.seed());
         ModelContext ctx = ranks.first().context();
+        this.modelDeviceBytes = modelDeviceBytes(ranks); // before the caches exist: the model alone
         this.vocabSize = ctx.config().vocabSize();
         boolean stateful = !ctx.stateLayers().isEmpty();
         CachePlan plan = CachePlan.of(ctx, o);
@@ -469,13 +472,40 @@ public final class EngineCore implements AutoCloseable {
             return;
         }
         Sampler.Result res;
-        try (Tensor picked = gather(logits, rows)) {
-            res = sampler.sample(picked, params);
+        if (readOnly(params) && isEveryRowInOrder(rows, logits.dim(0))) {
+            res = sampler.sample(logits, params); // a decode step: no copy (the sampler only reads)
+        } else {
+            try (Tensor picked = gather(logits, rows)) {
+                res = sampler.sample(picked, params);
+            }
         }
         for (int j = 0; j < which.size(); j++) {
             sampled[which.get(j)] = res.tokens()[j];
             sampledLogprobs[which.get(j)] = res.logprobs()[j];
         }
+    }
+
+    /** Whether the sampler leaves the logits as they are for these rows: no penalties, no stop-token mask. */
+    private static boolean readOnly(List<Sampler.Row> params) {
+        for (Sampler.Row r : params) {
+            if (r.maskedIds().length > 0 || r.params().hasPenalties()) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** rows = 0, 1, ..., n − 1. */
+    private static boolean isEveryRowInOrder(List<Integer> rows, int n) {
+        if (rows.size() != n) {
+            return false;
+        }
+        for (int i = 0; i < n; i++) {
+            if (rows.get(i) != i) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /** Rows of F32 logits [R, V] as a new tensor (a copy: the sampler changes its rows in place). */
@@ -588,11 +618,32 @@ public final class EngineCore implements AutoCloseable {
         return out;
     }
 
+    /** Device memory in use on every rank's backend (the model, before any cache), or −1 on host backends. */
+    private static long modelDeviceBytes(ModelRanks ranks) {
+        DeviceMemory m = deviceMemory(ranks);
+        return m == null ? -1 : m.inUse();
+    }
+
+    /** The ranks' device memory, summed; null when a rank's backend keeps tensors in host memory. */
+    private static DeviceMemory deviceMemory(ModelRanks ranks) {
+        long inUse = 0, peak = 0, reserved = 0;
+        for (int r = 0; r < ranks.size(); r++) {
+            DeviceMemory m = ranks.rank(r).context().backend().deviceMemory();
+            if (m == null) {
+                return null;
+            }
+            inUse += m.inUse();
+            peak += m.peak();
+            reserved += m.reserved();
+        }
+        return new DeviceMemory(inUse, peak, reserved);
+    }
+
     /** Counters and occupancy now. */
     public EngineStats stats() {
         return new EngineStats(steps, promptTokensComputed, scheduler.cachedTokens, generatedTokens,
                 scheduler.preemptions, kv.numBlocks() - kv.numFreeBlocks(), kv.numBlocks(), scheduler.stateSlotsInUse(),
-                scheduler.numRunning(), scheduler.numWaiting(), kvBlockBytes);
+                scheduler.numRunning(), scheduler.numWaiting(), kvBlockBytes, modelDeviceBytes, deviceMemory(ranks));
     }
 
     /** Frees the KV cache and state pools, and the model when this engine loaded it. */

@@ -283,6 +283,11 @@ final class ModelRunner implements AutoCloseable {
         return v;
     }
 
+    /** The decode graphs, or null when every step runs eagerly (profiling). */
+    DecodeGraphs graphs() {
+        return graphs;
+    }
+
     /** Why decode steps are not replayed from graphs, or null when they are. */
     String graphsOffReason() {
         return graphs == null ? graphsOff : graphs.disabledReason();

@@ -1,5 +1,7 @@
 package dev.jvllm.engine.core;
 
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import dev.jvllm.api.Backend;
 import dev.jvllm.api.DType;
 import dev.jvllm.models.CausalLM;
@@ -55,6 +57,33 @@ class CudaEngineTest {
                     Assumptions.abort("cuda cannot run " + arch + " yet: " + e.getMessage());
                 }
             }
+        }
+    }
+
+    /**
+     * The engine reports the device memory the model holds, and it is the checkpoint as stored: a
+     * dense f32 checkpoint loaded in f32 and quantized checkpoints (packed int4, fp8) take about their
+     * files' bytes on the GPU (plus the rotary table and the fused q/k/v and gate/up copies that
+     * replace their shards), not a dequantized copy.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"llama", "quant-gptq", "quant-awq", "quant-fp8-block", "quant-ct-w8a16"})
+    void theModelsDeviceMemoryIsTheCheckpointAsStored(String arch) throws IOException {
+        long file = 0;
+        try (var files = java.nio.file.Files.list(EngineFixtures.dir(arch))) {
+            for (java.nio.file.Path f : (Iterable<java.nio.file.Path>) files
+                    .filter(f -> f.toString().endsWith(".safetensors"))::iterator) {
+                file += java.nio.file.Files.size(f);
+            }
+        }
+        long before = cuda.deviceMemory().inUse();
+        try (CausalLM model = ModelLoader.load(EngineFixtures.dir(arch), cuda, ParallelConfig.single(), DType.F32,
+                null); EngineCore core = EngineCore.create(model, null, List.of(), EngineOptions.defaults()
+                        .withMaxModelLen(64))) {
+            long bytes = core.stats().modelDeviceBytes() - before;
+            assertTrue(bytes > 0.5 * file && bytes < 1.25 * file + (1 << 20), arch + ": the model holds " + bytes
+                    + " bytes on the GPU for " + file + " bytes of safetensors");
+            assertTrue(core.stats().deviceMemory().peak() >= core.stats().modelDeviceBytes());
         }
     }
 

@@ -110,6 +110,9 @@ class EngineCoreTest {
              EngineCore b = engine("llama", EngineOptions.defaults().withKvCacheMemoryFraction(2 * f))) {
             small = a.stats().totalBlocks();
             large = b.stats().totalBlocks();
+            // host memory: the process's resident set measures the model, not a device counter
+            assertEquals(-1, a.stats().modelDeviceBytes());
+            assertNull(a.stats().deviceMemory());
         }
         assertTrue(small > 0 && Math.abs(large - 2 * small) <= 2, small + " blocks, then " + large);
         assertThrows(IllegalArgumentException.class, () -> EngineOptions.defaults().withKvCacheMemoryFraction(1.5));

@@ -1,0 +1,131 @@
+package dev.jvllm.engine.core;
+
+import dev.jvllm.api.Backend;
+import dev.jvllm.api.BackendOptions;
+import dev.jvllm.api.BackendProvider;
+import dev.jvllm.api.Backends;
+import dev.jvllm.api.DType;
+import dev.jvllm.api.Tensor;
+import dev.jvllm.api.Tensors;
+import dev.jvllm.api.ops.Argmax;
+import dev.jvllm.models.CausalLM;
+import dev.jvllm.models.layers.ParallelConfig;
+import dev.jvllm.models.runtime.ModelLoader;
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.Linker;
+import java.lang.foreign.SymbolLookup;
+import java.lang.foreign.ValueLayout;
+import java.lang.invoke.MethodHandle;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Where a graph-replayed decode step's time goes, on a GPU backend (not a test: a main for the GPU
+ * machine). For a batch of B sequences at a context of C tokens it times, each as the mean over
+ * many steps:
+ * <ul>
+ *   <li>{@code replay}: the step's graph replayed back to back, one synchronize at the end: the GPU
+ *       time of the step's kernels (the replay launch is a few µs of host time);</li>
+ *   <li>{@code runner}: {@link ModelRunner#execute} (metadata upload + replay) then argmax and the
+ *       read of the ids, one synchronize per step: what the engine's step costs apart from
+ *       scheduling and sampling bookkeeping;</li>
+ *   <li>{@code eager}: the same step run op by op ({@code --enforce-eager}).</li>
+ * </ul>
+ * With {@code --ncu}, one replay runs between {@code cuProfilerStart} and {@code cuProfilerStop}, so
+ * {@code ncu --profile-from-start off --graph-profiling node} reports each kernel of one step.
+ *
+ * <pre>bash tools/gpu/run-tests.sh --main dev.jvllm.engine.core.DecodeStepProfile DIR [--batch B] [--context C] [--steps N] [--ncu]</pre>
+ */
+public final class DecodeStepProfile {
+    private static final int BLOCK_SIZE = 16;
+
+    private DecodeStepProfile() {
+    }
+
+    public static void main(String[] args) throws Throwable {
+        Path dir = Path.of(args[0]);
+        int batch = 1, context = 192, steps = 200;
+        boolean ncu = false;
+        for (int i = 1; i < args.length; i++) {
+            switch (args[i]) {
+                case "--batch" -> batch = Integer.parseInt(args[++i]);
+                case "--context" -> context = Integer.parseInt(args[++i]);
+                case "--steps" -> steps = Integer.parseInt(args[++i]);
+                case "--ncu" -> ncu = true;
+                default -> throw new IllegalArgumentException("unknown argument " + args[i]);
+            }
+        }
+        BackendProvider p = Backends.byName("cuda");
+        BackendProvider.Probe probe = p.probe();
+        if (!probe.available()) {
+            System.out.println("no usable GPU: " + probe.reason());
+            return;
+        }
+        int blocksPerSeq = (context + BLOCK_SIZE) / BLOCK_SIZE + 1;
+        int maxModelLen = blocksPerSeq * BLOCK_SIZE;
+        try (Backend be = p.create(BackendOptions.defaults());
+                CausalLM model = ModelLoader.load(dir, be, ParallelConfig.single(), DType.BF16, null);
+                ModelRunner graphs = new ModelRunner(ModelRanks.of(model), batch * blocksPerSeq, BLOCK_SIZE, 0, batch,
+                        maxModelLen, DecodeGraphs.Mode.GRAPHS);
+                ModelRunner eager = new ModelRunner(ModelRanks.of(model), batch * blocksPerSeq, BLOCK_SIZE, 0, batch,
+                        maxModelLen, DecodeGraphs.Mode.EAGER)) {
+            List<ModelRunner.Chunk> step = new ArrayList<>();
+            for (int s = 0; s < batch; s++) {
+                int[] table = new int[blocksPerSeq];
+                for (int j = 0; j < blocksPerSeq; j++) {
+                    table[j] = s * blocksPerSeq + j;
+                }
+                step.add(new ModelRunner.Chunk(new int[] {1 + s}, context - 1, table, -1, new int[] {0}));
+            }
+            for (int w = 0; w < 3; w++) { // eager run, capture, replay
+                stepOnce(graphs, be, step);
+                stepOnce(eager, be, step);
+            }
+            dev.jvllm.api.OpGraph graph = graphs.graphs().graphFor(step);
+            if (graph == null) {
+                System.out.println("no graph was captured: " + graphs.graphsOffReason());
+                return;
+            }
+            double replay = time(steps, graph::replay, be);
+            double runner = time(steps, () -> stepOnce(graphs, be, step), null);
+            double eagerMs = time(Math.max(10, steps / 4), () -> stepOnce(eager, be, step), null);
+            System.out.printf("decode step, batch %d, context %d: replay %.3f ms (GPU), runner+argmax+read %.3f ms,"
+                    + " eager %.3f ms%n", batch, context, replay, runner, eagerMs);
+            if (ncu) {
+                be.synchronize();
+                MethodHandle start = profiler("cuProfilerStart"), stop = profiler("cuProfilerStop");
+                int rc = (int) start.invokeExact();
+                graph.replay();
+                be.synchronize();
+                int rc2 = (int) stop.invokeExact();
+                System.out.println("profiled one replay (cuProfilerStart " + rc + ", cuProfilerStop " + rc2 + ")");
+            }
+        }
+    }
+
+    private static void stepOnce(ModelRunner r, Backend be, List<ModelRunner.Chunk> step) {
+        try (Tensor logits = r.execute(step); Tensor ids = be.allocate(DType.I32, step.size())) {
+            be.argmax(new Argmax(logits, ids));
+            Tensors.toInts(ids);
+        }
+    }
+
+    /** Mean milliseconds per call over n calls; with a backend, one synchronize at the end only. */
+    private static double time(int n, Runnable call, Backend syncAtEnd) {
+        long t0 = System.nanoTime();
+        for (int i = 0; i < n; i++) {
+            call.run();
+        }
+        if (syncAtEnd != null) {
+            syncAtEnd.synchronize();
+        }
+        return (System.nanoTime() - t0) / 1e6 / n;
+    }
+
+    private static MethodHandle profiler(String name) {
+        return Linker.nativeLinker().downcallHandle(
+                SymbolLookup.libraryLookup("libcuda.so.1", java.lang.foreign.Arena.global()).find(name).orElseThrow(),
+                FunctionDescriptor.of(ValueLayout.JAVA_INT));
+    }
+}
