@@ -17,7 +17,8 @@ import java.util.List;
  * What the linear variants share: {@code out = x · Wᵀ + b} over this rank's part of W, where W is
  * held as one part per shard (q/k/v, gate/up, or a single part). Each part writes its own columns
  * of the output through a strided view, so separately stored q/k/v need no fused copy and a
- * memory-mapped checkpoint stays in place on the CPU. On other backends, where every weight is a
+ * memory-mapped checkpoint stays in place on the CPU; the parts go to the backend together
+ * ({@code Backend.linears}), which on the CPU costs one parallel region per decode step, not one per part. On other backends, where every weight is a
  * device copy anyway, the full-precision parts of a bias-free multi-shard layer are fused once loaded
  * into one {@code [outFeatures, inFeatures]} weight (each part then a row view of it), so q/k/v and
  * gate/up take one GEMM instead of one per shard: a decode's small GEMMs cost mostly their launch and
@@ -136,6 +137,7 @@ public abstract class LinearBase extends Module {
             b.linear(new Linear(x, fused, null, out));
             return;
         }
+        Linear[] ops = new Linear[parts.length];
         for (int i = 0; i < parts.length; i++) {
             Part p = parts[i];
             if (p == null || p.weight() == null) {
@@ -143,7 +145,12 @@ public abstract class LinearBase extends Module {
             }
             Shard s = shards.get(i);
             Tensor o = parts.length == 1 && s.rows() == out.cols() ? out : out.narrowLast(s.outOffset(), s.rows());
-            b.linear(new Linear(x, p.weight(), addsBias() ? p.bias() : null, o));
+            ops[i] = new Linear(x, p.weight(), addsBias() ? p.bias() : null, o);
+        }
+        if (ops.length == 1) {
+            b.linear(ops[0]);
+        } else {
+            b.linears(List.of(ops)); // the CPU runs a decode's shards as one parallel region
         }
     }
 

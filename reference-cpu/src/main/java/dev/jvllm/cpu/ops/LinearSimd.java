@@ -8,6 +8,7 @@ import dev.jvllm.api.ops.LinearWeight;
 import dev.jvllm.cpu.CpuContext;
 import dev.jvllm.cpu.CpuTensor;
 import java.lang.foreign.MemorySegment;
+import java.util.List;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
@@ -30,7 +31,8 @@ import jdk.incubator.vector.VectorSpecies;
  * <ul>
  *   <li>decode (T ≤ 8): one T-block, N split into ≥ 8 tasks per thread: W is streamed once, every
  *       row of it meets all T rows of x while it sits in L1; dense bf16 and f32 rows are read in
- *       place (no panel: decode is bound by reading W);</li>
+ *       place (no panel: decode is bound by reading W); several ops (a layer's shards) can share
+ *       one parallel region ({@link #runDecode});</li>
  *   <li>prefill: T-blocks of up to 64 rows sized so the block of x' stays in L2 (≈ 512 KiB) while
  *       the 4-row panel stays in L1 or L2; W is re-dequantized once per T-block, up to 128 flops
  *       per dequantized element.</li>
@@ -60,6 +62,10 @@ final class LinearSimd {
         if (tRows == 0 || n == 0) {
             return;
         }
+        if (tRows <= DIRECT_MAX_ROWS) {
+            runDecode(List.of(a), ctx);
+            return;
+        }
         LinearDequant w = LinearDequant.of(a.weight());
         float[] x = new float[tRows * k]; // x': [T, K]
         ctx.pool().forEach(tRows, t -> LinearKernel.activationRow(a, t, x, t * k));
@@ -83,6 +89,62 @@ final class LinearSimd {
 
     /** Up to this many x rows, dense bf16/f32 weights are read in place ({@link GemmF32}), not via a panel. */
     static final int DIRECT_MAX_ROWS = 8;
+
+    /**
+     * Decode: ops of at most {@link #DIRECT_MAX_ROWS} x rows each, run as one parallel region (one
+     * wake-up of the pool instead of one per op: q/k/v or gate/up of one layer). Each op is one
+     * T-block; the N-blocks of all ops have one size, chosen from their total N so that the region has
+     * about 8 tasks per thread of about equal work (an op alone gets the split it always had). x' is
+     * prepared on the calling thread: T·K values, less than a pool wake-up costs. Tiling never changes
+     * a result (see the class comment), so every op gives the bits it gives alone.
+     */
+    static void runDecode(List<Linear> ops, CpuContext ctx) {
+        DecodeOp[] plan = new DecodeOp[ops.size()];
+        long totalN = 0;
+        for (int i = 0; i < plan.length; i++) {
+            plan[i] = new DecodeOp(ops.get(i));
+            totalN += plan[i].tRows == 0 ? 0 : plan[i].n;
+        }
+        int wantTasks = 8 * ctx.threads();
+        int nBlock = (int) Math.max(4, ((totalN + wantTasks - 1) / wantTasks + 3) / 4 * 4);
+        int[] firstTask = new int[plan.length + 1]; // tasks of op i: [firstTask[i], firstTask[i + 1])
+        for (int i = 0; i < plan.length; i++) {
+            firstTask[i + 1] = firstTask[i] + (plan[i].tRows == 0 ? 0 : (plan[i].n + nBlock - 1) / nBlock);
+        }
+        ctx.pool().forEach(firstTask[plan.length], task -> {
+            int i = 0;
+            while (task >= firstTask[i + 1]) {
+                i++;
+            }
+            DecodeOp op = plan[i];
+            int n0 = (task - firstTask[i]) * nBlock;
+            tile(op.w, op.direct, op.x, op.bias, op.out, op.k, 0, op.tRows, n0, Math.min(op.n, n0 + nBlock));
+        });
+    }
+
+    /** One op of {@link #runDecode}: its x' [T, K], bias and output, and its weight (in place where it can be). */
+    private static final class DecodeOp {
+        final int tRows, k, n;
+        final LinearDequant w;
+        final Direct direct;
+        final float[] x;
+        final float[] bias;
+        final Out out;
+
+        DecodeOp(Linear a) {
+            tRows = a.x().dim(0);
+            k = a.weight().inFeatures();
+            n = a.weight().outFeatures();
+            w = LinearDequant.of(a.weight());
+            direct = Direct.of(a.weight());
+            x = new float[tRows * k];
+            for (int t = 0; t < tRows; t++) {
+                LinearKernel.activationRow(a, t, x, t * k);
+            }
+            bias = LinearKernel.biasF32(a);
+            out = new Out(a.out());
+        }
+    }
 
     /**
      * A dense bf16 or f32 W read in place: its storage and row offsets. (A panel pays one f32 write
