@@ -194,7 +194,8 @@ public interface Backend extends AutoCloseable {
      *
      * @implSpec calls {@link #linear} for each op, in order. Override only to run them together;
      * every op keeps its own numerics (a fused run must give each op's bits as if run alone, where
-     * the backend's {@code linear} is deterministic).
+     * the backend's {@code linear} is deterministic). A wrapper that intercepts {@code linear}
+     * (a profiler, a test double) sees the ops here instead: intercept this method too.
      */
     default void linears(List<Linear> ops) {
         for (Linear op : ops) {

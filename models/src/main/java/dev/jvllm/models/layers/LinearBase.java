@@ -18,11 +18,11 @@ import java.util.List;
  * held as one part per shard (q/k/v, gate/up, or a single part). Each part writes its own columns
  * of the output through a strided view, so separately stored q/k/v need no fused copy and a
  * memory-mapped checkpoint stays in place on the CPU; the parts go to the backend together
- * ({@code Backend.linears}), which on the CPU costs one parallel region per decode step, not one per part. On other backends, where every weight is a
- * device copy anyway, the full-precision parts of a bias-free multi-shard layer are fused once loaded
- * into one {@code [outFeatures, inFeatures]} weight (each part then a row view of it), so q/k/v and
- * gate/up take one GEMM instead of one per shard: a decode's small GEMMs cost mostly their launch and
- * tail. The variants differ only in which rows and columns of each checkpoint tensor belong to this
+ * ({@code Backend.linears}), which on the CPU costs one parallel region per decode step, not one per
+ * part. On other backends, where every weight is a device copy anyway, the full-precision parts of a
+ * bias-free multi-shard layer are fused once loaded into one {@code [outFeatures, inFeatures]} weight
+ * (each part then a row view of it), so q/k/v and gate/up take one GEMM instead of one per shard: a
+ * decode's small GEMMs cost mostly their launch and tail. The variants differ only in which rows and columns of each checkpoint tensor belong to this
  * rank (vLLM's weight loaders).
  *
  * <p>The weight format comes from the checkpoint's quantization config by prefix (vLLM's
