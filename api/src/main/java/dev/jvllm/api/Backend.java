@@ -2,6 +2,7 @@ package dev.jvllm.api;
 
 import dev.jvllm.api.ops.*;
 import java.lang.foreign.MemorySegment;
+import java.util.List;
 
 /**
  * A device that holds tensors and runs the op catalog (DESIGN.md §3).
@@ -191,6 +192,24 @@ public interface Backend extends AutoCloseable {
     void embedding(Embedding a);
     /** See {@link Linear} and {@link LinearWeight}. */
     void linear(Linear a);
+
+    /**
+     * Several {@link Linear} ops as one unit of work, with the result of calling {@link #linear} on
+     * each in list order: what a layer stored as several weights (q/k/v, gate/up) runs for one x,
+     * each op writing its own columns of the output. No op may write memory that another op of the
+     * list reads (its x, weight or bias), so a backend may run them in any order or together: the
+     * CPU backend runs a decode's shards as one parallel region instead of one per shard.
+     *
+     * @implSpec calls {@link #linear} for each op, in order. Override only to run them together;
+     * every op keeps its own numerics (a fused run must give each op's bits as if run alone, where
+     * the backend's {@code linear} is deterministic). A wrapper that intercepts {@code linear}
+     * (a profiler, a test double) sees the ops here instead: intercept this method too.
+     */
+    default void linears(List<Linear> ops) {
+        for (Linear op : ops) {
+            linear(op);
+        }
+    }
 
     // ---- norms ----
     /** See {@link RmsNorm}. */

@@ -14,14 +14,17 @@ import java.lang.reflect.InvocationTargetException;
 import java.lang.reflect.Proxy;
 import java.nio.file.Path;
 import java.util.Comparator;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.TreeMap;
+import java.util.stream.Collectors;
 
 /**
  * Where the time of a model's forward goes on the CPU backend: wraps the backend in a proxy that
  * times every call by method, linear by K×N (the CPU ops are synchronous), and prints the split of a
- * prefill and of the decode steps that follow, with the linear layers' bandwidth and flop rate.
+ * prefill and of the decode steps that follow, with the linear layers' bandwidth and flop rate and
+ * the CPU backend's parallel regions (pool wake-ups) per step and per method.
  * Ops that layers call through a tensor's own backend (attention, rotary, the KV-cache write) and
  * the runner's own work show up as "other".
  *
@@ -30,11 +33,24 @@ import java.util.TreeMap;
 public final class ProfileForward {
     /** Per backend method: calls, nanoseconds, and for linear the weight bytes and flops. */
     private static final class Stat {
-        long calls, nanos;
+        long calls, nanos, regions;
         double bytes, flops;
     }
 
     private ProfileForward() {
+    }
+
+    private static final com.sun.management.OperatingSystemMXBean PROCESS =
+            (com.sun.management.OperatingSystemMXBean) java.lang.management.ManagementFactory.getOperatingSystemMXBean();
+
+    /** The 1, 5 and 15 minute load averages (Linux), or "n/a". */
+    private static String loadAverage() {
+        try {
+            return String.join(",", java.util.Arrays.copyOf(java.nio.file.Files.readString(Path.of("/proc/loadavg"))
+                    .trim().split(" "), 3));
+        } catch (java.io.IOException e) {
+            return "n/a";
+        }
     }
 
     public static void main(String[] args) throws Exception {
@@ -50,10 +66,11 @@ public final class ProfileForward {
                 .toUpperCase(Locale.ROOT));
         Map<String, Stat> stats = new TreeMap<>();
         boolean[] on = {false};
-        try (Backend real = CpuBackend.create(BackendOptions.defaults().withThreads(threads))) {
+        try (CpuBackend real = CpuBackend.create(BackendOptions.defaults().withThreads(threads))) {
             Backend timed = (Backend) Proxy.newProxyInstance(Backend.class.getClassLoader(), new Class<?>[] {Backend.class},
                     (proxy, m, margs) -> {
                         long t0 = System.nanoTime();
+                        long g0 = real.context().pool().regions();
                         Object r;
                         try {
                             r = m.invoke(real, margs);
@@ -62,13 +79,19 @@ public final class ProfileForward {
                         }
                         if (on[0]) {
                             String key = m.getName();
-                            if (margs != null && margs.length == 1 && margs[0] instanceof Linear l) {
-                                key = "linear " + l.weight().inFeatures() + "x" + l.weight().outFeatures();
+                            List<Linear> linears = margs == null || margs.length != 1 ? List.of()
+                                    : margs[0] instanceof Linear l ? List.of(l)
+                                    : margs[0] instanceof List<?> ops ? ops.stream().map(Linear.class::cast).toList()
+                                    : List.of();
+                            if (!linears.isEmpty()) { // "linear 2048x2048" or "linears 2048x2048+512+512"
+                                key = m.getName() + " " + linears.getFirst().weight().inFeatures() + "x" + linears.stream()
+                                        .map(l -> String.valueOf(l.weight().outFeatures())).collect(Collectors.joining("+"));
                             }
                             Stat s = stats.computeIfAbsent(key, k -> new Stat());
                             s.calls++;
                             s.nanos += System.nanoTime() - t0;
-                            if (margs != null && margs.length == 1 && margs[0] instanceof Linear l) {
+                            s.regions += real.context().pool().regions() - g0;
+                            for (Linear l : linears) {
                                 for (Tensor w : l.weight().tensors()) {
                                     s.bytes += (double) w.numel() * w.dtype().byteSize();
                                 }
@@ -86,32 +109,45 @@ public final class ProfileForward {
                 }
                 runner.greedy(prompt, 4); // warm-up: JIT
                 long[] marks = new long[newTokens];
+                long[] regions = new long[newTokens];
+                long[] cpu = new long[newTokens];
                 on[0] = true;
                 long t0 = System.nanoTime();
+                long r0 = real.context().pool().regions();
+                long c0 = PROCESS.getProcessCpuTime();
                 runner.generate(prompt, newTokens, (logits, step) -> {
                     marks[step] = System.nanoTime();
+                    regions[step] = real.context().pool().regions();
+                    cpu[step] = PROCESS.getProcessCpuTime();
                     if (step == 0) {
-                        report("prefill of " + promptTokens + " tokens", stats, marks[0] - t0, 1);
+                        report("prefill of " + promptTokens + " tokens", stats, marks[0] - t0, 1, regions[0] - r0,
+                                (cpu[0] - c0) / threads);
                         stats.clear();
                     }
                     return 0;
                 });
-                report("decode, " + (newTokens - 1) + " steps", stats, marks[newTokens - 1] - marks[0], newTokens - 1);
+                report("decode, " + (newTokens - 1) + " steps", stats, marks[newTokens - 1] - marks[0], newTokens - 1,
+                        regions[newTokens - 1] - regions[0], (cpu[newTokens - 1] - cpu[0]) / threads);
             }
         }
     }
 
-    private static void report(String what, Map<String, Stat> stats, long wallNanos, int steps) {
-        System.out.printf(Locale.ROOT, "%n%s: %.1f ms per step (wall)%n", what, wallNanos / 1e6 / steps);
+    /** cpuNanos: the process's CPU time over the span divided by the thread count (= wall time on a machine of its own). */
+    private static void report(String what, Map<String, Stat> stats, long wallNanos, int steps, long regions,
+            long cpuNanos) {
+        System.out.printf(Locale.ROOT, "%n%s: %.1f ms per step (wall), %.1f ms (CPU time / threads), %.1f parallel "
+                + "regions per step, load %s%n", what, wallNanos / 1e6 / steps, cpuNanos / 1e6 / steps,
+                (double) regions / steps, loadAverage());
         long inOps = stats.values().stream().mapToLong(s -> s.nanos).sum();
         stats.entrySet().stream().sorted(Comparator.comparingLong(e -> -e.getValue().nanos)).forEach(e -> {
             Stat s = e.getValue();
             String extra = s.bytes > 0 ? String.format(Locale.ROOT, "  %6.2f GB/s weights  %7.1f GFLOP/s",
                     s.bytes / s.nanos, s.flops / s.nanos) : "";
-            System.out.printf(Locale.ROOT, "  %-22s %6d calls %9.2f ms/step %5.1f%%%s%n", e.getKey(), s.calls / steps,
-                    s.nanos / 1e6 / steps, 100.0 * s.nanos / wallNanos, extra);
+            System.out.printf(Locale.ROOT, "  %-30s %6d calls %6d regions %9.2f ms/step %5.1f%%%s%n", e.getKey(),
+                    s.calls / steps, s.regions / steps, s.nanos / 1e6 / steps, 100.0 * s.nanos / wallNanos, extra);
         });
-        System.out.printf(Locale.ROOT, "  %-22s %9.2f ms/step (not in backend calls)%n", "other",
-                (wallNanos - inOps) / 1e6 / steps);
+        long regionsInOps = stats.values().stream().mapToLong(s -> s.regions).sum();
+        System.out.printf(Locale.ROOT, "  %-30s              %6d regions %9.2f ms/step (not in backend calls)%n", "other",
+                (regions - regionsInOps) / steps, (wallNanos - inOps) / 1e6 / steps);
     }
 }

@@ -228,6 +228,12 @@ public final class CpuBackend implements Backend {
         LinearKernel.run(a, ctx);
     }
 
+    /** Decodes run as one parallel region (see {@link LinearKernel#runAll}); each op keeps its bits. */
+    @Override
+    public void linears(List<Linear> ops) {
+        LinearKernel.runAll(ops, ctx);
+    }
+
     @Override
     public void rmsNorm(RmsNorm a) {
         RmsNormKernel.run(a, ctx);

@@ -2,6 +2,7 @@ package dev.jvllm.cpu;
 
 import java.util.concurrent.ForkJoinPool;
 import java.util.concurrent.RecursiveAction;
+import java.util.concurrent.atomic.LongAdder;
 import java.util.function.IntConsumer;
 
 /**
@@ -12,6 +13,8 @@ import java.util.function.IntConsumer;
 public final class Parallel implements AutoCloseable {
     private final int threads;
     private final ForkJoinPool pool;
+    /** Calls that went to the pool (each wakes parked workers and waits for them): see {@link #regions()}. */
+    private final LongAdder regions = new LongAdder();
 
     Parallel(int threads) {
         this.threads = threads;
@@ -20,6 +23,15 @@ public final class Parallel implements AutoCloseable {
 
     public int threads() {
         return threads;
+    }
+
+    /**
+     * How many parallel regions ran on the pool so far (calls with more than one task on more than
+     * one thread). Each costs a wake-up of the workers and a wait for the last of them, so profiles
+     * ({@code ProfileForward}) count them per step.
+     */
+    public long regions() {
+        return regions.sum();
     }
 
     /**
@@ -36,6 +48,7 @@ public final class Parallel implements AutoCloseable {
             }
             return;
         }
+        regions.increment();
         pool.invoke(new Range(body, 0, n, Math.max(1, n / (threads * 4))));
     }
 

@@ -11,18 +11,20 @@ import dev.jvllm.api.ops.LinearWeight;
 import dev.jvllm.models.loader.CheckpointTensor;
 import dev.jvllm.models.quant.LinearScheme;
 import dev.jvllm.models.quant.QuantizedLinear;
+import java.util.ArrayList;
 import java.util.List;
 
 /**
  * What the linear variants share: {@code out = x · Wᵀ + b} over this rank's part of W, where W is
  * held as one part per shard (q/k/v, gate/up, or a single part). Each part writes its own columns
  * of the output through a strided view, so separately stored q/k/v need no fused copy and a
- * memory-mapped checkpoint stays in place on the CPU. On other backends, where every weight is a
- * device copy anyway, the full-precision parts of a bias-free multi-shard layer are fused once loaded
- * into one {@code [outFeatures, inFeatures]} weight (each part then a row view of it), so q/k/v and
- * gate/up take one GEMM instead of one per shard: a decode's small GEMMs cost mostly their launch and
- * tail. The variants differ only in which rows and columns of each checkpoint tensor belong to this
- * rank (vLLM's weight loaders).
+ * memory-mapped checkpoint stays in place on the CPU; the parts go to the backend together
+ * ({@code Backend.linears}), which on the CPU costs one parallel region per decode step, not one per
+ * part. On other backends, where every weight is a device copy anyway, the full-precision parts of a
+ * bias-free multi-shard layer are fused once loaded into one {@code [outFeatures, inFeatures]} weight
+ * (each part then a row view of it), so q/k/v and gate/up take one GEMM instead of one per shard: a
+ * decode's small GEMMs cost mostly their launch and tail. The variants differ only in which rows and
+ * columns of each checkpoint tensor belong to this rank (vLLM's weight loaders).
  *
  * <p>The weight format comes from the checkpoint's quantization config by prefix (vLLM's
  * {@code quant_config.get_quant_method(layer, prefix)}): a full-precision layer declares
@@ -136,6 +138,7 @@ public abstract class LinearBase extends Module {
             b.linear(new Linear(x, fused, null, out));
             return;
         }
+        List<Linear> ops = new ArrayList<>(parts.length);
         for (int i = 0; i < parts.length; i++) {
             Part p = parts[i];
             if (p == null || p.weight() == null) {
@@ -143,7 +146,12 @@ public abstract class LinearBase extends Module {
             }
             Shard s = shards.get(i);
             Tensor o = parts.length == 1 && s.rows() == out.cols() ? out : out.narrowLast(s.outOffset(), s.rows());
-            b.linear(new Linear(x, p.weight(), addsBias() ? p.bias() : null, o));
+            ops.add(new Linear(x, p.weight(), addsBias() ? p.bias() : null, o));
+        }
+        if (ops.size() == 1) {
+            b.linear(ops.get(0));
+        } else if (!ops.isEmpty()) {
+            b.linears(ops); // the CPU runs a decode's shards as one parallel region
         }
     }
 

@@ -6,7 +6,9 @@ import dev.jvllm.api.Tensor;
 import dev.jvllm.api.ops.Linear;
 import dev.jvllm.api.ops.LinearWeight;
 import dev.jvllm.cpu.CpuContext;
+import dev.jvllm.cpu.CpuTensor;
 import dev.jvllm.cpu.Rows;
+import java.util.List;
 
 /**
  * CPU reference for {@link Linear}: {@code out[t, n] = round(Σ_k x'[t, k] · W[n, k] + bias[n])}
@@ -67,6 +69,60 @@ public final class LinearKernel {
         } else {
             LinearSimd.run(a, ctx);
         }
+    }
+
+    /**
+     * {@link #run} for each op, as {@code Backend.linears} specifies: decodes (every op at most
+     * {@link LinearSimd#DIRECT_MAX_ROWS} rows) in one parallel region, with each op's own bits;
+     * anything else (prefill, the scalar form, an op writing what another reads) one op at a time.
+     */
+    public static void runAll(List<Linear> ops, CpuContext ctx) {
+        for (Linear a : ops) {
+            if (!supports(a)) {
+                run(a, ctx); // throws the unsupported-arguments message
+            }
+        }
+        boolean together = !ctx.scalar() && ops.size() > 1 && !writesWhatAnotherReads(ops);
+        for (Linear a : ops) {
+            together &= a.x().dim(0) <= LinearSimd.DIRECT_MAX_ROWS;
+        }
+        if (together) {
+            LinearSimd.runDecode(ops, ctx);
+        } else {
+            for (Linear a : ops) {
+                run(a, ctx);
+            }
+        }
+    }
+
+    /** Whether an op's output overlaps the x, weight or bias of another op of the list (then they run in order). */
+    private static boolean writesWhatAnotherReads(List<Linear> ops) {
+        for (int i = 0; i < ops.size(); i++) {
+            for (int j = 0; j < ops.size(); j++) {
+                if (i == j) {
+                    continue;
+                }
+                Linear w = ops.get(i), r = ops.get(j);
+                if (overlap(w.out(), r.x()) || (r.bias() != null && overlap(w.out(), r.bias()))) {
+                    return true;
+                }
+                for (Tensor t : r.weight().tensors()) {
+                    if (overlap(w.out(), t)) {
+                        return true;
+                    }
+                }
+            }
+        }
+        return false;
+    }
+
+    /** Whether the storage byte ranges of a and b intersect (a conservative test: the span from first to last row). */
+    private static boolean overlap(Tensor a, Tensor b) {
+        long a0 = CpuTensor.of(a).storage().address() + a.layout().byteOffset();
+        long a1 = CpuTensor.of(a).storage().address() + a.layout().endElement() * a.dtype().byteSize();
+        long b0 = CpuTensor.of(b).storage().address() + b.layout().byteOffset();
+        long b1 = CpuTensor.of(b).storage().address() + b.layout().endElement() * b.dtype().byteSize();
+        return a0 < b1 && b0 < a1;
     }
 
     private static boolean isFloat(Tensor t) {

@@ -8,6 +8,7 @@ import dev.jvllm.api.ops.LinearWeight;
 import dev.jvllm.cpu.CpuContext;
 import dev.jvllm.cpu.CpuTensor;
 import java.lang.foreign.MemorySegment;
+import java.util.List;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
@@ -28,7 +29,8 @@ import jdk.incubator.vector.VectorSpecies;
  * f32) is prepared once; tasks split N into ≥ 8 per thread and walk their rows four W rows at a
  * time, each meeting all T rows of x while it sits in L1 (the 4×4 / 2×4 / 1×4 micro-kernels).
  * Dense bf16 and f32 rows are read in place (decode is bound by reading W); other formats are
- * dequantized into an f32 panel [4, K] ({@link LinearDequant#row}).
+ * dequantized into an f32 panel [4, K] ({@link LinearDequant#row}). Several decode ops (a layer's
+ * shards) can share one parallel region ({@link #runDecode}).
  * A task keeps its outputs in an f32 tile and writes them row by row at the end.
  */
 final class LinearSimd {
@@ -47,38 +49,74 @@ final class LinearSimd {
 
     static void run(Linear a, CpuContext ctx) {
         int tRows = a.x().dim(0);
-        int k = a.weight().inFeatures();
-        int n = a.weight().outFeatures();
-        if (tRows == 0 || n == 0) {
+        if (tRows == 0 || a.weight().outFeatures() == 0) {
             return;
         }
-        LinearDequant w = LinearDequant.of(a.weight());
-        if (tRows > DIRECT_MAX_ROWS) {
-            PackedGemm.run(a, w, LinearKernel.biasF32(a), new Out(a.out()), ctx);
-            return;
+        if (tRows <= DIRECT_MAX_ROWS) {
+            runDecode(List.of(a), ctx);
+        } else {
+            PackedGemm.run(a, LinearDequant.of(a.weight()), LinearKernel.biasF32(a), new Out(a.out()), ctx);
         }
-        float[] x = new float[tRows * k]; // x': [T, K]
-        ctx.pool().forEach(tRows, t -> LinearKernel.activationRow(a, t, x, t * k));
-        float[] bias = LinearKernel.biasF32(a);
-        Out out = new Out(a.out());
-
-        int tBlock = tRows;
-        int tBlocks = (tRows + tBlock - 1) / tBlock;
-        int wantTasks = Math.max(1, 8 * ctx.threads() / tBlocks);
-        int nBlock = Math.max(4, ((n + wantTasks - 1) / wantTasks + 3) / 4 * 4);
-        int nBlocks = (n + nBlock - 1) / nBlock;
-        Direct direct = tBlock <= DIRECT_MAX_ROWS ? Direct.of(a.weight()) : null;
-        ctx.pool().forEach(tBlocks * nBlocks, task -> {
-            int tb = task / nBlocks;
-            int nb = task % nBlocks;
-            int t0 = tb * tBlock;
-            int n0 = nb * nBlock;
-            tile(w, direct, x, bias, out, k, t0, Math.min(tRows, t0 + tBlock), n0, Math.min(n, n0 + nBlock));
-        });
     }
 
     /** Up to this many x rows, dense bf16/f32 weights are read in place ({@link GemmF32}), not via a panel. */
     static final int DIRECT_MAX_ROWS = 8;
+
+    /**
+     * Decode: ops of at most {@link #DIRECT_MAX_ROWS} x rows each, run as one parallel region (one
+     * wake-up of the pool instead of one per op: q/k/v or gate/up of one layer). Each op is one
+     * T-block; the N-blocks of all ops have one size, chosen from their total N so that the region has
+     * about 8 tasks per thread of about equal work (an op alone gets the split it always had). x' is
+     * prepared on the calling thread: T·K values, less than a pool wake-up costs. Tiling never changes
+     * a result (see the class comment), so every op gives the bits it gives alone.
+     */
+    static void runDecode(List<Linear> ops, CpuContext ctx) {
+        DecodeOp[] plan = new DecodeOp[ops.size()];
+        long totalN = 0;
+        for (int i = 0; i < plan.length; i++) {
+            plan[i] = new DecodeOp(ops.get(i));
+            totalN += plan[i].tRows == 0 ? 0 : plan[i].n;
+        }
+        int wantTasks = 8 * ctx.threads();
+        int nBlock = (int) Math.max(4, ((totalN + wantTasks - 1) / wantTasks + 3) / 4 * 4);
+        int[] firstTask = new int[plan.length + 1]; // tasks of op i: [firstTask[i], firstTask[i + 1])
+        for (int i = 0; i < plan.length; i++) {
+            firstTask[i + 1] = firstTask[i] + (plan[i].tRows == 0 ? 0 : (plan[i].n + nBlock - 1) / nBlock);
+        }
+        ctx.pool().forEach(firstTask[plan.length], task -> {
+            int i = 0;
+            while (task >= firstTask[i + 1]) {
+                i++;
+            }
+            DecodeOp op = plan[i];
+            int n0 = (task - firstTask[i]) * nBlock;
+            tile(op.w, op.direct, op.x, op.bias, op.out, op.k, 0, op.tRows, n0, Math.min(op.n, n0 + nBlock));
+        });
+    }
+
+    /** One op of {@link #runDecode}: its x' [T, K], bias and output, and its weight (in place where it can be). */
+    private static final class DecodeOp {
+        final int tRows, k, n;
+        final LinearDequant w;
+        final Direct direct;
+        final float[] x;
+        final float[] bias;
+        final Out out;
+
+        DecodeOp(Linear a) {
+            tRows = a.x().dim(0);
+            k = a.weight().inFeatures();
+            n = a.weight().outFeatures();
+            w = LinearDequant.of(a.weight());
+            direct = Direct.of(a.weight());
+            x = new float[tRows * k];
+            for (int t = 0; t < tRows; t++) {
+                LinearKernel.activationRow(a, t, x, t * k);
+            }
+            bias = LinearKernel.biasF32(a);
+            out = new Out(a.out());
+        }
+    }
 
     /**
      * A dense bf16 or f32 W read in place: its storage and row offsets. (A panel pays one f32 write
