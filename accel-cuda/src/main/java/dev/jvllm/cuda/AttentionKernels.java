@@ -16,8 +16,9 @@ import java.util.Set;
  * while the current one is computed) with an online softmax per row. When those blocks would not
  * fill the device (decodes), the keys are split into up to 64 ranges whose partial results
  * {@code attn_merge} combines. Batches of decodes only (at most one query per sequence) with 1, 2, 4
- * or 8 query heads per KV head take the decode form instead ({@code attn_decode_*}: 32 keys per
- * warp at a time, one key per lane; see {@link #decode}). Timings against the floors: docs/conformance/cuda-perf.md. Any mix of prefills, chunked prefills
+ * or 8 query heads per KV head, large enough to fill the device with one block per (sequence, KV
+ * head), take the decode form instead ({@code attn_decode_*}: 32 keys per warp at a time, one key
+ * per lane; see {@link #decode}). Timings against the floors: docs/conformance/cuda-perf.md. Any mix of prefills, chunked prefills
  * and decodes, GQA, sliding window, soft-cap, head sizes up to 256, any block size, cache
  * F32/F16/BF16. The first form (one block per query token and head, {@code attn_paged_*}) stays as
  * the cross-check ({@code -Djvllm.cuda.attention=simple}) and for grids past the flash form's limits.
@@ -42,6 +43,8 @@ final class AttentionKernels implements KernelFamily {
     private static final int MIN_DECODE_SPLIT_KEYS = 256;
     /** {@code -Djvllm.cuda.attention=simple} runs the one-block-per-(token, head) kernel instead (cross-checks). */
     private static final boolean SIMPLE = "simple".equals(System.getProperty("jvllm.cuda.attention"));
+    /** {@code -Djvllm.cuda.attention=flash}: decode batches take the flash form too (comparisons of the two forms). */
+    private static final boolean DECODE_FORM = !"flash".equals(System.getProperty("jvllm.cuda.attention"));
     private static final int WRITE_DETAIL = 1;
 
     private final Gpu gpu;
@@ -105,7 +108,11 @@ final class AttentionKernels implements KernelFamily {
         int chunk = Math.max(FLASH_KEYS, ((a.maxSeqLen() + splits - 1) / splits + FLASH_KEYS - 1) / FLASH_KEYS * FLASH_KEYS);
         splits = Math.max(1, (a.maxSeqLen() + chunk - 1) / chunk);
         boolean flash = !SIMPLE && qTiles * splits <= 65535;
-        if (!SIMPLE && a.maxQueryLen() == 1 && a.numSeqs() > 0 && a.maxSeqLen() > 0 && decodeGroup(group)) {
+        // the decode form when its (sequence, KV head) blocks fill the device; below that the flash
+        // form's key splits spread a few sequences better (H200, Llama-3.2-1B shape, graph replay of a
+        // whole step: batch 64 2.59 against 2.99 ms, batch 1 1.58 against 1.51 ms; docs/performance.md)
+        if (!SIMPLE && DECODE_FORM && a.maxQueryLen() == 1 && a.maxSeqLen() > 0 && decodeGroup(group)
+                && (long) a.numSeqs() * a.numKvHeads() >= gpu.multiprocessors()) {
             decode(a, tokens, group);
             return;
         }

@@ -139,7 +139,18 @@ public final class PagedAttentionSpec extends OpSpec<PagedAttentionSpec.Case> {
                         DType.F32, false),
                 // MHA, f32 everywhere, odd block size
                 new Case(List.of(new Seq(1, 47), new Seq(1, 16), new Seq(1, 513)), 3, 80, 2, 1, 0, 0f, DType.F32,
-                        DType.F32, DType.F32, true));
+                        DType.F32, DType.F32, true),
+                // a wide decode batch: 40 sequences x 4 KV heads = 160 (sequence, head) pairs, enough to fill
+                // a GPU with one block each (the CUDA backend's decode form), contexts 1 to 118
+                new Case(wideDecodeBatch(40), 16, 64, 4, 2, 0, 0f, DType.BF16, DType.BF16, DType.BF16, false));
+    }
+
+    private static List<Seq> wideDecodeBatch(int n) {
+        List<Seq> seqs = new java.util.ArrayList<>();
+        for (int i = 0; i < n; i++) {
+            seqs.add(new Seq(1, 3 * i));
+        }
+        return seqs;
     }
 
     @Override
