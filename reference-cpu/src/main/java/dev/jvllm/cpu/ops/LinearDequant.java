@@ -27,7 +27,8 @@ import jdk.incubator.vector.VectorSpecies;
  * row of W in f32 and uses the Vector API where it can; it must return the same bits as
  * {@link #at} for every element (LinearKernelTest checks it), so the SIMD matmul sees exactly the
  * weights the scalar form sees and differs from it only in summation order. No full dequantized
- * copy of W is ever made: the SIMD matmul dequantizes four rows at a time into a small panel.
+ * copy of W is ever made: the SIMD matmul dequantizes four rows at a time into a small panel, or,
+ * for int8 at T = 1, {@link GemmQuant} converts them in registers with the same vector operations.
  *
  * <p>Instances are immutable and shared by all tasks of one call.
  */
@@ -412,6 +413,21 @@ abstract sealed class LinearDequant {
         float at(int row, int col) {
             byte b = s.get(ValueLayout.JAVA_BYTE, w.layout().rowByteOffset(row) + col);
             return b * floatAt(scales, row);
+        }
+
+        /** The int8 storage, [N, K] bytes. */
+        MemorySegment storage() {
+            return s;
+        }
+
+        /** Byte offset of W row {@code row} in {@link #storage}. */
+        long rowOffset(int row) {
+            return w.layout().rowByteOffset(row);
+        }
+
+        /** The scale of W row {@code row}. */
+        float rowScale(int row) {
+            return floatAt(scales, row);
         }
 
         @Override

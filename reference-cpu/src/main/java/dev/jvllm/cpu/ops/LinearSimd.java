@@ -28,9 +28,10 @@ import jdk.incubator.vector.VectorSpecies;
  * output columns across the vector lanes, over packed operands. Decode (T ≤ 8): x' (all T rows,
  * f32) is prepared once; tasks split N into ≥ 8 per thread and walk their rows four W rows at a
  * time, each meeting all T rows of x while it sits in L1 (the 4×4 / 2×4 / 1×4 micro-kernels).
- * Dense bf16 and f32 rows are read in place (decode is bound by reading W); other formats are
- * dequantized into an f32 panel [4, K] ({@link LinearDequant#row}). Several decode ops (a layer's
- * shards) can share one parallel region ({@link #runDecode}).
+ * Dense bf16 and f32 rows are read in place (decode is bound by reading W), and so are int8 rows at
+ * T = 1, converted in registers ({@link GemmQuant}); other formats are dequantized into an f32 panel
+ * [4, K] ({@link LinearDequant#row}). Several decode ops (a layer's shards) can share one parallel
+ * region ({@link #runDecode}).
  * A task keeps its outputs in an f32 tile and writes them row by row at the end.
  */
 final class LinearSimd {
@@ -149,8 +150,11 @@ final class LinearSimd {
     private static void tile(LinearDequant w, Direct direct, float[] x, float[] bias, Out out, int k, int t0, int t1,
             int n0, int n1) {
         int kv = k - k % L;
-        float[] panel = direct == null ? new float[4 * k] : null; // W rows j..j+3 in f32: [4, K]
-        MemorySegment ws = direct == null ? MemorySegment.ofArray(panel) : direct.seg();
+        // one x row against an int8 W: converted in registers, read in place (same bits)
+        GemmQuant.Rows4 packed = direct == null && t1 - t0 == 1 ? GemmQuant.Rows4.of(w) : null;
+        boolean inPlace = direct != null || packed != null;
+        float[] panel = inPlace ? null : new float[4 * k]; // W rows j..j+3 in f32: [4, K]
+        MemorySegment ws = direct != null ? direct.seg() : panel != null ? MemorySegment.ofArray(panel) : null;
         boolean bf16 = direct != null && direct.bf16();
         float[] res = new float[16];
         float[] buf = new float[16 * L]; // the kernels' accumulators, reduced in place
@@ -161,7 +165,9 @@ final class LinearSimd {
                 int nr = Math.min(4, c0 + cols - j);
                 // a partial group repeats its last row; the extra results are dropped
                 int r1 = Math.min(1, nr - 1), r2 = Math.min(2, nr - 1), r3 = Math.min(3, nr - 1);
-                if (direct == null) {
+                if (packed != null) {
+                    packed.select(j, j + r1, j + r2, j + r3);
+                } else if (direct == null) {
                     for (int r = 0; r < nr; r++) {
                         w.row(j + r, panel, r * k);
                     }
@@ -175,7 +181,9 @@ final class LinearSimd {
                     int rem = t1 - t;
                     int rt = rem >= 3 ? Math.min(4, rem) : rem;
                     int x0 = t * k;
-                    if (rt >= 3) {
+                    if (packed != null) {
+                        packed.dot(x, x0, kv, buf, res);
+                    } else if (rt >= 3) {
                         GemmF32.dot4x4(x, x0, x0 + k, x0 + 2 * k, x0 + (rt - 1) * k, ws, bf16, w0, w1, w2, w3, kv, buf, res);
                     } else if (rt == 2) {
                         GemmF32.dot2x4(x, x0, x0 + k, ws, bf16, w0, w1, w2, w3, kv, buf, res);
@@ -187,7 +195,7 @@ final class LinearSimd {
                         for (int r = 0; r < nr; r++) {
                             float v = res[4 * i + r];
                             for (int c = kv; c < k; c++) {
-                                v = Math.fma(x[xo + c], direct == null ? panel[r * k + c] : w.at(j + r, c), v);
+                                v = Math.fma(x[xo + c], inPlace ? w.at(j + r, c) : panel[r * k + c], v);
                             }
                             tileOut[(t + i - t0) * COLUMN_CHUNK + j - c0 + r] = v + bias[j + r];
                         }

@@ -76,6 +76,11 @@ class LinearKernelTest {
         }
 
         static RawWeight random(Format f, int n, int k, long seed) {
+            return random(f, n, k, seed, 0);
+        }
+
+        /** group &gt; 0: int4 groupSize and fp8 blockK = group instead of random ones. */
+        static RawWeight random(Format f, int n, int k, long seed, int group) {
             SplittableRandom r = new SplittableRandom(seed);
             RawWeight w = new RawWeight(f, n, k);
             switch (f) {
@@ -89,6 +94,7 @@ class LinearKernelTest {
                     if (f == Format.FP8_BLOCK) {
                         w.blockN = 1 + r.nextInt(5);
                         w.blockK = 1 + r.nextInt(40);
+                        w.blockK = group > 0 ? group : w.blockK;
                         w.scale = uniform(r, ceil(n, w.blockN) * ceil(k, w.blockK), 0.001, 0.01);
                     } else {
                         w.scale = uniform(r, f == Format.FP8_CHANNEL || f == Format.FP8_DYNAMIC ? n : 1, 0.001, 0.01);
@@ -101,6 +107,7 @@ class LinearKernelTest {
                         w.words[i] = r.nextInt();
                     }
                     w.groupSize = new int[] {8, 16, 32, 128}[r.nextInt(4)];
+                    w.groupSize = group > 0 ? group : w.groupSize;
                     w.groups = ceil(k, w.groupSize);
                     w.scale = uniform(r, n * w.groups, 0.01, 0.1);
                     w.scaleType = FLOATS[r.nextInt(3)];
@@ -801,6 +808,46 @@ class LinearKernelTest {
             for (int j = 0; j < n; j++) {
                 assertEquals(Float.floatToRawIntBits(all[row * n + j]), Float.floatToRawIntBits(one[j]),
                         format + " row " + row + ", column " + j);
+            }
+        }
+    }
+
+    /**
+     * Decode rows of a quantized weight give the bits they get inside a prefill batch (the packed
+     * GEMM): int8 at T = 1 through the kernel that converts in registers ({@link GemmQuant}), the
+     * other formats and sizes through the decode tiling; every decode size (1 to 8 rows, rows
+     * repeated in partial groups), fp8 blocks and int4 groups of several chunks, a vector tail
+     * (K % 16 = 8) and an e4m3 NaN code.
+     */
+    @ParameterizedTest
+    @EnumSource(value = Format.class, names = {"FP8_TENSOR", "FP8_CHANNEL", "FP8_BLOCK", "FP8_DYNAMIC", "FP8_STATIC",
+        "INT4_SYM", "INT4_ZP", "INT4_ACTORDER", "INT8"})
+    void quantizedDecodeRowsGiveTheBitsOfTheSameRowsInsideABatch(Format format) {
+        int n = 45;
+        for (int k : new int[] {264, 1096}) {
+            for (int group : new int[] {32, 128}) {
+                RawWeight w = RawWeight.random(format, n, k, k + group + format.ordinal(), group);
+                if (w.bytes != null && format != Format.INT8) {
+                    w.bytes[7 * k + 5] = 0x7F; // NaN: row 7 of the output is NaN
+                }
+                if (format == Format.INT8 && GemmQuant.L >= 8) {
+                    assertTrue(GemmQuant.Rows4.of(LinearDequant.of(w.build(SIMD))) != null, "int8 decodes in registers");
+                }
+                SplittableRandom r = new SplittableRandom(k * 7 + group);
+                Case batch = new Case(w, 67, uniform(r, 67 * k, -1, 1), DType.F32, uniform(r, n, -1, 1), DType.F32,
+                        DType.F32, false);
+                float[] all = batch.run(SIMD);
+                int[][] decodes = {{1, 0}, {2, 3}, {3, 7}, {4, 20}, {5, 30}, {6, 40}, {7, 50}, {8, 59}}; // {T, first row}
+                for (int[] d : decodes) {
+                    int t = d[0], row0 = d[1];
+                    Case alone = new Case(w, t, Arrays.copyOfRange(batch.x(), row0 * k, (row0 + t) * k), DType.F32,
+                            batch.bias(), DType.F32, DType.F32, false);
+                    float[] got = alone.run(SIMD);
+                    for (int i = 0; i < t * n; i++) {
+                        assertEquals(Float.floatToIntBits(all[row0 * n + i]), Float.floatToIntBits(got[i]), format + " K "
+                                + k + ", group " + group + ", T " + t + ": row " + (row0 + i / n) + ", column " + i % n);
+                    }
+                }
             }
         }
     }
