@@ -757,12 +757,15 @@ extern "C" __global__ void attn_merge(View out, const float* partAcc, const floa
                 numHeads, numKvHeads, headSize, scale, window, softCap, blockSize, maxBlocks, numBlocks, splits,   \
                 chunk, vec, partAcc, partMl, err, errCode);                                                          \
     }
-#define ATTN_DECODE_ALL(CT, SUFFIX)                                                                                \
-    ATTN_DECODE(attn_decode_##SUFFIX##_g1, CT, 1)                                                                  \
-    ATTN_DECODE(attn_decode_##SUFFIX##_g2, CT, 2)                                                                  \
-    ATTN_DECODE(attn_decode_##SUFFIX##_g4, CT, 4)                                                                  \
-    ATTN_DECODE(attn_decode_##SUFFIX##_g8, CT, 8)
-
-ATTN_DECODE_ALL(DT_F32, f32)
-ATTN_DECODE_ALL(DT_F16, f16)
-ATTN_DECODE_ALL(DT_BF16, bf16)
+ATTN_DECODE(attn_decode_f32_g1, DT_F32, 1)
+ATTN_DECODE(attn_decode_f32_g2, DT_F32, 2)
+ATTN_DECODE(attn_decode_f32_g4, DT_F32, 4)
+ATTN_DECODE(attn_decode_f32_g8, DT_F32, 8)
+ATTN_DECODE(attn_decode_f16_g1, DT_F16, 1)
+ATTN_DECODE(attn_decode_f16_g2, DT_F16, 2)
+ATTN_DECODE(attn_decode_f16_g4, DT_F16, 4)
+ATTN_DECODE(attn_decode_f16_g8, DT_F16, 8)
+ATTN_DECODE(attn_decode_bf16_g1, DT_BF16, 1)
+ATTN_DECODE(attn_decode_bf16_g2, DT_BF16, 2)
+ATTN_DECODE(attn_decode_bf16_g4, DT_BF16, 4)
+ATTN_DECODE(attn_decode_bf16_g8, DT_BF16, 8)

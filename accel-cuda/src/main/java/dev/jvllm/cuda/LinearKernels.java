@@ -19,22 +19,13 @@ import java.util.Set;
  * are widened to F32 first (exact) and multiplied in f32. When there is no bias and out's dtype is a
  * cuBLAS output type for the inputs (the inputs' own dtype or F32), cuBLAS writes out directly
  * (its f32 accumulator rounded once); otherwise it writes an F32 scratch that the epilogue adds the
- * bias to and rounds. Decodes (at most {@link #GEMV_MAX_TOKENS} tokens) of BF16/F16 x against
- * weights of the same dtype take linear.cu's GEMV instead (same numerics: f32 accumulation, bias in
- * f32, one rounding), which streams the weights at a higher fraction of the bandwidth than cuBLAS's
- * kernels do at M ≤ 8.
+ * bias to and rounds.
  */
 final class LinearKernels implements KernelFamily {
     private final Gpu gpu;
     // ---- quantized weights (fp8, int4, int8) are QuantLinearKernels': supports, run and
     // describeError hand them over here, so the linear op keeps one owner in KernelFamilies.ALL ----
     private final QuantLinearKernels quantized;
-    /** Tokens up to which 16-bit dense linears take the GEMV instead of cuBLAS. */
-    static final int GEMV_MAX_TOKENS = 8;
-    /** linear.cu lin::WARPS: weight rows per block of the GEMV. */
-    private static final int GEMV_WARPS = 8;
-    /** {@code -Djvllm.cuda.gemv=false}: every dense linear through cuBLAS (comparisons). */
-    private static final boolean GEMV = !"false".equals(System.getProperty("jvllm.cuda.gemv"));
 
     LinearKernels(Gpu gpu) {
         this.gpu = gpu;
@@ -64,9 +55,6 @@ final class LinearKernels implements KernelFamily {
         }
         int t = a.x().dim(0), n = dense.outFeatures(), k = dense.inFeatures();
         if (t == 0 || n == 0) {
-            return;
-        }
-        if (gemv(a, dense, t, n, k)) {
             return;
         }
         if (gpu.cublas() == null) {
@@ -103,36 +91,6 @@ final class LinearKernels implements KernelFamily {
     @Override
     public String describeError(OpKind op, int detail, int a, int b, int c) {
         return quantized.describeError(detail, a, b, c); // only the quantized kernels report bad input
-    }
-
-    /**
-     * The decode GEMV ({@code lin_gemv_*}, linear.cu) for up to {@link #GEMV_MAX_TOKENS} tokens of
-     * BF16/F16 x against weights of the same dtype with 16-byte aligned rows: one warp per weight row,
-     * every load in flight. False when the call does not qualify (cuBLAS runs it).
-     */
-    private boolean gemv(Linear a, LinearWeight.Dense dense, int t, int n, int k) {
-        Tensor x = a.x(), w = dense.w();
-        DType dt = w.dtype();
-        if (!GEMV || t > GEMV_MAX_TOKENS || k == 0 || k % 8 != 0 || (dt != DType.BF16 && dt != DType.F16)
-                || x.dtype() != dt || !aligned16(gpu.tensor(w)) || !aligned16(gpu.tensor(x))) {
-            return false;
-        }
-        int bucket = t <= 1 ? 0 : t <= 2 ? 1 : t <= 4 ? 2 : 3;
-        gpu.kernel(GEMV_KERNELS[dt == DType.BF16 ? 0 : 1][bucket])
-                .grid((n + GEMV_WARPS - 1) / GEMV_WARPS).block(GEMV_WARPS * 32)
-                .view(x).view(w).view(a.bias()).view(a.out()).i32(t).i32(n).i32(k).launch();
-        return true;
-    }
-
-    /** linear.cu's GEMV instantiations: [BF16, F16][up to 1, 2, 4, 8 tokens]. */
-    private static final String[][] GEMV_KERNELS = {
-        {"lin_gemv_bf16_t1", "lin_gemv_bf16_t2", "lin_gemv_bf16_t4", "lin_gemv_bf16_t8"},
-        {"lin_gemv_f16_t1", "lin_gemv_f16_t2", "lin_gemv_f16_t4", "lin_gemv_f16_t8"},
-    };
-
-    /** Rows start at 16-byte boundaries: the base address and the row pitch in bytes. */
-    private static boolean aligned16(CudaTensor m) {
-        return m.address() % 16 == 0 && (m.layout().rowStride() * m.dtype().byteSize()) % 16 == 0;
     }
 
     /** Leading dimension of a row-major matrix seen column-major: its row stride (at least 1). */
