@@ -12,6 +12,7 @@ import dev.jvllm.models.loader.ModelConfig;
 import dev.jvllm.models.runtime.ModelLoader;
 import java.io.IOException;
 import java.io.PrintStream;
+import java.lang.management.ManagementFactory;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -37,8 +38,10 @@ import java.util.stream.Stream;
  *   <li>throughput: {@code --num-prompts} requests submitted together: requests/s, output
  *       tokens/s and total tokens/s.</li>
  * </ul>
- * Both report the process's memory at the end (Linux): peak and current resident set, its split into
- * anonymous and file pages, and the peak against weights + the KV cache the requests filled.
+ * Both report what the measured runs cost the process (CPU time of all threads, garbage collections)
+ * and its memory at the end (Linux): peak and current resident set, its split into anonymous and file
+ * pages, the Java heap's committed size, and the peak against weights + the KV cache the requests
+ * filled.
  */
 public final class BenchCommand implements Command {
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -109,6 +112,7 @@ public final class BenchCommand implements Command {
                     llm.generatePrompts(prompts, params);
                 }
                 double[] total = new double[iters], prefill = new double[iters];
+                ProcessCost before = ProcessCost.sample();
                 for (int i = 0; i < iters; i++) {
                     long t0 = System.nanoTime();
                     List<RequestOutput> outs = llm.generatePrompts(prompts, params);
@@ -125,9 +129,11 @@ public final class BenchCommand implements Command {
                 result.put("prefill_tok_s", (double) requests * inputLen / meanPrefill);
                 result.put("decode_tok_s", outputLen > 1 ? (double) requests * (outputLen - 1) / decodeSeconds : 0.0);
                 result.put("time_per_output_token_ms", outputLen > 1 ? 1000 * decodeSeconds / (outputLen - 1) : 0.0);
+                putCost(result, ProcessCost.sample().since(before), iters);
             } else {
                 llm.generatePrompts(prompts.subList(0, Math.min(2, requests)),
                         params.toBuilder().maxTokens(Math.min(outputLen, 4)).build()); // warm-up
+                ProcessCost before = ProcessCost.sample();
                 long t0 = System.nanoTime();
                 List<RequestOutput> outs = llm.generatePrompts(prompts, params);
                 double s = (System.nanoTime() - t0) / 1e9;
@@ -136,6 +142,7 @@ public final class BenchCommand implements Command {
                 result.put("requests_per_s", requests / s);
                 result.put("output_tok_s", generated / s);
                 result.put("total_tok_s", ((double) requests * inputLen + generated) / s);
+                putCost(result, ProcessCost.sample().since(before), 1);
             }
             result.put("preemptions", llm.stats().preemptions());
             putMemory(result, llm, m.engine(), requests, inputLen + outputLen, "cpu".equals(backend));
@@ -152,14 +159,26 @@ public final class BenchCommand implements Command {
     }
 
     /**
+     * What the measured runs cost the process, per run: CPU seconds of all threads (the kernels' work
+     * plus JIT and GC threads), and the garbage collectors' count and time. Comparing JVM options (a
+     * collector, a heap size) by these is fairer on a busy machine than by wall time.
+     */
+    private static void putCost(Map<String, Object> result, ProcessCost cost, int runs) {
+        if (cost.cpuNanos() >= 0) {
+            result.put("cpu_time_mean_s", cost.cpuNanos() / 1e9 / runs);
+        }
+        result.put("gc_count_mean", (double) cost.gcCount() / runs);
+        result.put("gc_time_mean_ms", (double) cost.gcMillis() / runs);
+    }
+
+    /**
      * Resident memory against what the model needs: the checkpoint's safetensors files (memory-mapped
      * on the CPU, so their pages count as the process's file pages) plus the KV blocks that
      * {@code requests} sequences of {@code tokens} tokens fill. The KV cache's allocated size is
-     * reported too; its untouched pages are not resident.
-     */
-    /**
-     * Host RSS next to the weights and KV the run holds; the ratio only where both live in host
-     * memory ({@code hostResident}: the CPU backend; a GPU keeps them in device memory).
+     * reported too; its untouched pages are not resident. The ratio only where both live in host
+     * memory ({@code hostResident}: the CPU backend; a GPU keeps them in device memory). The Java
+     * heap's committed size is part of the anonymous memory; pages of it the collector never touched
+     * are not resident.
      */
     private static void putMemory(Map<String, Object> result, LLM llm, EngineOptions o, int requests, int tokens,
             boolean hostResident) throws IOException {
@@ -175,6 +194,7 @@ public final class BenchCommand implements Command {
         result.put("rss_bytes", mem.rssBytes());
         result.put("rss_anon_bytes", mem.anonBytes());
         result.put("rss_file_bytes", mem.fileBytes());
+        result.put("heap_committed_bytes", ManagementFactory.getMemoryMXBean().getHeapMemoryUsage().getCommitted());
         result.put("weights_bytes", weights);
         result.put("kv_cache_bytes", kvAllocated);
         result.put("kv_used_bytes", kvUsed);

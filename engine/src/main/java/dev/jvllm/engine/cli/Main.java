@@ -65,6 +65,11 @@ public final class Main {
             err.println("jvllm " + command.name() + ": " + e.getMessage());
             err.println("Run 'jvllm help " + command.name() + "' for usage.");
             return 2;
+        } catch (OutOfMemoryError e) {
+            String msg = String.valueOf(e.getMessage());
+            err.println("jvllm " + command.name() + ": error: out of memory: " + msg + (msg.contains("Java heap")
+                    ? " (the jvllm launcher caps the heap at 1 GiB: raise it, e.g. JVLLM_JAVA_OPTS=-Xmx4g)" : ""));
+            return 1;
         } catch (Exception | LinkageError e) {
             String msg = e.getMessage();
             err.println("jvllm " + command.name() + ": error: " + (msg == null ? e.toString() : msg));

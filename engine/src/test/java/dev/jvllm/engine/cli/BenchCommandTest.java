@@ -28,6 +28,24 @@ class BenchCommandTest {
         long weights = j.get("weights_bytes").asLong(), kvUsed = j.get("kv_used_bytes").asLong();
         assertTrue(weights > 0 && kvUsed > 0 && kvUsed <= j.get("kv_cache_bytes").asLong(), r.out());
         assertEquals((double) peak / (weights + kvUsed), j.get("rss_peak_over_weights_kv").asDouble(), 1e-9, r.out());
+        long heap = j.get("heap_committed_bytes").asLong();
+        assertTrue(heap > 0, r.out()); // committed, not necessarily touched: may exceed the resident set
+        // cost of the measured runs: they computed, so they took CPU time
+        assertTrue(j.get("cpu_time_mean_s").asDouble() > 0, r.out());
+        assertTrue(j.get("gc_count_mean").asDouble() >= 0 && j.get("gc_time_mean_ms").asDouble() >= 0, r.out());
+    }
+
+    @Test
+    void processCostSubtractsAnEarlierSample() {
+        assertEquals(new ProcessCost(300, 20, 2), new ProcessCost(1300, 70, 7).since(new ProcessCost(1000, 50, 5)));
+        assertEquals(-1, new ProcessCost(-1, 70, 7).since(new ProcessCost(1000, 50, 5)).cpuNanos(), "no CPU time: -1");
+        ProcessCost a = ProcessCost.sample();
+        double x = 0;
+        for (int i = 0; i < 20_000_000; i++) {
+            x += Math.sqrt(i);
+        }
+        ProcessCost spent = ProcessCost.sample().since(a);
+        assertTrue(x > 0 && spent.cpuNanos() > 0 && spent.gcCount() >= 0, spent.toString());
     }
 
     @Test

@@ -55,7 +55,7 @@ public final class GPT2LMHeadModel extends DecoderLM {
     protected void body(Tensor ids, ForwardContext fc, Workspace ws, Tensor out) {
         Tensor h = embedWithPositions(ids, fc.positions(), wpe.table(), ws);
         for (Block block : blocks) {
-            block.forward(h, fc, ws);
+            ws.freeing(() -> block.forward(h, fc, ws));
         }
         finalNorm.forward(h, out);
     }

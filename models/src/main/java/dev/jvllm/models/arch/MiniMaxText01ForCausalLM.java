@@ -53,7 +53,7 @@ public final class MiniMaxText01ForCausalLM extends DecoderLM implements IsHybri
         Tensor h = ws.allocate(dt, t, hidden);
         embedTokens.forward(ids, h);
         for (Layer layer : layers) {
-            layer.forward(h, fc, ws);
+            ws.freeing(() -> layer.forward(h, fc, ws));
         }
         finalNorm.forward(h, out);
     }

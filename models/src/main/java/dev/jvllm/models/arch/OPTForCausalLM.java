@@ -76,7 +76,7 @@ public final class OPTForCausalLM extends DecoderLM {
         Tensor h = embedWithPositions(ids, fc.positions(), table.slice(POSITION_OFFSET, table.dim(0) - POSITION_OFFSET),
                 ws);
         for (Layer layer : layers) {
-            layer.forward(h, fc, ws);
+            ws.freeing(() -> layer.forward(h, fc, ws));
         }
         if (finalNorm != null) {
             finalNorm.forward(h, out);

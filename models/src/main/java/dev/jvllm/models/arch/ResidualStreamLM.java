@@ -56,7 +56,7 @@ abstract class ResidualStreamLM extends DecoderLM {
         Tensor normed = ws.allocate(dt, t, hidden);
         embed(ids, residual);
         for (Layer layer : layers) {
-            layer.forward(x, residual, normed, fc, ws);
+            ws.freeing(() -> layer.forward(x, residual, normed, fc, ws));
         }
         finalNorm.forwardResidual(x, residual, out);
     }
