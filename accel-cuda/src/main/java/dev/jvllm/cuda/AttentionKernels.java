@@ -96,18 +96,6 @@ final class AttentionKernels implements KernelFamily {
             return;
         }
         int group = a.numHeads() / a.numKvHeads();
-        long qTiles = ((long) a.maxQueryLen() * group + FLASH_ROWS - 1) / FLASH_ROWS;
-        long work = (long) a.numSeqs() * a.numKvHeads() * qTiles;
-        // splits of the keys when the blocks would not fill the device (decodes): about 4 blocks per SM
-        int splits = 1;
-        long fill = 4L * gpu.multiprocessors();
-        if (work > 0 && work < fill) {
-            splits = (int) Math.min(Math.min(MAX_SPLITS, (fill + work - 1) / work),
-                    Math.max(1, (a.maxSeqLen() + MIN_SPLIT_KEYS - 1) / MIN_SPLIT_KEYS));
-        }
-        int chunk = Math.max(FLASH_KEYS, ((a.maxSeqLen() + splits - 1) / splits + FLASH_KEYS - 1) / FLASH_KEYS * FLASH_KEYS);
-        splits = Math.max(1, (a.maxSeqLen() + chunk - 1) / chunk);
-        boolean flash = !SIMPLE && qTiles * splits <= 65535;
         // the decode form when its (sequence, KV head) blocks fill the device; below that the flash
         // form's key splits spread a few sequences better (H200, Llama-3.2-1B shape, graph replay of a
         // whole step: batch 64 2.59 against 2.99 ms, batch 1 1.58 against 1.51 ms; docs/performance.md)
@@ -116,6 +104,12 @@ final class AttentionKernels implements KernelFamily {
             decode(a, tokens, group);
             return;
         }
+        long qTiles = ((long) a.maxQueryLen() * group + FLASH_ROWS - 1) / FLASH_ROWS;
+        long work = (long) a.numSeqs() * a.numKvHeads() * qTiles;
+        // the keys split when the blocks would not fill the device (decodes): about 4 blocks per SM
+        int[] sc = keySplits(work, 4L * gpu.multiprocessors(), a.maxSeqLen(), MIN_SPLIT_KEYS, FLASH_KEYS);
+        int splits = sc[0], chunk = sc[1];
+        boolean flash = !SIMPLE && qTiles * splits <= 65535;
         gpu.kernel("attn_zero_padding").grid(tokens).block(128)
                 .view(a.out()).ptr(a.queryStartLoc()).i32(a.numSeqs()).i32(a.out().cols()).launch();
         if (work == 0) {
@@ -125,13 +119,7 @@ final class AttentionKernels implements KernelFamily {
             simple(a, tokens);
             return;
         }
-        CudaTensor partAcc = null, partMl = null;
-        try {
-            if (splits > 1) {
-                long rows = (long) splits * tokens * a.numHeads();
-                partAcc = gpu.temp(DType.F32, Math.toIntExact(rows * a.headSize()));
-                partMl = gpu.temp(DType.F32, Math.toIntExact(rows * 2));
-            }
+        try (Partials p = new Partials(a, tokens, splits)) {
             int paddedRow = a.headSize() + (36 - a.headSize() % 32) % 32; // attention.cu SD
             int shared = ((FLASH_ROWS + 2 * FLASH_KEYS) * paddedRow + FLASH_ROWS * FLASH_KEYS) * Float.BYTES;
             gpu.kernel(switch (a.kCache().dtype()) {
@@ -145,17 +133,80 @@ final class AttentionKernels implements KernelFamily {
                     .i32(a.numSeqs()).i32(tokens).i32(a.numHeads()).i32(a.numKvHeads()).i32(a.headSize())
                     .f32(a.scale()).i32(a.slidingWindow()).f32(a.softCap()).i32(a.blockSize()).i32(a.blockTables().cols())
                     .i32(a.kCache().dim(0)).i32(a.maxQueryLen()).i32(a.maxSeqLen()).i32((int) qTiles).i32(splits)
-                    .i32(chunk).ptr(partAcc == null ? 0 : partAcc.address()).ptr(partMl == null ? 0 : partMl.address())
+                    .i32(chunk).ptr(p.acc()).ptr(p.ml())
                     .ptr(gpu.errorWord()).i32(DeviceErrors.code(OpKind.PAGED_ATTENTION, 0)).launch();
+            p.merge();
+        }
+    }
+
+    /**
+     * {splits, chunk}: key splits so that {@code work} blocks come to about {@code fill} (1 when they
+     * already do), each split keeping at least {@code minKeys} keys, and the keys per split rounded up
+     * to a multiple of {@code align}; splits recounted from the rounded chunk.
+     */
+    private static int[] keySplits(long work, long fill, int maxSeqLen, int minKeys, int align) {
+        int splits = 1;
+        if (work > 0 && work < fill) {
+            splits = (int) Math.min(Math.min(MAX_SPLITS, (fill + work - 1) / work),
+                    Math.max(1, (maxSeqLen + minKeys - 1) / minKeys));
+        }
+        int chunk = Math.max(align, ((maxSeqLen + splits - 1) / splits + align - 1) / align * align);
+        return new int[] {Math.max(1, (maxSeqLen + chunk - 1) / chunk), chunk};
+    }
+
+    /**
+     * The per-split partial results (acc [splits, tokens, heads, D], m and l [splits, tokens, heads, 2])
+     * of a call whose keys are split, and their merge into out ({@code attn_merge}); nothing with one split.
+     */
+    private final class Partials implements AutoCloseable {
+        private final PagedAttention a;
+        private final int tokens;
+        private final int splits;
+        private final CudaTensor acc;
+        private final CudaTensor ml;
+
+        Partials(PagedAttention a, int tokens, int splits) {
+            this.a = a;
+            this.tokens = tokens;
+            this.splits = splits;
+            CudaTensor accT = null, mlT = null;
             if (splits > 1) {
-                gpu.kernel("attn_merge").grid((long) tokens * a.numHeads()).block(Math.min(256, (a.headSize() + 31) / 32 * 32))
-                        .view(a.out()).ptr(partAcc.address()).ptr(partMl.address()).ptr(a.queryStartLoc())
+                long rows = (long) splits * tokens * a.numHeads();
+                accT = gpu.temp(DType.F32, Math.toIntExact(rows * a.headSize()));
+                try {
+                    mlT = gpu.temp(DType.F32, Math.toIntExact(rows * 2));
+                } catch (RuntimeException e) {
+                    accT.close();
+                    throw e;
+                }
+            }
+            this.acc = accT;
+            this.ml = mlT;
+        }
+
+        long acc() {
+            return acc == null ? 0 : acc.address();
+        }
+
+        long ml() {
+            return ml == null ? 0 : ml.address();
+        }
+
+        /** Combines the splits' results into out (after the split kernel, on the same stream). */
+        void merge() {
+            if (splits > 1) {
+                gpu.kernel("attn_merge").grid((long) tokens * a.numHeads())
+                        .block(Math.min(256, (a.headSize() + 31) / 32 * 32))
+                        .view(a.out()).ptr(acc.address()).ptr(ml.address()).ptr(a.queryStartLoc())
                         .i32(a.numSeqs()).i32(tokens).i32(a.numHeads()).i32(a.headSize()).i32(splits).launch();
             }
-        } finally {
-            if (partAcc != null) {
-                partAcc.close();
-                partMl.close();
+        }
+
+        @Override
+        public void close() {
+            if (acc != null) {
+                acc.close();
+                ml.close();
             }
         }
     }
@@ -178,52 +229,30 @@ final class AttentionKernels implements KernelFamily {
      * the blocks would not fill the device and every split keeps at least {@link #MIN_DECODE_SPLIT_KEYS}.
      */
     private void decode(PagedAttention a, int tokens, int group) {
-        long work = (long) a.numSeqs() * a.numKvHeads();
-        int splits = 1;
-        long fill = 2L * gpu.multiprocessors();
-        if (work < fill) {
-            splits = (int) Math.min(Math.min(MAX_SPLITS, (fill + work - 1) / work),
-                    Math.max(1, (a.maxSeqLen() + MIN_DECODE_SPLIT_KEYS - 1) / MIN_DECODE_SPLIT_KEYS));
-        }
-        int chunk = ((a.maxSeqLen() + splits - 1) / splits + 31) / 32 * 32;
-        splits = Math.max(1, (a.maxSeqLen() + chunk - 1) / chunk);
+        int[] sc = keySplits((long) a.numSeqs() * a.numKvHeads(), 2L * gpu.multiprocessors(), a.maxSeqLen(),
+                MIN_DECODE_SPLIT_KEYS, 32);
+        int splits = sc[0], chunk = sc[1];
         int d = a.headSize();
         int esize = a.kCache().dtype().byteSize();
         boolean vec = (d * esize) % 16 == 0 && gpu.tensor(a.kCache()).address() % 16 == 0;
         int padded = (d + 7) / 8 * 8;
         int shared = (group * padded + 2 * DECODE_WARPS * group + DECODE_WARPS * group * d) * Float.BYTES;
-        CudaTensor partAcc = null, partMl = null;
-        try {
-            if (splits > 1) {
-                long rows = (long) splits * tokens * a.numHeads();
-                partAcc = gpu.temp(DType.F32, Math.toIntExact(rows * d));
-                partMl = gpu.temp(DType.F32, Math.toIntExact(rows * 2));
-            }
-            int cache = switch (a.kCache().dtype()) {
-                case F32 -> 0;
-                case F16 -> 1;
-                case BF16 -> 2;
-                default -> throw new IllegalArgumentException("paged_attention: cache " + a.kCache().describe());
-            };
-            gpu.kernel(DECODE_KERNELS[cache][Integer.numberOfTrailingZeros(group)]).grid(a.numSeqs(), a.numKvHeads(), splits)
-                    .block(DECODE_WARPS * 32).sharedBytes(shared)
+        int cache = switch (a.kCache().dtype()) {
+            case F32 -> 0;
+            case F16 -> 1;
+            case BF16 -> 2;
+            default -> throw new IllegalArgumentException("paged_attention: cache " + a.kCache().describe());
+        };
+        try (Partials p = new Partials(a, tokens, splits)) {
+            gpu.kernel(DECODE_KERNELS[cache][Integer.numberOfTrailingZeros(group)])
+                    .grid(a.numSeqs(), a.numKvHeads(), splits).block(DECODE_WARPS * 32).sharedBytes(shared)
                     .view(a.q()).view(a.kCache()).view(a.vCache()).view(a.out())
                     .ptr(a.queryStartLoc()).ptr(a.seqLens()).ptr(a.blockTables()).i64(a.blockTables().layout().rowStride())
                     .i32(a.numSeqs()).i32(tokens).i32(a.numHeads()).i32(a.numKvHeads()).i32(d)
                     .f32(a.scale()).i32(a.slidingWindow()).f32(a.softCap()).i32(a.blockSize()).i32(a.blockTables().cols())
-                    .i32(a.kCache().dim(0)).i32(splits).i32(chunk).i32(vec ? 1 : 0)
-                    .ptr(partAcc == null ? 0 : partAcc.address()).ptr(partMl == null ? 0 : partMl.address())
+                    .i32(a.kCache().dim(0)).i32(splits).i32(chunk).i32(vec ? 1 : 0).ptr(p.acc()).ptr(p.ml())
                     .ptr(gpu.errorWord()).i32(DeviceErrors.code(OpKind.PAGED_ATTENTION, 0)).launch();
-            if (splits > 1) {
-                gpu.kernel("attn_merge").grid((long) tokens * a.numHeads()).block(Math.min(256, (d + 31) / 32 * 32))
-                        .view(a.out()).ptr(partAcc.address()).ptr(partMl.address()).ptr(a.queryStartLoc())
-                        .i32(a.numSeqs()).i32(tokens).i32(a.numHeads()).i32(d).i32(splits).launch();
-            }
-        } finally {
-            if (partAcc != null) {
-                partAcc.close();
-                partMl.close();
-            }
+            p.merge();
         }
     }
 
