@@ -145,7 +145,7 @@ public final class BenchCommand implements Command {
                 putCost(result, ProcessCost.sample().since(before), 1);
             }
             result.put("preemptions", llm.stats().preemptions());
-            putMemory(result, llm, m.engine(), requests, inputLen + outputLen, "cpu".equals(backend));
+            putMemory(result, llm, m.engine(), requests, inputLen + outputLen);
         }
         if (a.has("--json")) {
             out.println(JSON.writeValueAsString(result));
@@ -176,12 +176,12 @@ public final class BenchCommand implements Command {
      * on the CPU, so their pages count as the process's file pages) plus the KV blocks that
      * {@code requests} sequences of {@code tokens} tokens fill. The KV cache's allocated size is
      * reported too; its untouched pages are not resident. The ratio only where both live in host
-     * memory ({@code hostResident}: the CPU backend; a GPU keeps them in device memory). The Java
+     * memory (a backend that reports no device memory; a GPU keeps them in device memory). The Java
      * heap's committed size is part of the anonymous memory; pages of it the collector never touched
      * are not resident.
      */
-    private static void putMemory(Map<String, Object> result, LLM llm, EngineOptions o, int requests, int tokens,
-            boolean hostResident) throws IOException {
+    private static void putMemory(Map<String, Object> result, LLM llm, EngineOptions o, int requests, int tokens)
+            throws IOException {
         ProcessMemory mem = ProcessMemory.sample();
         if (mem == null) {
             return;
@@ -198,10 +198,10 @@ public final class BenchCommand implements Command {
         result.put("weights_bytes", weights);
         result.put("kv_cache_bytes", kvAllocated);
         result.put("kv_used_bytes", kvUsed);
-        if (weights > 0 && hostResident) {
+        DeviceMemory device = s.deviceMemory();
+        if (weights > 0 && device == null) {
             result.put("rss_peak_over_weights_kv", (double) mem.peakBytes() / (weights + kvUsed));
         }
-        DeviceMemory device = s.deviceMemory();
         if (device != null) { // GPU: the model as stored on the device, and the allocator's totals
             result.put("device_model_bytes", s.modelDeviceBytes());
             result.put("device_in_use_bytes", device.inUse());
