@@ -669,6 +669,216 @@ __device__ void decode(View q, View kCache, View vCache, View out, const int* qS
     }
 }
 
+constexpr int VW = 8;  // warps per block of the vector decode form
+
+// Cache elements 2i and 2i + 1 of the 16-byte word u as f32.
+template <int CT>
+__device__ __forceinline__ void unpack8(const uint4& u, float* o) {
+    unsigned w[4] = {u.x, u.y, u.z, u.w};
+#pragma unroll
+    for (int i = 0; i < 4; i++) {
+        o[2 * i] = cache_at<CT>((const char*) &w[i], 0);
+        o[2 * i + 1] = cache_at<CT>((const char*) &w[i], 1);
+    }
+}
+
+// The vector decode form (f16/bf16 cache, head size D <= DM with D % 8 == 0 and 32 % (D / 8) == 0,
+// 16-byte aligned rows): one block of VW warps per (sequence b, KV head g, key split z) for all G
+// query heads of g, every warp one tile of 32 keys at a time, and everything a tile needs in flight
+// at once, since a decode over a short context is a chain of memory latencies, not a stream:
+//   loads   - the lane's key row (DM / 8 16-byte words) and its share of the tile's value rows: with
+//             LPR = D / 8 lanes per row, lane holds channels 8 (lane % LPR) .. + 7 of keys
+//             lane / LPR, + RPI, + 2 RPI, ... (RPI = 32 / LPR rows per warp-wide load), all issued
+//             before the first multiply-add;
+//   scores  - the lane's key against the G query rows in shared memory (broadcast reads), then the
+//             warp's softmax update per head (running m, l);
+//   values  - acc[h][0..7] += p(key) V[key][channels], p shuffled from the lane that owns the key.
+// At the end the RPI lanes of a channel group are summed (xor shuffles), the VW warps combined in
+// shared memory, and the result stored (splits == 1) or written as split partials for attn_merge.
+// Block (0, 0, 0) validates the metadata and zeroes the rows of no sequence after its own work, off
+// the critical path of its tile.
+template <int CT, int G, int DM>
+__device__ void decode_vec(View q, View kCache, View vCache, View out, const int* qStart, const int* seqLens,
+        const int* blockTables, long long tableStride, int numSeqs, int tokens, int numHeads, int numKvHeads,
+        int headSize, float scale, int window, float softCap, int blockSize, int maxBlocks, int numBlocks,
+        int splits, int chunk, float* partAcc, float* partMl, int* err, int errCode) {
+    extern __shared__ float smem[];
+    constexpr int KW = DM / 8;           // 16-byte words of a key row at most
+    const int D = headSize, LPR = D / 8, RPI = 32 / LPR;
+    float* sQ = smem;                    // [G][DM], zeros past D
+    float* sM = sQ + G * DM;             // [VW][G]
+    float* sL = sM + VW * G;             // [VW][G]
+    float* sAcc = sL + VW * G;           // [VW][G][D]
+    const int b = blockIdx.x, g = blockIdx.y, z = blockIdx.z;
+    const int L = seqLens[b], t = qStart[b], qLen = qStart[b + 1] - t;
+    const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+    if (qLen == 1 && L >= 1 && (L + blockSize - 1) / blockSize <= maxBlocks) {
+        const int p = L - 1;
+        const int lo = max(z * chunk, window > 0 ? max(0, p - window + 1) : 0);
+        const int hi = min(p, z * chunk + chunk - 1);
+        for (int e = threadIdx.x; e < G * DM; e += blockDim.x) {
+            int h = e / DM, c = e % DM;
+            sQ[e] = c < D ? ld(q, t, (long long) (g * G + h) * D + c) : 0.0f;
+        }
+        __syncthreads();
+        const int* table = blockTables + b * tableStride;
+        const int cg = lane % LPR, kr0 = lane / LPR;
+        const bool vLane = kr0 < RPI;
+        float m[G], l[G], acc[G][8];
+#pragma unroll
+        for (int h = 0; h < G; h++) {
+            m[h] = -INFINITY;
+            l[h] = 0.0f;
+#pragma unroll
+            for (int i = 0; i < 8; i++) {
+                acc[h][i] = 0.0f;
+            }
+        }
+        for (int base = lo + 32 * warp; base <= hi; base += 32 * VW) {
+            const int key = base + lane, n = min(32, hi - base + 1);
+            long long row = -1;
+            if (key <= hi) {
+                int blk = table[key / blockSize];
+                if (blk >= 0 && blk < numBlocks) {
+                    row = ((long long) blk * blockSize + key % blockSize) * numKvHeads + g;
+                }
+            }
+            uint4 kw[KW], vw[KW];
+            const uint4 zero = make_uint4(0, 0, 0, 0);
+#pragma unroll
+            for (int i = 0; i < KW; i++) {
+                kw[i] = row >= 0 && 8 * i < D ? *(const uint4*) at(kCache, row, 8 * i) : zero;
+            }
+#pragma unroll
+            for (int s = 0; s < KW; s++) {  // value rows of keys kr0 + RPI s (RPI s < 32 for s < 32 / RPI)
+                int j = kr0 + RPI * s;
+                long long rj = __shfl_sync(0xFFFFFFFFu, row, j & 31);
+                vw[s] = vLane && j < n && rj >= 0 ? *(const uint4*) at(vCache, rj, 8 * cg) : zero;
+            }
+            float sc[G];
+#pragma unroll
+            for (int h = 0; h < G; h++) {
+                sc[h] = 0.0f;
+            }
+#pragma unroll
+            for (int i = 0; i < KW; i++) {
+                if (8 * i < D) {
+                    float kv[8];
+                    unpack8<CT>(kw[i], kv);
+#pragma unroll
+                    for (int h = 0; h < G; h++) {
+#pragma unroll
+                        for (int u = 0; u < 8; u++) {
+                            sc[h] = fmaf(sQ[h * DM + 8 * i + u], kv[u], sc[h]);
+                        }
+                    }
+                }
+            }
+            float pr[G];
+#pragma unroll
+            for (int h = 0; h < G; h++) {
+                float x = -INFINITY;
+                if (row >= 0) {
+                    x = scale * sc[h];
+                    if (softCap > 0.0f) {
+                        x = softCap * tanhf(x / softCap);
+                    }
+                }
+                float mNew = fmaxf(m[h], warp_max(x));
+                pr[h] = mNew == -INFINITY ? 0.0f : expf(x - mNew);
+                float corr = mNew == -INFINITY ? 1.0f : expf(m[h] - mNew);
+                l[h] = l[h] * corr + warp_sum(pr[h]);
+                m[h] = mNew;
+#pragma unroll
+                for (int i = 0; i < 8; i++) {
+                    acc[h][i] *= corr;
+                }
+            }
+#pragma unroll
+            for (int s = 0; s < KW; s++) {
+                int j = kr0 + RPI * s;
+                float vv[8];
+                unpack8<CT>(vw[s], vv);  // zeros where the key is out of the tile
+#pragma unroll
+                for (int h = 0; h < G; h++) {
+                    float pk = __shfl_sync(0xFFFFFFFFu, pr[h], j & 31);
+                    pk = vLane && j < n ? pk : 0.0f;
+#pragma unroll
+                    for (int i = 0; i < 8; i++) {
+                        acc[h][i] = fmaf(pk, vv[i], acc[h][i]);
+                    }
+                }
+            }
+        }
+        // the RPI lanes of each channel group, then the warps
+#pragma unroll
+        for (int h = 0; h < G; h++) {
+#pragma unroll
+            for (int i = 0; i < 8; i++) {
+                for (int off = LPR; off < 32; off <<= 1) {
+                    acc[h][i] += __shfl_xor_sync(0xFFFFFFFFu, acc[h][i], off);
+                }
+            }
+            if (lane == 0) {
+                sM[warp * G + h] = m[h];
+                sL[warp * G + h] = l[h];
+            }
+            if (lane < LPR) {
+#pragma unroll
+                for (int i = 0; i < 8; i++) {
+                    sAcc[(warp * G + h) * D + 8 * cg + i] = acc[h][i];
+                }
+            }
+        }
+        __syncthreads();
+        for (int e = threadIdx.x; e < G * D; e += blockDim.x) {
+            int h = e / D, c = e % D;
+            float mAll = -INFINITY;
+            for (int w = 0; w < VW; w++) {
+                mAll = fmaxf(mAll, sM[w * G + h]);
+            }
+            float lAll = 0.0f, o = 0.0f;
+            for (int w = 0; w < VW; w++) {
+                float mw = sM[w * G + h];
+                if (mw != -INFINITY) {
+                    float f = expf(mw - mAll);
+                    lAll += sL[w * G + h] * f;
+                    o += sAcc[(w * G + h) * D + c] * f;
+                }
+            }
+            int head = g * G + h;
+            if (splits == 1) {
+                st(out, t, (long long) head * D + c, lAll > 0.0f ? o / lAll : 0.0f);
+            } else {
+                long long prow = ((long long) z * tokens + t) * numHeads + head;
+                if (c == 0) {
+                    partMl[2 * prow] = mAll;
+                    partMl[2 * prow + 1] = lAll;
+                }
+                partAcc[prow * D + c] = o;
+            }
+        }
+    }
+    if (blockIdx.x == 0 && blockIdx.y == 0 && blockIdx.z == 0) {
+        validate(qStart, seqLens, blockTables, tableStride, numSeqs, tokens, maxBlocks, blockSize, numBlocks, err,
+                errCode);
+        for (int s = threadIdx.x; s < numSeqs; s += blockDim.x) {
+            if (qStart[s + 1] - qStart[s] > 1) {
+                report_error(err, errCode | 5, s, qStart[s + 1] - qStart[s], seqLens[s]);
+            }
+        }
+        int width = numHeads * D;
+        for (int r = 0; r < tokens; r++) {
+            if (numSeqs > 0 && r >= qStart[0] && r < qStart[numSeqs]) {
+                continue;
+            }
+            for (int c = threadIdx.x; c < width; c += blockDim.x) {
+                st(out, r, c, 0.0f);
+            }
+        }
+    }
+}
+
 }  // namespace attn
 
 // One kernel per cache dtype (the K/V loads are the inner loop); q and out dtypes are runtime codes.
@@ -769,3 +979,33 @@ ATTN_DECODE(attn_decode_bf16_g1, DT_BF16, 1)
 ATTN_DECODE(attn_decode_bf16_g2, DT_BF16, 2)
 ATTN_DECODE(attn_decode_bf16_g4, DT_BF16, 4)
 ATTN_DECODE(attn_decode_bf16_g8, DT_BF16, 8)
+
+// Vector decode form: cache f16/bf16 x G x largest head size DM (AttentionKernels.decodeVec). MINB: blocks
+// per SM the registers must allow (2 where G * DM <= 256 fits in 128 registers without notable spills;
+// larger groups keep their accumulators in up to 255 registers, one block per SM).
+#define ATTN_DECODE_VEC(NAME, CT, G, DM, MINB)                                                                           \
+    extern "C" __global__ void __launch_bounds__(attn::VW * 32, MINB) NAME(View q, View kCache, View vCache, View out,    \
+            const int* qStart, const int* seqLens, const int* blockTables, long long tableStride, int numSeqs,      \
+            int tokens, int numHeads, int numKvHeads, int headSize, float scale, int window, float softCap,         \
+            int blockSize, int maxBlocks, int numBlocks, int splits, int chunk, float* partAcc, float* partMl,      \
+            int* err, int errCode) {                                                                                \
+        attn::decode_vec<CT, G, DM>(q, kCache, vCache, out, qStart, seqLens, blockTables, tableStride, numSeqs,   \
+                tokens, numHeads, numKvHeads, headSize, scale, window, softCap, blockSize, maxBlocks, numBlocks,   \
+                splits, chunk, partAcc, partMl, err, errCode);                                                      \
+    }
+ATTN_DECODE_VEC(attn_decode_bf16_g1_d64, DT_BF16, 1, 64, 2)
+ATTN_DECODE_VEC(attn_decode_bf16_g2_d64, DT_BF16, 2, 64, 2)
+ATTN_DECODE_VEC(attn_decode_bf16_g4_d64, DT_BF16, 4, 64, 2)
+ATTN_DECODE_VEC(attn_decode_bf16_g8_d64, DT_BF16, 8, 64, 1)
+ATTN_DECODE_VEC(attn_decode_bf16_g1_d128, DT_BF16, 1, 128, 2)
+ATTN_DECODE_VEC(attn_decode_bf16_g2_d128, DT_BF16, 2, 128, 2)
+ATTN_DECODE_VEC(attn_decode_bf16_g4_d128, DT_BF16, 4, 128, 1)
+ATTN_DECODE_VEC(attn_decode_bf16_g8_d128, DT_BF16, 8, 128, 1)
+ATTN_DECODE_VEC(attn_decode_f16_g1_d64, DT_F16, 1, 64, 2)
+ATTN_DECODE_VEC(attn_decode_f16_g2_d64, DT_F16, 2, 64, 2)
+ATTN_DECODE_VEC(attn_decode_f16_g4_d64, DT_F16, 4, 64, 2)
+ATTN_DECODE_VEC(attn_decode_f16_g8_d64, DT_F16, 8, 64, 1)
+ATTN_DECODE_VEC(attn_decode_f16_g1_d128, DT_F16, 1, 128, 2)
+ATTN_DECODE_VEC(attn_decode_f16_g2_d128, DT_F16, 2, 128, 2)
+ATTN_DECODE_VEC(attn_decode_f16_g4_d128, DT_F16, 4, 128, 1)
+ATTN_DECODE_VEC(attn_decode_f16_g8_d128, DT_F16, 8, 128, 1)

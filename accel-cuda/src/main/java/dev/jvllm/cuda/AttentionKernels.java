@@ -18,7 +18,10 @@ import java.util.Set;
  * {@code attn_merge} combines. Batches of decodes only (at most one query per sequence) with 1, 2, 4
  * or 8 query heads per KV head, large enough to fill the device with one block per (sequence, KV
  * head), take the decode form instead ({@code attn_decode_*}: 32 keys per warp at a time, one key
- * per lane; see {@link #decode}). Timings against the floors: docs/conformance/cuda-perf.md. Any mix of prefills, chunked prefills
+ * per lane; see {@link #decode}). Decode batches over an f16/bf16 cache with head sizes 8..128 (whole
+ * 16-byte rows) take the vector decode form at any batch size ({@code attn_decode_<cache>_g<G>_d<64|128>},
+ * {@link #decodeVec}: a tile's key and value rows all in flight at once, key splits only past 256
+ * keys per (sequence, KV head) block). Timings against the floors: docs/conformance/cuda-perf.md. Any mix of prefills, chunked prefills
  * and decodes, GQA, sliding window, soft-cap, head sizes up to 256, any block size, cache
  * F32/F16/BF16. The first form (one block per query token and head, {@code attn_paged_*}) stays as
  * the cross-check ({@code -Djvllm.cuda.attention=simple}) and for grids past the flash form's limits.
@@ -41,6 +44,10 @@ final class AttentionKernels implements KernelFamily {
     private static final int DECODE_WARPS = 4;
     /** Fewest keys per split of the decode form: two passes of its four warps. */
     private static final int MIN_DECODE_SPLIT_KEYS = 256;
+    /** attention.cu VW: warps per block of the vector decode form, each taking 32 keys at a time. */
+    private static final int VECTOR_DECODE_WARPS = 8;
+    /** {@code -Djvllm.cuda.attention=decode}: the decode form where the vector decode form would run (comparisons). */
+    private static final boolean VECTOR_DECODE = !"decode".equals(System.getProperty("jvllm.cuda.attention"));
     /** {@code -Djvllm.cuda.attention=simple} runs the one-block-per-(token, head) kernel instead (cross-checks). */
     private static final boolean SIMPLE = "simple".equals(System.getProperty("jvllm.cuda.attention"));
     /** {@code -Djvllm.cuda.attention=flash}: decode batches take the flash form too (comparisons of the two forms). */
@@ -96,11 +103,17 @@ final class AttentionKernels implements KernelFamily {
             return;
         }
         int group = a.numHeads() / a.numKvHeads();
-        // the decode form when its (sequence, KV head) blocks fill the device; below that the flash
-        // form's key splits spread a few sequences better (H200, Llama-3.2-1B shape, graph replay of a
-        // whole step: batch 64 2.59 against 2.99 ms, batch 1 1.58 against 1.51 ms; docs/performance.md)
-        if (!SIMPLE && DECODE_FORM && a.maxQueryLen() == 1 && a.maxSeqLen() > 0 && decodeGroup(group)
-                && (long) a.numSeqs() * a.numKvHeads() >= gpu.multiprocessors()) {
+        // decodes: the vector form where it applies (graph replay of a whole Llama-3.2-1B-shaped step on
+        // an H200, against the decode / flash forms: batch 1 at 192 tokens 1.276 against 1.497 / 1.496 ms,
+        // at 2048 1.458 against 1.886 / 1.886, batch 64 at 192 1.685 against 2.582 / 2.979;
+        // docs/performance.md run 7); else the decode form when its (sequence, KV head) blocks fill the
+        // device, and below that the flash form's key splits spread a few sequences better
+        boolean decodeBatch = !SIMPLE && DECODE_FORM && a.maxQueryLen() == 1 && a.maxSeqLen() > 0 && decodeGroup(group);
+        if (decodeBatch && VECTOR_DECODE && vectorDecode(a)) {
+            decodeVec(a, tokens, group);
+            return;
+        }
+        if (decodeBatch && (long) a.numSeqs() * a.numKvHeads() >= gpu.multiprocessors()) {
             decode(a, tokens, group);
             return;
         }
@@ -251,6 +264,58 @@ final class AttentionKernels implements KernelFamily {
                     .i32(a.numSeqs()).i32(tokens).i32(a.numHeads()).i32(a.numKvHeads()).i32(d)
                     .f32(a.scale()).i32(a.slidingWindow()).f32(a.softCap()).i32(a.blockSize()).i32(a.blockTables().cols())
                     .i32(a.kCache().dim(0)).i32(splits).i32(chunk).i32(vec ? 1 : 0).ptr(p.acc()).ptr(p.ml())
+                    .ptr(gpu.errorWord()).i32(DeviceErrors.code(OpKind.PAGED_ATTENTION, 0)).launch();
+            p.merge();
+        }
+    }
+
+    /** attention.cu's vector decode instantiations: [F16, BF16 cache][largest head size 64, 128][G = 1, 2, 4, 8]. */
+    private static final String[][][] DECODE_VEC_KERNELS = {
+        {
+            {"attn_decode_f16_g1_d64", "attn_decode_f16_g2_d64", "attn_decode_f16_g4_d64", "attn_decode_f16_g8_d64"},
+            {"attn_decode_f16_g1_d128", "attn_decode_f16_g2_d128", "attn_decode_f16_g4_d128", "attn_decode_f16_g8_d128"},
+        },
+        {
+            {"attn_decode_bf16_g1_d64", "attn_decode_bf16_g2_d64", "attn_decode_bf16_g4_d64", "attn_decode_bf16_g8_d64"},
+            {"attn_decode_bf16_g1_d128", "attn_decode_bf16_g2_d128", "attn_decode_bf16_g4_d128",
+                "attn_decode_bf16_g8_d128"},
+        },
+    };
+
+    /**
+     * Whether the vector decode form takes this decode batch: an f16/bf16 cache whose rows are whole
+     * 16-byte words (head size a multiple of 8, at most 128, with D / 8 lanes per row dividing a warp)
+     * from a 16-byte aligned base.
+     */
+    private boolean vectorDecode(PagedAttention a) {
+        int d = a.headSize();
+        DType c = a.kCache().dtype();
+        return (c == DType.BF16 || c == DType.F16) && d % 8 == 0 && d <= 128 && 32 % (d / 8) == 0
+                && gpu.tensor(a.kCache()).address() % 16 == 0 && gpu.tensor(a.vCache()).address() % 16 == 0;
+    }
+
+    /**
+     * The vector decode form (attention.cu decode_vec): one block of {@value #VECTOR_DECODE_WARPS} warps
+     * per (sequence, KV head, key split), each warp with a whole 32-key tile's loads in flight; splits
+     * only when the blocks would not fill the device, every split keeping at least one pass of the
+     * block's warps (256 keys). It also zeroes the rows of no sequence.
+     */
+    private void decodeVec(PagedAttention a, int tokens, int group) {
+        int[] sc = keySplits((long) a.numSeqs() * a.numKvHeads(), 2L * gpu.multiprocessors(), a.maxSeqLen(),
+                32 * VECTOR_DECODE_WARPS, 32);
+        int splits = sc[0], chunk = sc[1];
+        int d = a.headSize();
+        int dm = d <= 64 ? 64 : 128;
+        int shared = (group * dm + 2 * VECTOR_DECODE_WARPS * group + VECTOR_DECODE_WARPS * group * d) * Float.BYTES;
+        String name = DECODE_VEC_KERNELS[a.kCache().dtype() == DType.BF16 ? 1 : 0][dm == 64 ? 0 : 1]
+                [Integer.numberOfTrailingZeros(group)];
+        try (Partials p = new Partials(a, tokens, splits)) {
+            gpu.kernel(name).grid(a.numSeqs(), a.numKvHeads(), splits).block(VECTOR_DECODE_WARPS * 32).sharedBytes(shared)
+                    .view(a.q()).view(a.kCache()).view(a.vCache()).view(a.out())
+                    .ptr(a.queryStartLoc()).ptr(a.seqLens()).ptr(a.blockTables()).i64(a.blockTables().layout().rowStride())
+                    .i32(a.numSeqs()).i32(tokens).i32(a.numHeads()).i32(a.numKvHeads()).i32(d)
+                    .f32(a.scale()).i32(a.slidingWindow()).f32(a.softCap()).i32(a.blockSize()).i32(a.blockTables().cols())
+                    .i32(a.kCache().dim(0)).i32(splits).i32(chunk).ptr(p.acc()).ptr(p.ml())
                     .ptr(gpu.errorWord()).i32(DeviceErrors.code(OpKind.PAGED_ATTENTION, 0)).launch();
             p.merge();
         }

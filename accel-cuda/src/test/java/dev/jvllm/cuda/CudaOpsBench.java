@@ -258,6 +258,8 @@ public final class CudaOpsBench {
                         kCache, vCache, zeros(DType.BF16, 1, heads * hd), ints(new int[] {0, 1}, 2),
                         ints(new int[] {ctx}, 1), ints(table, 1, blocks), heads, kv, hd, (float) (1 / Math.sqrt(hd)), 0,
                         0f, 1, ctx)),
+                decodeAttention("paged_attention decode, 2048 ctx (compare)", 1, 2048, heads, kv, hd),
+                decodeAttention("paged_attention decode, 64 seqs x 192 ctx (compare)", 64, ctx, heads, kv, hd),
                 new StepOp("silu_and_mul [1, 8192]", layers, new GatedActivation(ActivationKind.SILU, gu, act)),
                 new StepOp("embedding [1, 2048]", 1, new dev.jvllm.api.ops.Embedding(ints(new int[] {5}, 1), embed, 0,
                         zeros(DType.BF16, 1, h))),
@@ -283,6 +285,24 @@ public final class CudaOpsBench {
                 + " | %.1f |%n", launches, gpuStep, hostStep);
         owned.forEach(Tensor::close);
         owned.clear();
+    }
+
+    /** A decode of {@code seqs} sequences of {@code ctx} tokens each (own blocks), not part of the step's totals. */
+    private StepOp decodeAttention(String name, int seqs, int ctx, int heads, int kv, int hd) {
+        int bs = 16, per = (ctx + bs - 1) / bs;
+        int[] table = new int[seqs * per], starts = new int[seqs + 1], lens = new int[seqs];
+        for (int i = 0; i < table.length; i++) {
+            table[i] = i;
+        }
+        for (int s = 0; s < seqs; s++) {
+            starts[s + 1] = s + 1;
+            lens[s] = ctx;
+        }
+        Tensor q = rand(DType.BF16, -1, 1, seqs, heads * hd);
+        return new StepOp(name, 0, new PagedAttention(q, rand(DType.BF16, -1, 1, seqs * per, bs, kv, hd),
+                rand(DType.BF16, -1, 1, seqs * per, bs, kv, hd), zeros(DType.BF16, seqs, heads * hd),
+                ints(starts, seqs + 1), ints(lens, seqs), ints(table, seqs, per), heads, kv, hd,
+                (float) (1 / Math.sqrt(hd)), 0, 0f, 1, ctx));
     }
 
     private Linear linear(Tensor x, int n, int k) {
