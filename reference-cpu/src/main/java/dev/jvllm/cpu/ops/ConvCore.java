@@ -147,13 +147,16 @@ final class ConvCore {
         }
     }
 
-    /** In place: acc[j] = silu(acc[j]), vectorized (vector exp) unless {@code scalar}. */
+    /**
+     * In place: acc[j] = silu(acc[j]), vectorized ({@link VectorMath#silu}: the same bits in every JIT
+     * tier) unless {@code scalar}.
+     */
     static void silu(float[] acc, int n, boolean scalar) {
         int c = 0;
         if (!scalar) {
-            int ub = ScanIo.vectorBound(n);
-            for (; c < ub; c += ScanIo.LANES) {
-                ScanIo.silu(FloatVector.fromArray(ScanIo.SPECIES, acc, c)).intoArray(acc, c);
+            c = ScanIo.vectorBound(n);
+            if (c > 0) {
+                VectorMath.silu(acc, new float[c], c);
             }
         }
         for (; c < n; c++) {

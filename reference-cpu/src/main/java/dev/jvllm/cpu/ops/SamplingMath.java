@@ -163,7 +163,7 @@ final class SamplingMath {
         DoubleVector hi = DoubleVector.zero(DS);
         int i = 0;
         for (; i <= n - l; i += l) {
-            FloatVector e = FloatVector.fromArray(FS, x, i).sub(vm).lanewise(VectorOperators.EXP);
+            FloatVector e = AttentionMath.exp(FloatVector.fromArray(FS, x, i).sub(vm)); // x - m <= 0; not lanewise(EXP)
             lo = lo.add((DoubleVector) e.convertShape(VectorOperators.F2D, DS, 0));
             hi = hi.add((DoubleVector) e.convertShape(VectorOperators.F2D, DS, 1));
         }

@@ -7,7 +7,6 @@ import dev.jvllm.cpu.CpuTensor;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -103,9 +102,17 @@ final class ScanIo {
         return x / (1f + (float) Math.exp(-x));
     }
 
-    /** The vector form of {@link #silu}; the vector exp may differ from the scalar one in the last ulp. */
-    static FloatVector silu(FloatVector x) {
-        return x.div(x.neg().lanewise(VectorOperators.EXP).add(1f));
+    /**
+     * The lanes of v summed left to right: not {@code reduceLanes(ADD)}, whose order is unspecified
+     * and differs between the Vector API's Java fallback and C2's intrinsic (the result would depend
+     * on whether the caller had been compiled yet).
+     */
+    static float sumLanes(FloatVector v) {
+        float s = 0f;
+        for (int l = 0; l < LANES; l++) {
+            s += v.lane(l);
+        }
+        return s;
     }
 
     /** softplus(x) = log(1 + e^x), with PyTorch's threshold: x itself above 20. */

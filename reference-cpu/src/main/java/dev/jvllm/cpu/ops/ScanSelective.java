@@ -3,7 +3,6 @@ package dev.jvllm.cpu.ops;
 import dev.jvllm.api.Tensor;
 import dev.jvllm.cpu.CpuContext;
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorOperators;
 
 /**
  * The Mamba-1 selective scan shared by {@link SelectiveScanKernel} (varlen prefill) and
@@ -17,8 +16,8 @@ import jdk.incubator.vector.VectorOperators;
  *
  * <p>Scalar form: one sequence at a time, the loops above verbatim (Σ_n in order n = 0, 1, ...).
  * SIMD form: (sequence, {@value #BLOCK}-channel block) tasks in parallel, vectorized over n; h gets
- * the same operations per element (with the vector exp), and Σ_n is a lane-wise partial sum
- * reduced at the end, so y differs from the scalar form only by rounding. Each task's order is
+ * the same operations per element (with {@link VectorMath#exp}), and Σ_n is a lane-wise partial sum
+ * folded lane by lane at the end, so y differs from the scalar form only by rounding. Each task's order is
  * fixed, so results do not depend on the thread count.
  *
  * <p>u, delta, z, out: [T, D] (z may be null); B, C: [T, N]; states: F32 [S, D, N]; a: [D·N] = A
@@ -98,7 +97,7 @@ record ScanSelective(Tensor u, Tensor delta, Tensor B, Tensor C, Tensor z, Tenso
             }
         }
         float[] uu = new float[nd], dl = new float[nd], zz = new float[nd], y = new float[nd];
-        float[] bb = new float[n], cc = new float[n];
+        float[] bb = new float[n], cc = new float[n], ea = new float[n];
         int ub = ScanIo.vectorBound(n);
         for (int t = start; t < start + len; t++) {
             ScanIo.load(u, t, d0, nd, uu, 0);
@@ -113,17 +112,22 @@ record ScanSelective(Tensor u, Tensor delta, Tensor B, Tensor C, Tensor z, Tenso
                 float dt = delta(dl[j], dd);
                 float uj = uu[j];
                 FloatVector accv = FloatVector.zero(ScanIo.SPECIES);
+                for (int s = 0; s < ub; s += ScanIo.LANES) {
+                    FloatVector.fromArray(ScanIo.SPECIES, a, dd * n + s).mul(dt).intoArray(ea, s);
+                }
+                if (ub > 0) {
+                    VectorMath.exp(ea, ub); // not lanewise(EXP): its bits depend on the JIT tier
+                }
                 int s = 0;
                 for (; s < ub; s += ScanIo.LANES) {
-                    FloatVector av = FloatVector.fromArray(ScanIo.SPECIES, a, dd * n + s);
-                    FloatVector dA = av.mul(dt).lanewise(VectorOperators.EXP);
+                    FloatVector dA = FloatVector.fromArray(ScanIo.SPECIES, ea, s);
                     FloatVector hv = FloatVector.fromArray(ScanIo.SPECIES, h, j * n + s);
                     FloatVector bu = FloatVector.fromArray(ScanIo.SPECIES, bb, s).mul(dt).mul(uj);
                     hv = dA.mul(hv).add(bu);
                     hv.intoArray(h, j * n + s);
                     accv = accv.add(hv.mul(FloatVector.fromArray(ScanIo.SPECIES, cc, s)));
                 }
-                float acc = accv.reduceLanes(VectorOperators.ADD);
+                float acc = ScanIo.sumLanes(accv);
                 for (; s < n; s++) {
                     int i = j * n + s;
                     h[i] = (float) Math.exp(dt * a[dd * n + s]) * h[i] + (dt * bb[s]) * uj;

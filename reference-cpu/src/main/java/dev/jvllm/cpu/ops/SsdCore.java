@@ -3,7 +3,6 @@ package dev.jvllm.cpu.ops;
 import dev.jvllm.api.Tensor;
 import dev.jvllm.cpu.CpuContext;
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorOperators;
 
 /**
  * The Mamba-2 SSD recurrence shared by {@link SsdChunkScanKernel} (varlen prefill) and
@@ -137,7 +136,7 @@ record SsdCore(Tensor x, Tensor dt, Tensor B, Tensor C, Tensor states, Tensor ou
                     sv.intoArray(s, row + k);
                     accv = accv.add(FloatVector.fromArray(ScanIo.SPECIES, cr, k).mul(sv));
                 }
-                float acc = accv.reduceLanes(VectorOperators.ADD);
+                float acc = ScanIo.sumLanes(accv);
                 for (; k < n; k++) {
                     s[row + k] = dA * s[row + k] + db[k] * xp;
                     acc += cr[k] * s[row + k];
