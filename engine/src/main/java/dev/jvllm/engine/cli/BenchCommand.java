@@ -35,8 +35,11 @@ import java.util.stream.Stream;
  *   <li>latency: {@code --batch-size} requests at once, {@code --num-iters} times after
  *       {@code --num-iters-warmup}: end-to-end latency (mean, p50, p90), prefill tokens/s (from the
  *       time to the first token), decode tokens/s and time per output token.</li>
- *   <li>throughput: {@code --num-prompts} requests submitted together: requests/s, output
- *       tokens/s and total tokens/s.</li>
+ *   <li>throughput: {@code --num-prompts} requests submitted together, once after
+ *       {@code --num-iters-warmup} runs of the same requests: requests/s, output tokens/s and total
+ *       tokens/s. The warm-up meets every shape the measured run meets (a GPU backend captures a
+ *       decode graph per batch and context bucket the first times it sees one; vLLM captures its
+ *       graphs at start-up, before any benchmark).</li>
  * </ul>
  * Both report what the measured runs cost the process (CPU time of all threads, garbage collections)
  * and its memory at the end (Linux): peak and current resident set, its split into anonymous and file
@@ -62,7 +65,7 @@ public final class BenchCommand implements Command {
                 usage: jvllm bench latency    [--model DIR] [--input-len 32] [--output-len 128] [--batch-size 1]
                                               [--num-iters 3] [--num-iters-warmup 1] [--json] [options]
                        jvllm bench throughput [--model DIR] [--input-len 128] [--output-len 128] [--num-prompts 64]
-                                              [--json] [options]
+                                              [--num-iters-warmup 1] [--json] [options]
 
                 Random prompts (seeded token ids), greedy, EOS ignored. Op-level benchmarks live in the
                 benchmarks module (tools/bench/). With --load-format dummy (where supported) the weights
@@ -131,8 +134,9 @@ public final class BenchCommand implements Command {
                 result.put("time_per_output_token_ms", outputLen > 1 ? 1000 * decodeSeconds / (outputLen - 1) : 0.0);
                 putCost(result, ProcessCost.sample().since(before), iters);
             } else {
-                llm.generatePrompts(prompts.subList(0, Math.min(2, requests)),
-                        params.toBuilder().maxTokens(Math.min(outputLen, 4)).build()); // warm-up
+                for (int i = 0; i < warmup; i++) {
+                    llm.generatePrompts(prompts, params); // the measured run's shapes, graphs captured
+                }
                 ProcessCost before = ProcessCost.sample();
                 long t0 = System.nanoTime();
                 List<RequestOutput> outs = llm.generatePrompts(prompts, params);
