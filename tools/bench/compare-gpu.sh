@@ -53,8 +53,10 @@ step python3 tools/bench/gpu_bandwidth.py
 python3 tools/bench/gpu_bandwidth.py 2>>"$log" | tee "$tmp/bandwidth.json" | tee -a "$log"
 
 common=(--model "$ckpt" --backend cuda --dtype bf16 --max-model-len 1024 --json)
-step jvllm bench latency "${common[@]}" --batch-size 1 --input-len 128 --output-len 64
-jvllm bench latency "${common[@]}" --batch-size 1 --input-len 128 --output-len 64 2>>"$log" \
+# 10 warm-up runs: the engine's per-step Java code is C2-compiled by then (a server's steady state;
+# transformers' figure is its best of 3 after 2 warm-ups)
+step jvllm bench latency "${common[@]}" --batch-size 1 --input-len 128 --output-len 64 --num-iters 5 --num-iters-warmup 10
+jvllm bench latency "${common[@]}" --batch-size 1 --input-len 128 --output-len 64 --num-iters 5 --num-iters-warmup 10 2>>"$log" \
     | tee -a "$log" | tail -n 1 >"$tmp/jvllm-latency.json"
 step jvllm bench throughput "${common[@]}" --num-prompts 64 --input-len 128 --output-len 128
 jvllm bench throughput "${common[@]}" --num-prompts 64 --input-len 128 --output-len 128 2>>"$log" \
