@@ -105,17 +105,35 @@ public final class CudaBackend implements Backend {
 
     @Override
     public Tensor allocate(DType dtype, int... shape) {
+        return allocate(dtype, shape, (byte) 0, "allocate (zero fill) ");
+    }
+
+    /**
+     * No fill, or with {@code -Djvllm.cuda.poisonUninitialized=true} every byte 0xFF (NaN in every float
+     * dtype): a test run that way shows an op that leaves part of such an output unwritten.
+     */
+    @Override
+    public Tensor allocateUninitialized(DType dtype, int... shape) {
+        return POISON ? allocate(dtype, shape, (byte) 0xFF, "allocate (poison fill) ") : allocate(dtype, shape, null, null);
+    }
+
+    private static final boolean POISON = Boolean.getBoolean("jvllm.cuda.poisonUninitialized");
+
+    /** A block of the pool, filled with {@code fill} (none when null). */
+    private Tensor allocate(DType dtype, int[] shape, Byte fill, String what) {
         open();
         TensorLayout layout = TensorLayout.contiguous(dtype, shape);
         long bytes = layout.numel() * dtype.byteSize();
         gpu.makeCurrent();
         DeviceAllocator.Block block = gpu.allocator().allocate(bytes);
-        if (profiler != null) {
-            profiler.begin();
-        }
-        Driver.memsetAsync(block.pointer, (byte) 0, Math.max(bytes, 1), gpu.stream());
-        if (profiler != null) {
-            profiler.end("allocate (zero fill) " + java.util.Arrays.toString(shape));
+        if (fill != null) {
+            if (profiler != null) {
+                profiler.begin();
+            }
+            Driver.memsetAsync(block.pointer, fill, Math.max(bytes, 1), gpu.stream());
+            if (profiler != null) {
+                profiler.end(what + java.util.Arrays.toString(shape));
+            }
         }
         return new CudaTensor(this, block, layout, true);
     }

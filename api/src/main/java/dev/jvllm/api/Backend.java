@@ -32,6 +32,16 @@ public interface Backend extends AutoCloseable {
     Tensor allocate(DType dtype, int... shape);
 
     /**
+     * A new contiguous tensor whose contents are unspecified, for the output of an op that writes
+     * every element of it (a linear's, an activation's, attention's). A GPU backend skips the zero
+     * fill (on CUDA a memset per allocation: four per decoder layer of a decode step); the default
+     * zero-fills, as {@link #allocate}.
+     */
+    default Tensor allocateUninitialized(DType dtype, int... shape) {
+        return allocate(dtype, shape);
+    }
+
+    /**
      * Copies host memory into {@code dst}. {@code src} holds {@code dst.numel()} elements in dst's
      * dtype, contiguous, little-endian; dst may be a strided view.
      */

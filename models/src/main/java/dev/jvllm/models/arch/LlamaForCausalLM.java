@@ -113,9 +113,9 @@ public class LlamaForCausalLM extends ResidualStreamLM {
         @Override
         public void forward(Tensor x, Tensor out, Workspace ws) {
             int t = x.dim(0);
-            Tensor gu = ws.allocate(x.dtype(), t, 2 * inter);
+            Tensor gu = ws.allocateUninitialized(x.dtype(), t, 2 * inter); // outputs written whole
             gateUp.forward(x, gu);
-            Tensor act = ws.allocate(x.dtype(), t, inter);
+            Tensor act = ws.allocateUninitialized(x.dtype(), t, inter);
             ctx.backend().gatedActivation(new GatedActivation(ActivationKind.SILU, gu, act));
             down.forward(act, out);
         }

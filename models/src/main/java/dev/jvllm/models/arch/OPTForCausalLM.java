@@ -125,11 +125,11 @@ public final class OPTForCausalLM extends DecoderLM {
                 in = normed;
             }
             int qw = qkv.numHeads() * headDim;
-            Tensor fused = ws.allocate(dt, t, 3 * qw);
+            Tensor fused = ws.allocateUninitialized(dt, t, 3 * qw);
             qkv.forward(in, fused);
-            Tensor attnOut = ws.allocate(dt, t, qw);
+            Tensor attnOut = ws.allocateUninitialized(dt, t, qw);
             attention.forward(fused.narrowLast(0, qw), fused.narrowLast(qw, qw), fused.narrowLast(2 * qw, qw), attnOut, fc);
-            Tensor a = ws.allocate(dt, t, hidden);
+            Tensor a = ws.allocateUninitialized(dt, t, hidden);
             outProj.forward(attnOut, a);
             b.binary(new Binary(Binary.Op.ADD, h, a, h));
             if (!preNorm) {
@@ -140,7 +140,7 @@ public final class OPTForCausalLM extends DecoderLM {
                 mlpNorm.forward(h, normed);
                 in = normed;
             }
-            Tensor f = ws.allocate(dt, t, fc1.outFeatures());
+            Tensor f = ws.allocateUninitialized(dt, t, fc1.outFeatures());
             fc1.forward(in, f);
             b.activation(new Activation(activation, f, f, 0f));
             fc2.forward(f, a);

@@ -69,7 +69,7 @@ final class SelfAttention extends Module implements Mixer {
         int t = x.dim(0);
         DType dt = x.dtype();
         int qw = qkv.numHeads() * headDim, kw = qkv.numKvHeads() * headDim;
-        Tensor fused = ws.allocate(dt, t, qw + 2 * kw);
+        Tensor fused = ws.allocateUninitialized(dt, t, qw + 2 * kw); // the projection writes all of it
         qkv.forward(x, fused);
         Tensor q = fused.narrowLast(0, qw);
         Tensor k = fused.narrowLast(qw, kw);
@@ -81,13 +81,13 @@ final class SelfAttention extends Module implements Mixer {
         if (rotary != null) {
             rotary.apply(fc.positions(), q, k, fc.maxPosition());
         }
-        Tensor attnOut = ws.allocate(dt, t, qw);
+        Tensor attnOut = ws.allocateUninitialized(dt, t, qw); // every row: attention zeroes rows of no sequence
         attention.forward(q, k, v, attnOut, fc);
         o.forward(attnOut, out);
     }
 
     private Tensor headNorm(Tensor x, Norm n, Workspace ws) {
-        Tensor c = ws.allocate(x.dtype(), x.shape());
+        Tensor c = ws.allocateUninitialized(x.dtype(), x.shape());
         ctx.backend().copy(new Copy(x, c));
         Tensor rows = c.reshape(x.dim(0) * (x.cols() / headDim), headDim);
         n.forward(rows, rows);

@@ -26,6 +26,16 @@ public final class Workspace implements AutoCloseable {
     }
 
     /**
+     * A new tensor with unspecified contents ({@link Backend#allocateUninitialized}), freed like
+     * {@link #allocate}'s: only for the output of an op that writes all of it.
+     */
+    public Tensor allocateUninitialized(DType dtype, int... shape) {
+        Tensor t = backend.allocateUninitialized(dtype, shape);
+        tensors.add(t);
+        return t;
+    }
+
+    /**
      * Runs {@code step} (one layer, which writes its outputs into tensors allocated before it), then
      * frees the tensors it allocated here, so that the next layer's come from the same memory. Held to
      * the end of the pass instead, a prefill's activations grow with layers × tokens: for

@@ -61,4 +61,19 @@ class WorkspaceTest {
             assertTrue(alive(outer));
         }
     }
+
+    @Test
+    void uninitializedTensorsAreFreedWithTheStepAndAreZerosOnTheCpu() {
+        Tensor[] inner = new Tensor[1];
+        try (Workspace ws = new Workspace(CPU)) {
+            ws.freeing(() -> {
+                inner[0] = ws.allocateUninitialized(DType.BF16, 3, 5);
+                assertArrayEquals(new int[] {3, 5}, inner[0].shape());
+                assertEquals(DType.BF16, inner[0].dtype());
+                // the CPU backend keeps the default: zero-filled like allocate (its results stay exact)
+                assertArrayEquals(new float[15], dev.jvllm.api.Tensors.toFloats(inner[0]));
+            });
+            assertFalse(alive(inner[0]));
+        }
+    }
 }
