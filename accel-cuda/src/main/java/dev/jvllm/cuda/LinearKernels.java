@@ -19,7 +19,8 @@ import java.util.Set;
  * are widened to F32 first (exact) and multiplied in f32. When there is no bias and out's dtype is a
  * cuBLAS output type for the inputs (the inputs' own dtype or F32), cuBLAS writes out directly
  * (its f32 accumulator rounded once); otherwise it writes an F32 scratch that the epilogue adds the
- * bias to and rounds.
+ * bias to and rounds. One token with bf16 x and W goes to {@code linear.cu}'s GEMV instead
+ * ({@link #gemv}).
  */
 final class LinearKernels implements KernelFamily {
     private final Gpu gpu;
@@ -60,6 +61,9 @@ final class LinearKernels implements KernelFamily {
         if (gpu.cublas() == null) {
             throw new IllegalStateException("cuda linear needs cuBLAS: " + gpu.cublasProblem());
         }
+        if (t == 1 && gemv(a, dense.w(), n, k)) {
+            return;
+        }
         List<CudaTensor> temps = new ArrayList<>();
         try {
             Tensor x = a.x(), w = dense.w();
@@ -86,6 +90,34 @@ final class LinearKernels implements KernelFamily {
         } finally {
             temps.forEach(CudaTensor::close);
         }
+    }
+
+    /** linear.cu GV_WARPS x GV_R: weight rows per block of the batch-1 GEMV. */
+    private static final int GEMV_ROWS_PER_BLOCK = 16;
+    /** Largest K the GEMV stages in shared memory (32 KiB of bf16). */
+    private static final int GEMV_MAX_K = 16384;
+    /** {@code -Djvllm.cuda.gemv=false}: batch-1 dense linears go to cuBLAS too (comparisons). */
+    private static final boolean GEMV = !"false".equals(System.getProperty("jvllm.cuda.gemv"));
+
+    /**
+     * The batch-1 GEMV ({@code linear_gemv_bf16}) where it applies: one token, bf16 x and W, K a
+     * multiple of 8 up to {@link #GEMV_MAX_K}, W rows and x 16-byte aligned. Returns whether it ran.
+     * A decode step's small projections are latency-bound in cuBLAS (docs/performance.md run 7).
+     */
+    private boolean gemv(Linear a, Tensor w, int n, int k) {
+        Tensor x = a.x();
+        if (!GEMV || x.dtype() != DType.BF16 || w.dtype() != DType.BF16 || k % 8 != 0 || k > GEMV_MAX_K) {
+            return false;
+        }
+        CudaTensor cx = gpu.tensor(x), cw = gpu.tensor(w);
+        if (cx.address() % 16 != 0 || cw.address() % 16 != 0 || (cw.layout().rowStride() * 2) % 16 != 0
+                || cx.layout().cols() != k) {
+            return false;
+        }
+        gpu.kernel("linear_gemv_bf16").grid((n + GEMV_ROWS_PER_BLOCK - 1) / GEMV_ROWS_PER_BLOCK).block(256)
+                .sharedBytes(k * 2).view(x).view(w).view(a.bias()).view(a.out()).i32(n).i32(k)
+                .i32(a.bias() != null ? 1 : 0).launch();
+        return true;
     }
 
     @Override
