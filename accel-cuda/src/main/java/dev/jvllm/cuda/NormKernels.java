@@ -50,6 +50,24 @@ final class NormKernels implements KernelFamily {
         {"norm_rms_bf16_f32", "norm_rms_bf16_f16", "norm_rms_bf16_bf16"},
     };
 
+    /**
+     * Whether norm.cu's 16-bit row form can take this norm: a typed bf16/f16 kernel and a hidden size
+     * that gives every thread of whole warps 8 elements (256 to 8192 in steps of 256). The kernel
+     * itself checks the rows' 16-byte alignment (else it runs the strided form, which needs only
+     * 8 × blockDim ≥ hidden).
+     */
+    private static boolean sixteenBitRow(RmsNorm a, String kernel) {
+        if (!ROW16) {
+            return false;
+        }
+        int h = a.x().cols();
+        DType x = a.x().dtype();
+        return !kernel.equals("norm_rms") && (x == DType.BF16 || x == DType.F16) && h % 256 == 0 && h / 8 <= 1024;
+    }
+
+    /** {@code -Djvllm.cuda.normRow16=false}: the strided form only (comparisons). */
+    private static final boolean ROW16 = !"false".equals(System.getProperty("jvllm.cuda.normRow16"));
+
     /** Threads per row: about four elements each, a multiple of 32, at most 1024. */
     static int threads(int hidden) {
         return Math.min(1024, Math.max(32, (hidden / 4 + 31) / 32 * 32));
@@ -61,7 +79,8 @@ final class NormKernels implements KernelFamily {
             case RmsNorm a -> {
                 int rows = a.x().dim(0), h = a.x().cols();
                 if (rows > 0 && h > 0) {
-                    gpu.kernel(rmsKernel(a)).grid(rows).block(threads(h))
+                    String kernel = rmsKernel(a);
+                    gpu.kernel(kernel).grid(rows).block(sixteenBitRow(a, kernel) ? h / 8 : threads(h))
                             .view(a.x()).view(a.weight()).view(a.residual()).view(a.residualOut()).view(a.out())
                             .i32(h).f32(a.eps()).i32(a.residual() != null ? 1 : 0).i32(a.gemma() ? 1 : 0).launch();
                 }
