@@ -691,8 +691,8 @@ __device__ __forceinline__ void unpack8(const uint4& u, float* o) {
 }
 
 // The vector decode form (f16/bf16 cache, head size D <= DM with D % 8 == 0 and 32 % (D / 8) == 0,
-// 16-byte aligned rows): one block of VW warps per (sequence b, KV head g, key split z) for all G
-// query heads of g, every warp one tile of 32 keys at a time, and everything a tile needs in flight
+// 16-byte aligned rows): one block of VW warps per (sequence b, group of G query heads, key split z),
+// the G heads sharing one KV head (all kvGroup of them, or a part when few blocks would run), every warp one tile of 32 keys at a time, and everything a tile needs in flight
 // at once, since a decode over a short context is a chain of memory latencies, not a stream:
 //   loads   - the lane's key row (DM / 8 16-byte words) and its share of the tile's value rows: with
 //             LPR = D / 8 lanes per row, lane holds channels 8 (lane % LPR) .. + 7 of keys
@@ -709,7 +709,7 @@ template <int CT, int G, int DM>
 __device__ void decode_vec(View q, View kCache, View vCache, View out, const int* qStart, const int* seqLens,
         const int* blockTables, long long tableStride, int numSeqs, int tokens, int numHeads, int numKvHeads,
         int headSize, float scale, int window, float softCap, int blockSize, int maxBlocks, int numBlocks,
-        int splits, int chunk, float* partAcc, float* partMl, int* err, int errCode) {
+        int splits, int chunk, int kvGroup, float* partAcc, float* partMl, int* err, int errCode) {
     extern __shared__ float smem[];
     constexpr int KW = DM / 8;           // 16-byte words of a key row at most
     const int D = headSize, LPR = D / 8, RPI = 32 / LPR;
@@ -717,7 +717,9 @@ __device__ void decode_vec(View q, View kCache, View vCache, View out, const int
     float* sM = sQ + G * DM;             // [VW][G]
     float* sL = sM + VW * G;             // [VW][G]
     float* sAcc = sL + VW * G;           // [VW][G][D]
-    const int b = blockIdx.x, g = blockIdx.y, z = blockIdx.z;
+    // block y: query heads gq·G .. gq·G + G - 1, all of KV head kv (G = kvGroup, or fewer when a small
+    // batch spreads one KV head's query heads over several blocks)
+    const int b = blockIdx.x, gq = blockIdx.y, z = blockIdx.z, kv = gq * G / kvGroup;
     const int L = seqLens[b], t = qStart[b], qLen = qStart[b + 1] - t;
     const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
     if (qLen == 1 && L >= 1 && (L + blockSize - 1) / blockSize <= maxBlocks) {
@@ -726,7 +728,7 @@ __device__ void decode_vec(View q, View kCache, View vCache, View out, const int
         const int hi = min(p, z * chunk + chunk - 1);
         for (int e = threadIdx.x; e < G * DM; e += blockDim.x) {
             int h = e / DM, c = e % DM;
-            sQ[e] = c < D ? ld(q, t, (long long) (g * G + h) * D + c) : 0.0f;
+            sQ[e] = c < D ? ld(q, t, (long long) (gq * G + h) * D + c) : 0.0f;
         }
         __syncthreads();
         const int* table = blockTables + b * tableStride;
@@ -748,7 +750,7 @@ __device__ void decode_vec(View q, View kCache, View vCache, View out, const int
             if (key <= hi) {
                 int blk = table[key / blockSize];
                 if (blk >= 0 && blk < numBlocks) {
-                    row = ((long long) blk * blockSize + key % blockSize) * numKvHeads + g;
+                    row = ((long long) blk * blockSize + key % blockSize) * numKvHeads + kv;
                 }
             }
             uint4 kw[KW], vw[KW];
@@ -854,7 +856,7 @@ __device__ void decode_vec(View q, View kCache, View vCache, View out, const int
                     o += sAcc[(w * G + h) * D + c] * f;
                 }
             }
-            int head = g * G + h;
+            int head = gq * G + h;
             if (splits == 1) {
                 st(out, t, (long long) head * D + c, lAll > 0.0f ? o / lAll : 0.0f);
             } else {
@@ -995,11 +997,11 @@ ATTN_DECODE(attn_decode_bf16_g8, DT_BF16, 8)
     extern "C" __global__ void __launch_bounds__(attn::VW * 32, MINB) NAME(View q, View kCache, View vCache, View out,    \
             const int* qStart, const int* seqLens, const int* blockTables, long long tableStride, int numSeqs,      \
             int tokens, int numHeads, int numKvHeads, int headSize, float scale, int window, float softCap,         \
-            int blockSize, int maxBlocks, int numBlocks, int splits, int chunk, float* partAcc, float* partMl,      \
-            int* err, int errCode) {                                                                                \
+            int blockSize, int maxBlocks, int numBlocks, int splits, int chunk, int kvGroup, float* partAcc,        \
+            float* partMl, int* err, int errCode) {                                                                 \
         attn::decode_vec<CT, G, DM>(q, kCache, vCache, out, qStart, seqLens, blockTables, tableStride, numSeqs,   \
                 tokens, numHeads, numKvHeads, headSize, scale, window, softCap, blockSize, maxBlocks, numBlocks,   \
-                splits, chunk, partAcc, partMl, err, errCode);                                                      \
+                splits, chunk, kvGroup, partAcc, partMl, err, errCode);                                             \
     }
 ATTN_DECODE_VEC(attn_decode_bf16_g1_d64, DT_BF16, 1, 64, 2)
 ATTN_DECODE_VEC(attn_decode_bf16_g2_d64, DT_BF16, 2, 64, 2)

@@ -304,18 +304,27 @@ final class AttentionKernels implements KernelFamily {
         int[] sc = keySplits((long) a.numSeqs() * a.numKvHeads(), 2L * gpu.multiprocessors(), a.maxSeqLen(),
                 32 * VECTOR_DECODE_WARPS, 32);
         int splits = sc[0], chunk = sc[1];
+        // query heads per block: the KV head's whole group, halved while the blocks would fill less than
+        // half the device (batch 1 of Llama-3.2-1B: 8 blocks of 4 heads became 32 of 1, each a quarter of
+        // the scores' work, the K/V rows read 4 times from L2 instead of once)
+        int perBlock = group;
+        while (perBlock > 1 && (long) a.numSeqs() * (a.numHeads() / perBlock) * splits < gpu.multiprocessors() / 2) {
+            perBlock /= 2;
+        }
         int d = a.headSize();
         int dm = d <= 64 ? 64 : 128;
-        int shared = (group * dm + 2 * VECTOR_DECODE_WARPS * group + VECTOR_DECODE_WARPS * group * d) * Float.BYTES;
+        int shared = (perBlock * dm + 2 * VECTOR_DECODE_WARPS * perBlock + VECTOR_DECODE_WARPS * perBlock * d)
+                * Float.BYTES;
         String name = DECODE_VEC_KERNELS[a.kCache().dtype() == DType.BF16 ? 1 : 0][dm == 64 ? 0 : 1]
-                [Integer.numberOfTrailingZeros(group)];
+                [Integer.numberOfTrailingZeros(perBlock)];
         try (Partials p = new Partials(a, tokens, splits)) {
-            gpu.kernel(name).grid(a.numSeqs(), a.numKvHeads(), splits).block(VECTOR_DECODE_WARPS * 32).sharedBytes(shared)
+            gpu.kernel(name).grid(a.numSeqs(), a.numHeads() / perBlock, splits).block(VECTOR_DECODE_WARPS * 32)
+                    .sharedBytes(shared)
                     .view(a.q()).view(a.kCache()).view(a.vCache()).view(a.out())
                     .ptr(a.queryStartLoc()).ptr(a.seqLens()).ptr(a.blockTables()).i64(a.blockTables().layout().rowStride())
                     .i32(a.numSeqs()).i32(tokens).i32(a.numHeads()).i32(a.numKvHeads()).i32(d)
                     .f32(a.scale()).i32(a.slidingWindow()).f32(a.softCap()).i32(a.blockSize()).i32(a.blockTables().cols())
-                    .i32(a.kCache().dim(0)).i32(splits).i32(chunk).ptr(p.acc()).ptr(p.ml())
+                    .i32(a.kCache().dim(0)).i32(splits).i32(chunk).i32(group).ptr(p.acc()).ptr(p.ml())
                     .ptr(gpu.errorWord()).i32(DeviceErrors.code(OpKind.PAGED_ATTENTION, 0)).launch();
             p.merge();
         }
