@@ -445,6 +445,61 @@ __device__ void flash(View q, View kCache, View vCache, View out, const int* qSt
 
 // ---- decode form: one query per sequence ----
 
+// Block 0 of a decode form: validate, report sequences with more than one query, and zero the rows
+// of out ([tokens, width]) that belong to no sequence.
+__device__ void decode_checks(View out, const int* qStart, const int* seqLens, const int* blockTables,
+        long long tableStride, int numSeqs, int tokens, int width, int maxBlocks, int blockSize, int numBlocks,
+        int* err, int errCode) {
+    validate(qStart, seqLens, blockTables, tableStride, numSeqs, tokens, maxBlocks, blockSize, numBlocks, err, errCode);
+    for (int b = threadIdx.x; b < numSeqs; b += blockDim.x) {
+        if (qStart[b + 1] - qStart[b] > 1) {
+            report_error(err, errCode | 5, b, qStart[b + 1] - qStart[b], seqLens[b]);
+        }
+    }
+    for (int t = 0; t < tokens; t++) {
+        if (numSeqs > 0 && t >= qStart[0] && t < qStart[numSeqs]) {
+            continue;
+        }
+        for (int c = threadIdx.x; c < width; c += blockDim.x) {
+            st(out, t, c, 0.0f);
+        }
+    }
+}
+
+// The end of a decode block: the warps' running (m, l, acc) in shared memory (sM, sL [warps][G],
+// sAcc [warps][G][D]) combined per query head head0 + h, then stored to out's row t (splits == 1) or
+// written as split z's partials for attn_merge.
+__device__ void combine_warps(const float* sM, const float* sL, const float* sAcc, int warps, int G, int D, int head0,
+        View out, int t, int z, int tokens, int numHeads, int splits, float* partAcc, float* partMl) {
+    for (int e = threadIdx.x; e < G * D; e += blockDim.x) {
+        int h = e / D, c = e % D;
+        float mAll = -INFINITY;
+        for (int w = 0; w < warps; w++) {
+            mAll = fmaxf(mAll, sM[w * G + h]);
+        }
+        float lAll = 0.0f, o = 0.0f;
+        for (int w = 0; w < warps; w++) {
+            float mw = sM[w * G + h];
+            if (mw != -INFINITY) {
+                float f = expf(mw - mAll);
+                lAll += sL[w * G + h] * f;
+                o += sAcc[(w * G + h) * D + c] * f;
+            }
+        }
+        int head = head0 + h;
+        if (splits == 1) {
+            st(out, t, (long long) head * D + c, lAll > 0.0f ? o / lAll : 0.0f);
+        } else {
+            long long prow = ((long long) z * tokens + t) * numHeads + head;
+            if (c == 0) {
+                partMl[2 * prow] = mAll;
+                partMl[2 * prow + 1] = lAll;
+            }
+            partAcc[prow * D + c] = o;
+        }
+    }
+}
+
 constexpr int DW = 4;  // warps per block of the decode form
 
 // Cache elements c .. c+7 of the row at p as f32 (zeros from D on); vec: p + c is 16-byte aligned
@@ -497,22 +552,8 @@ __device__ void decode(View q, View kCache, View vCache, View out, const int* qS
     float* sL = sM + DW * G;            // [DW][G]
     float* sAcc = sL + DW * G;          // [DW][G][D]
     if (blockIdx.x == 0 && blockIdx.y == 0 && blockIdx.z == 0) {
-        validate(qStart, seqLens, blockTables, tableStride, numSeqs, tokens, maxBlocks, blockSize, numBlocks, err,
-                errCode);
-        for (int b = threadIdx.x; b < numSeqs; b += blockDim.x) {
-            if (qStart[b + 1] - qStart[b] > 1) {
-                report_error(err, errCode | 5, b, qStart[b + 1] - qStart[b], seqLens[b]);
-            }
-        }
-        int width = numHeads * D;
-        for (int t = 0; t < tokens; t++) {
-            if (numSeqs > 0 && t >= qStart[0] && t < qStart[numSeqs]) {
-                continue;
-            }
-            for (int c = threadIdx.x; c < width; c += blockDim.x) {
-                st(out, t, c, 0.0f);
-            }
-        }
+        decode_checks(out, qStart, seqLens, blockTables, tableStride, numSeqs, tokens, numHeads * D, maxBlocks,
+                blockSize, numBlocks, err, errCode);
     }
     const int b = blockIdx.x, g = blockIdx.y, z = blockIdx.z;
     const int L = seqLens[b], t = qStart[b], qLen = qStart[b + 1] - t;
@@ -648,33 +689,7 @@ __device__ void decode(View q, View kCache, View vCache, View out, const int* qS
         }
     }
     __syncthreads();
-    for (int e = threadIdx.x; e < G * D; e += blockDim.x) {
-        int h = e / D, c = e % D;
-        float mAll = -INFINITY;
-        for (int w = 0; w < DW; w++) {
-            mAll = fmaxf(mAll, sM[w * G + h]);
-        }
-        float lAll = 0.0f, o = 0.0f;
-        for (int w = 0; w < DW; w++) {
-            float mw = sM[w * G + h];
-            if (mw != -INFINITY) {
-                float f = expf(mw - mAll);
-                lAll += sL[w * G + h] * f;
-                o += sAcc[(w * G + h) * D + c] * f;
-            }
-        }
-        int head = g * G + h;
-        if (splits == 1) {
-            st(out, t, (long long) head * D + c, lAll > 0.0f ? o / lAll : 0.0f);
-        } else {
-            long long prow = ((long long) z * tokens + t) * numHeads + head;
-            if (c == 0) {
-                partMl[2 * prow] = mAll;
-                partMl[2 * prow + 1] = lAll;
-            }
-            partAcc[prow * D + c] = o;
-        }
-    }
+    combine_warps(sM, sL, sAcc, DW, G, D, g * G, out, t, z, tokens, numHeads, splits, partAcc, partMl);
 }
 
 constexpr int VW = 8;  // warps per block of the vector decode form
@@ -841,51 +856,11 @@ __device__ void decode_vec(View q, View kCache, View vCache, View out, const int
             }
         }
         __syncthreads();
-        for (int e = threadIdx.x; e < G * D; e += blockDim.x) {
-            int h = e / D, c = e % D;
-            float mAll = -INFINITY;
-            for (int w = 0; w < VW; w++) {
-                mAll = fmaxf(mAll, sM[w * G + h]);
-            }
-            float lAll = 0.0f, o = 0.0f;
-            for (int w = 0; w < VW; w++) {
-                float mw = sM[w * G + h];
-                if (mw != -INFINITY) {
-                    float f = expf(mw - mAll);
-                    lAll += sL[w * G + h] * f;
-                    o += sAcc[(w * G + h) * D + c] * f;
-                }
-            }
-            int head = gq * G + h;
-            if (splits == 1) {
-                st(out, t, (long long) head * D + c, lAll > 0.0f ? o / lAll : 0.0f);
-            } else {
-                long long prow = ((long long) z * tokens + t) * numHeads + head;
-                if (c == 0) {
-                    partMl[2 * prow] = mAll;
-                    partMl[2 * prow + 1] = lAll;
-                }
-                partAcc[prow * D + c] = o;
-            }
-        }
+        combine_warps(sM, sL, sAcc, VW, G, D, gq * G, out, t, z, tokens, numHeads, splits, partAcc, partMl);
     }
     if (blockIdx.x == 0 && blockIdx.y == 0 && blockIdx.z == 0) {
-        validate(qStart, seqLens, blockTables, tableStride, numSeqs, tokens, maxBlocks, blockSize, numBlocks, err,
-                errCode);
-        for (int s = threadIdx.x; s < numSeqs; s += blockDim.x) {
-            if (qStart[s + 1] - qStart[s] > 1) {
-                report_error(err, errCode | 5, s, qStart[s + 1] - qStart[s], seqLens[s]);
-            }
-        }
-        int width = numHeads * D;
-        for (int r = 0; r < tokens; r++) {
-            if (numSeqs > 0 && r >= qStart[0] && r < qStart[numSeqs]) {
-                continue;
-            }
-            for (int c = threadIdx.x; c < width; c += blockDim.x) {
-                st(out, r, c, 0.0f);
-            }
-        }
+        decode_checks(out, qStart, seqLens, blockTables, tableStride, numSeqs, tokens, numHeads * D, maxBlocks,
+                blockSize, numBlocks, err, errCode);
     }
 }
 

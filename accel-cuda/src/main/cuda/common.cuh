@@ -163,6 +163,16 @@ __device__ __forceinline__ void report_error(int* err, int code, int a, int b, i
     }
 }
 
+// 16 bytes of global memory read once (a weight row streamed by a GEMV): bypasses L1, so the
+// activations and scales the kernel reuses stay there.
+__device__ __forceinline__ uint4 load_stream(const void* p) {
+    uint4 v;
+    asm volatile("ld.global.nc.L1::no_allocate.v4.u32 {%0, %1, %2, %3}, [%4];"
+                 : "=r"(v.x), "=r"(v.y), "=r"(v.z), "=r"(v.w)
+                 : "l"(p));
+    return v;
+}
+
 // ---- reductions ----
 
 __device__ __forceinline__ float warp_sum(float v) {

@@ -26,13 +26,6 @@ constexpr int GV_WARPS = 8;  // warps per block
 constexpr int GV_R = 2;      // weight rows per warp
 constexpr int GV_B = 8;      // 16-byte words per row and lane in flight (one batch: 32 x 8 words = 2048 elements)
 
-__device__ __forceinline__ uint4 load_stream(const void* p) {
-    uint4 v;
-    asm volatile("ld.global.nc.L1::no_allocate.v4.u32 {%0, %1, %2, %3}, [%4];"
-                 : "=r"(v.x), "=r"(v.y), "=r"(v.z), "=r"(v.w)
-                 : "l"(p));
-    return v;
-}
 
 // acc += Σ_i x_i w_i over the 8 bf16 pairs of two 16-byte words, in element order.
 __device__ __forceinline__ float dot8(const uint4& w, const uint4& x, float acc) {

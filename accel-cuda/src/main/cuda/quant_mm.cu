@@ -56,14 +56,6 @@ struct Quant {
     __device__ __forceinline__ int perVector() const { return format == INT4 ? 32 : 16; }
 };
 
-// 16 bytes of a row, streamed: bypasses L1 so activations and scales stay there.
-__device__ __forceinline__ uint4 load_stream(const void* p) {
-    uint4 v;
-    asm volatile("ld.global.nc.L1::no_allocate.v4.u32 {%0, %1, %2, %3}, [%4];"
-                 : "=r"(v.x), "=r"(v.y), "=r"(v.z), "=r"(v.w)
-                 : "l"(p));
-    return v;
-}
 
 // Two e4m3 bytes (low half of a 16-bit word first) as exact f32 values; NaN stays NaN.
 __device__ __forceinline__ float2 e4m3x2(unsigned short two) {

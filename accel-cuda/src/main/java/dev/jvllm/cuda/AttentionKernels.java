@@ -296,9 +296,10 @@ final class AttentionKernels implements KernelFamily {
 
     /**
      * The vector decode form (attention.cu decode_vec): one block of {@value #VECTOR_DECODE_WARPS} warps
-     * per (sequence, KV head, key split), each warp with a whole 32-key tile's loads in flight; splits
-     * only when the blocks would not fill the device, every split keeping at least one pass of the
-     * block's warps (256 keys). It also zeroes the rows of no sequence.
+     * per (sequence, query heads of one KV head, key split), each warp with a whole 32-key tile's loads in
+     * flight; splits only when the blocks would not fill the device, every split keeping at least one pass
+     * of the block's warps (256 keys); a KV head's query heads shared by several blocks while the blocks
+     * would fill less than half the device. It also zeroes the rows of no sequence.
      */
     private void decodeVec(PagedAttention a, int tokens, int group) {
         int[] sc = keySplits((long) a.numSeqs() * a.numKvHeads(), 2L * gpu.multiprocessors(), a.maxSeqLen(),
