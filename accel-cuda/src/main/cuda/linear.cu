@@ -26,7 +26,6 @@ constexpr int GV_WARPS = 8;  // warps per block
 constexpr int GV_R = 2;      // weight rows per warp
 constexpr int GV_B = 8;      // 16-byte words per row and lane in flight (one batch: 32 x 8 words = 2048 elements)
 
-
 // acc += Σ_i x_i w_i over the 8 bf16 pairs of two 16-byte words, in element order.
 __device__ __forceinline__ float dot8(const uint4& w, const uint4& x, float acc) {
     const unsigned wa[4] = {w.x, w.y, w.z, w.w}, xa[4] = {x.x, x.y, x.z, x.w};
@@ -52,32 +51,26 @@ extern "C" __global__ void __launch_bounds__(gemv1::GV_WARPS * 32) linear_gemv_b
     for (int r = 0; r < GV_R; r++) {
         wr[r] = at(w, min(row0 + r, n - 1), 0);  // rows past n repeat the last one and are not stored
     }
-    float acc[GV_R];
+    float acc[GV_R] = {};
     uint4 cur[GV_R][GV_B];
-    const uint4 zero = make_uint4(0, 0, 0, 0);
+    auto load = [&](int base) {  // the batch of words base + lane + 32 b of every row, all in flight
 #pragma unroll
-    for (int r = 0; r < GV_R; r++) {
-        acc[r] = 0.0f;
+        for (int r = 0; r < GV_R; r++) {
 #pragma unroll
-        for (int b = 0; b < GV_B; b++) {
-            int c = lane + 32 * b;
-            cur[r][b] = c < words ? load_stream(wr[r] + 16LL * c) : zero;
+            for (int b = 0; b < GV_B; b++) {
+                int c = base + lane + 32 * b;
+                cur[r][b] = c < words ? load_stream(wr[r] + 16LL * c) : make_uint4(0, 0, 0, 0);
+            }
         }
-    }
+    };
+    load(0);
     for (int c = threadIdx.x; c < words; c += blockDim.x) {
         sx[c] = *(const uint4*) at(x, 0, 8LL * c);
     }
     __syncthreads();
     for (int base = 0; base < words; base += 32 * GV_B) {
         if (base > 0) {
-#pragma unroll
-            for (int r = 0; r < GV_R; r++) {
-#pragma unroll
-                for (int b = 0; b < GV_B; b++) {
-                    int c = base + lane + 32 * b;
-                    cur[r][b] = c < words ? load_stream(wr[r] + 16LL * c) : zero;
-                }
-            }
+            load(base);
         }
 #pragma unroll
         for (int b = 0; b < GV_B; b++) {

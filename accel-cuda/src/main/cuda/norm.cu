@@ -35,7 +35,7 @@ __device__ __forceinline__ void stt(const View& v, long long row, long long col,
 // element order, then block_sum. A decode's one-row norm is a chain of dependent instructions on one
 // SM, so fewer and wider accesses and no run-time dtype branches are what make it short (ncu on an
 // H200 had the strided form at 660 instructions per warp for 4 elements per thread, 7.9 µs).
-template <int XT, int WT>
+template <int XT>
 __device__ __forceinline__ float round_xt(float v) {
     return XT == DT_BF16 ? bf16_to_f32(f32_to_bf16(v)) : f16_to_f32(f32_to_f16(v));
 }
@@ -81,7 +81,7 @@ __device__ void rms_row16(View x, View weight, View residual, View residualOut, 
         unpack16<XT>(*(const uint4*) at(residual, row, c), res);
 #pragma unroll
         for (int i = 0; i < 8; i++) {
-            r[i] = round_xt<XT, WT>(__fadd_rn(r[i], res[i]));
+            r[i] = round_xt<XT>(__fadd_rn(r[i], res[i]));
         }
         *(uint4*) at(residualOut, row, c) = pack16<XT>(r);
     }
@@ -96,7 +96,7 @@ __device__ void rms_row16(View x, View weight, View residual, View residualOut, 
 #pragma unroll
     for (int i = 0; i < 8; i++) {
         float n = __fmul_rn(r[i], inv);
-        o[i] = gemma ? __fmul_rn(n, __fadd_rn(1.0f, w[i])) : __fmul_rn(round_xt<XT, WT>(n), w[i]);
+        o[i] = gemma ? __fmul_rn(n, __fadd_rn(1.0f, w[i])) : __fmul_rn(round_xt<XT>(n), w[i]);
     }
     *(uint4*) at(out, row, c) = pack16<XT>(o);
 }
