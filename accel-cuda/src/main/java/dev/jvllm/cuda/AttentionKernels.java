@@ -257,15 +257,9 @@ final class AttentionKernels implements KernelFamily {
             default -> throw new IllegalArgumentException("paged_attention: cache " + a.kCache().describe());
         };
         try (Partials p = new Partials(a, tokens, splits)) {
-            gpu.kernel(DECODE_KERNELS[cache][Integer.numberOfTrailingZeros(group)])
-                    .grid(a.numSeqs(), a.numKvHeads(), splits).block(DECODE_WARPS * 32).sharedBytes(shared)
-                    .view(a.q()).view(a.kCache()).view(a.vCache()).view(a.out())
-                    .ptr(a.queryStartLoc()).ptr(a.seqLens()).ptr(a.blockTables()).i64(a.blockTables().layout().rowStride())
-                    .i32(a.numSeqs()).i32(tokens).i32(a.numHeads()).i32(a.numKvHeads()).i32(d)
-                    .f32(a.scale()).i32(a.slidingWindow()).f32(a.softCap()).i32(a.blockSize()).i32(a.blockTables().cols())
-                    .i32(a.kCache().dim(0)).i32(splits).i32(chunk).i32(vec ? 1 : 0).ptr(p.acc()).ptr(p.ml())
-                    .ptr(gpu.errorWord()).i32(DeviceErrors.code(OpKind.PAGED_ATTENTION, 0)).launch();
-            p.merge();
+            launchDecode(gpu.kernel(DECODE_KERNELS[cache][Integer.numberOfTrailingZeros(group)])
+                    .grid(a.numSeqs(), a.numKvHeads(), splits).block(DECODE_WARPS * 32).sharedBytes(shared),
+                    a, tokens, splits, chunk, vec ? 1 : 0, p);
         }
     }
 
@@ -319,16 +313,26 @@ final class AttentionKernels implements KernelFamily {
         String name = DECODE_VEC_KERNELS[a.kCache().dtype() == DType.BF16 ? 1 : 0][dm == 64 ? 0 : 1]
                 [Integer.numberOfTrailingZeros(perBlock)];
         try (Partials p = new Partials(a, tokens, splits)) {
-            gpu.kernel(name).grid(a.numSeqs(), a.numHeads() / perBlock, splits).block(VECTOR_DECODE_WARPS * 32)
-                    .sharedBytes(shared)
-                    .view(a.q()).view(a.kCache()).view(a.vCache()).view(a.out())
-                    .ptr(a.queryStartLoc()).ptr(a.seqLens()).ptr(a.blockTables()).i64(a.blockTables().layout().rowStride())
-                    .i32(a.numSeqs()).i32(tokens).i32(a.numHeads()).i32(a.numKvHeads()).i32(d)
-                    .f32(a.scale()).i32(a.slidingWindow()).f32(a.softCap()).i32(a.blockSize()).i32(a.blockTables().cols())
-                    .i32(a.kCache().dim(0)).i32(splits).i32(chunk).i32(group).ptr(p.acc()).ptr(p.ml())
-                    .ptr(gpu.errorWord()).i32(DeviceErrors.code(OpKind.PAGED_ATTENTION, 0)).launch();
-            p.merge();
+            launchDecode(gpu.kernel(name).grid(a.numSeqs(), a.numHeads() / perBlock, splits)
+                    .block(VECTOR_DECODE_WARPS * 32).sharedBytes(shared), a, tokens, splits, chunk, group, p);
         }
+    }
+
+    /**
+     * The arguments both decode forms take after their launch shape (attention.cu ATTN_DECODE and
+     * ATTN_DECODE_VEC: the views, the batch metadata, splits and chunk, the form's own int — vec for
+     * the decode form, the KV group for the vector form —, the split partials and the error word),
+     * then the launch and the merge of the splits.
+     */
+    private void launchDecode(Launch l, PagedAttention a, int tokens, int splits, int chunk, int formArg,
+            Partials p) {
+        l.view(a.q()).view(a.kCache()).view(a.vCache()).view(a.out())
+                .ptr(a.queryStartLoc()).ptr(a.seqLens()).ptr(a.blockTables()).i64(a.blockTables().layout().rowStride())
+                .i32(a.numSeqs()).i32(tokens).i32(a.numHeads()).i32(a.numKvHeads()).i32(a.headSize())
+                .f32(a.scale()).i32(a.slidingWindow()).f32(a.softCap()).i32(a.blockSize()).i32(a.blockTables().cols())
+                .i32(a.kCache().dim(0)).i32(splits).i32(chunk).i32(formArg).ptr(p.acc()).ptr(p.ml())
+                .ptr(gpu.errorWord()).i32(DeviceErrors.code(OpKind.PAGED_ATTENTION, 0)).launch();
+        p.merge();
     }
 
     /** The one-block-per-(token, head) form: the cross-check of the flash form, and its fallback. */
