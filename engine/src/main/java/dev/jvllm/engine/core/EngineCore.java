@@ -70,8 +70,8 @@ public final class EngineCore implements AutoCloseable {
     private final Map<String, List<Sequence>> requests = new LinkedHashMap<>();
     private long nextSeqId;
     private long steps;
-    /** Per-phase step times, or null (off: {@code -Djvllm.engine.profile=true} turns it on). */
-    private final StepProfile profile = StepProfile.ON ? new StepProfile() : null;
+    /** Per-phase step times ({@code -Djvllm.engine.profile=true}; off, its calls return at once). */
+    private final StepProfile profile = StepProfile.fromSystemProperty();
     private long promptTokensComputed;
     private long generatedTokens;
 
@@ -349,13 +349,9 @@ public final class EngineCore implements AutoCloseable {
      * end of its prompt). Returns an empty list when nothing is queued.
      */
     public List<CompletionDelta> step() {
-        if (profile != null) {
-            profile.start();
-        }
+        profile.start();
         List<Scheduler.Scheduled> batch = scheduler.schedule();
-        if (profile != null) {
-            profile.lap();
-        }
+        profile.lap();
         if (batch.isEmpty()) {
             if (scheduler.hasUnfinished()) { // the capacity checks at construction rule this out
                 throw new IllegalStateException("no sequence can run although " + scheduler.numWaiting()
@@ -392,21 +388,15 @@ public final class EngineCore implements AutoCloseable {
         }
         int[] sampled = new int[batch.size()];
         Sampler.RowLogprobs[] sampledLogprobs = new Sampler.RowLogprobs[batch.size()];
-        if (profile != null) {
-            profile.kind(DecodeGraphs.isDecode(chunks), chunks.size());
-            profile.lap();
-        }
+        profile.kind(chunks);
+        profile.lap();
         try (Tensor logits = runner.execute(chunks)) {
-            if (profile != null) {
-                profile.lap();
-            }
+            profile.lap();
             if (logits != null) {
                 promptLogprobs(logits, batch, firstPromptRow);
                 sample(logits, batch, sampleRow, sampled, sampledLogprobs);
             }
-            if (profile != null) {
-                profile.lap();
-            }
+            profile.lap();
         }
         List<CompletionDelta> out = new ArrayList<>();
         for (int i = 0; i < batch.size(); i++) {
@@ -424,9 +414,7 @@ public final class EngineCore implements AutoCloseable {
                 }
             }
         }
-        if (profile != null) {
-            profile.lap();
-        }
+        profile.lap();
         return out;
     }
 
@@ -670,9 +658,7 @@ public final class EngineCore implements AutoCloseable {
     /** Frees the KV cache and state pools, and the model when this engine loaded it. */
     @Override
     public void close() {
-        if (profile != null) {
-            profile.print(System.err);
-        }
+        profile.print(System.err);
         runner.close();
         if (ownsModel) {
             ranks.close();

@@ -1,6 +1,7 @@
 package dev.jvllm.engine.core;
 
 import java.io.PrintStream;
+import java.util.List;
 import java.util.Locale;
 
 /**
@@ -13,37 +14,66 @@ import java.util.Locale;
  * the deltas).
  */
 final class StepProfile {
-    static final boolean ON = Boolean.getBoolean("jvllm.engine.profile");
     private static final String[] PHASES = {"schedule", "inputs", "forward", "sample", "outputs"};
 
+    /** Whether this profile records (off: every method returns at once, nothing is timed). */
+    private final boolean on;
     private final long[][] nanos = new long[2][PHASES.length];
     private final long[] steps = new long[2];
     private final long[] sequences = new long[2];
     private long last;
+    private long schedule; // the current step's schedule phase, counted once its kind is known
     private int kind;
     private int phase;
 
-    /** Starts a step's clock. */
-    void start() {
-        last = System.nanoTime();
-        phase = 0;
+    /** On with {@code -Djvllm.engine.profile=true}. */
+    static StepProfile fromSystemProperty() {
+        return new StepProfile(Boolean.getBoolean("jvllm.engine.profile"));
     }
 
-    /** Ends the current phase (in {@link #PHASES} order). */
+    StepProfile(boolean on) {
+        this.on = on;
+    }
+
+    /** Starts a step's clock. */
+    void start() {
+        if (on) {
+            last = System.nanoTime();
+            phase = 0;
+        }
+    }
+
+    /** Ends the current phase (in {@link #PHASES} order); a step that schedules nothing counts nowhere. */
     void lap() {
+        if (!on) {
+            return;
+        }
         long now = System.nanoTime();
-        nanos[kind][phase++] += now - last;
+        if (phase == 0) {
+            schedule = now - last;
+            phase++;
+        } else {
+            nanos[kind][phase++] += now - last;
+        }
         last = now;
     }
 
-    /** The step is decode-only (kind 0) or not (kind 1), over {@code n} sequences. */
-    void kind(boolean decode, int n) {
-        kind = decode ? 0 : 1;
+    /** The step's batch, scheduled: decode-only (kind 0) or not (kind 1). */
+    void kind(List<ModelRunner.Chunk> chunks) {
+        if (!on) {
+            return;
+        }
+        kind = DecodeGraphs.isDecode(chunks) ? 0 : 1;
         steps[kind]++;
-        sequences[kind] += n;
+        sequences[kind] += chunks.size();
+        nanos[kind][0] += schedule;
     }
 
+    /** The table, when on (a step-less profile prints its header alone). */
     void print(PrintStream out) {
+        if (!on) {
+            return;
+        }
         out.println("engine step profile (-Djvllm.engine.profile): mean ms per step by phase");
         out.printf(Locale.ROOT, "%-12s %7s %9s", "steps", "count", "seqs/step");
         for (String p : PHASES) {
