@@ -118,10 +118,9 @@ public final class LinearKernel {
 
     /** Whether the storage byte ranges of a and b intersect (a conservative test: the span from first to last row). */
     private static boolean overlap(Tensor a, Tensor b) {
-        long a0 = CpuTensor.of(a).storage().address() + a.layout().byteOffset();
-        long a1 = CpuTensor.of(a).storage().address() + a.layout().endElement() * a.dtype().byteSize();
-        long b0 = CpuTensor.of(b).storage().address() + b.layout().byteOffset();
-        long b1 = CpuTensor.of(b).storage().address() + b.layout().endElement() * b.dtype().byteSize();
+        long as = CpuTensor.of(a).storage().address(), bs = CpuTensor.of(b).storage().address();
+        long a0 = as + a.layout().byteOffset(), a1 = as + a.layout().endElement() * a.dtype().byteSize();
+        long b0 = bs + b.layout().byteOffset(), b1 = bs + b.layout().endElement() * b.dtype().byteSize();
         return a0 < b1 && b0 < a1;
     }
 

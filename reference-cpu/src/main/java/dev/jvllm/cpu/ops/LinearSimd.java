@@ -91,7 +91,7 @@ final class LinearSimd {
             }
             DecodeOp op = plan[i];
             int n0 = (task - firstTask[i]) * nBlock;
-            tile(op.w, op.direct, op.x, op.bias, op.out, op.k, 0, op.tRows, n0, Math.min(op.n, n0 + nBlock));
+            tile(op.w, op.direct, op.x, op.bias, op.out, op.k, op.tRows, n0, Math.min(op.n, n0 + nBlock));
         });
     }
 
@@ -144,21 +144,21 @@ final class LinearSimd {
     private static final int COLUMN_CHUNK = 64;
 
     /**
-     * out[t0..t1, n0..n1): W rows four at a time, each against every x row of the block, from an f32
+     * out[0..tRows, n0..n1): W rows four at a time, each against every x row, from an f32
      * panel or, when {@code direct} is given, straight from W's storage (same bits either way).
      */
-    private static void tile(LinearDequant w, Direct direct, float[] x, float[] bias, Out out, int k, int t0, int t1,
+    private static void tile(LinearDequant w, Direct direct, float[] x, float[] bias, Out out, int k, int tRows,
             int n0, int n1) {
         int kv = k - k % L;
         // one x row against an int8 W: converted in registers, read in place (same bits)
-        GemmQuant.Rows4 packed = direct == null && t1 - t0 == 1 ? GemmQuant.Rows4.of(w) : null;
+        GemmQuant.Rows4 packed = direct == null && tRows == 1 ? GemmQuant.Rows4.of(w) : null;
         boolean inPlace = direct != null || packed != null;
         float[] panel = inPlace ? null : new float[4 * k]; // W rows j..j+3 in f32: [4, K]
         MemorySegment ws = direct != null ? direct.seg() : panel != null ? MemorySegment.ofArray(panel) : null;
         boolean bf16 = direct != null && direct.bf16();
         float[] res = new float[16];
         float[] buf = new float[16 * L]; // the kernels' accumulators, reduced in place
-        float[] tileOut = new float[(t1 - t0) * COLUMN_CHUNK]; // out[t0..t1, c0..c0+64) in f32
+        float[] tileOut = new float[tRows * COLUMN_CHUNK]; // out[0..tRows, c0..c0+64) in f32
         for (int c0 = n0; c0 < n1; c0 += COLUMN_CHUNK) {
             int cols = Math.min(COLUMN_CHUNK, n1 - c0);
             for (int j = c0; j < c0 + cols; j += 4) {
@@ -177,8 +177,8 @@ final class LinearSimd {
                 long w1 = direct == null ? 4L * r1 * k : direct.row(j + r1);
                 long w2 = direct == null ? 4L * r2 * k : direct.row(j + r2);
                 long w3 = direct == null ? 4L * r3 * k : direct.row(j + r3);
-                for (int t = t0; t < t1; ) {
-                    int rem = t1 - t;
+                for (int t = 0; t < tRows; ) {
+                    int rem = tRows - t;
                     int rt = rem >= 3 ? Math.min(4, rem) : rem;
                     int x0 = t * k;
                     if (packed != null) {
@@ -197,14 +197,14 @@ final class LinearSimd {
                             for (int c = kv; c < k; c++) {
                                 v = Math.fma(x[xo + c], inPlace ? w.at(j + r, c) : panel[r * k + c], v);
                             }
-                            tileOut[(t + i - t0) * COLUMN_CHUNK + j - c0 + r] = v + bias[j + r];
+                            tileOut[(t + i) * COLUMN_CHUNK + j - c0 + r] = v + bias[j + r];
                         }
                     }
                     t += rt;
                 }
             }
-            for (int t = t0; t < t1; t++) {
-                out.store(t, c0, tileOut, (t - t0) * COLUMN_CHUNK, cols);
+            for (int t = 0; t < tRows; t++) {
+                out.store(t, c0, tileOut, t * COLUMN_CHUNK, cols);
             }
         }
     }
