@@ -16,6 +16,7 @@ __device__ __forceinline__ bool beats(float va, int ia, float vb, int ib) {
 
 // out[b] = argmax_v logits[b, v]; one block (a multiple of 32 threads) per row.
 extern "C" __global__ void argmax_rows(View logits, int* out, int vocab) {
+    pdl_begin();
     __shared__ float sv[32];
     __shared__ int si[32];
     long long row = blockIdx.x;

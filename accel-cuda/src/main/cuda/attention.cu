@@ -7,6 +7,7 @@
 // and its token skipped. caches: [capacity, width] rows (contiguous).
 extern "C" __global__ void attn_kv_write(View k, View v, View kCache, View vCache, const int* slots, int tokens,
         int width, long long capacity, int* err, int errCode) {
+    pdl_begin();
     int t = blockIdx.x;
     int slot = slots[t];
     if (slot == -1) {
@@ -500,21 +501,47 @@ __device__ void combine_warps(const float* sM, const float* sL, const float* sAc
     }
 }
 
+// One tile's online-softmax step for G heads in a warp, one key per lane: the lane's raw scores
+// s[h] (hasKey false: no key, score -inf) are scaled and soft-capped, each head's running max m and
+// sum l take the tile in, the lane's N accumulators per head are rescaled, and pr[h] is the lane's
+// key's unnormalized probability (0 without a key). The decode forms' common step.
+template <int G, int N>
+__device__ __forceinline__ void softmax_tile(const float* s, bool hasKey, float scale, float softCap, float* m,
+        float* l, float (*acc)[N], float* pr) {
+#pragma unroll
+    for (int h = 0; h < G; h++) {
+        float x = -INFINITY;
+        if (hasKey) {
+            x = scale * s[h];
+            if (softCap > 0.0f) {
+                x = softCap * tanhf(x / softCap);
+            }
+        }
+        float mNew = fmaxf(m[h], warp_max(x));
+        pr[h] = mNew == -INFINITY ? 0.0f : expf(x - mNew);
+        float corr = mNew == -INFINITY ? 1.0f : expf(m[h] - mNew);  // m = -inf: 0
+        l[h] = l[h] * corr + warp_sum(pr[h]);
+        m[h] = mNew;
+#pragma unroll
+        for (int i = 0; i < N; i++) {
+            acc[h][i] *= corr;
+        }
+    }
+}
+
 constexpr int DW = 4;  // warps per block of the decode form
 
 // Cache elements c .. c+7 of the row at p as f32 (zeros from D on); vec: p + c is 16-byte aligned
 // and c + 8 <= D.
 template <int CT>
 __device__ __forceinline__ void cache_load8(const char* p, int c, int D, bool vec, float* o) {
-    if (vec && CT != DT_F32) {
-        uint4 u = *(const uint4*) (p + 2 * (long long) c);
-        unsigned w[4] = {u.x, u.y, u.z, u.w};
-#pragma unroll
-        for (int i = 0; i < 4; i++) {
-            o[2 * i] = cache_at<CT>((const char*) &w[i], 0);
-            o[2 * i + 1] = cache_at<CT>((const char*) &w[i], 1);
+    if constexpr (CT != DT_F32) {
+        if (vec) {
+            unpack8<CT>(*(const uint4*) (p + 2 * (long long) c), o);
+            return;
         }
-    } else if (vec) {
+    }
+    if (vec) {
         float4 a = *(const float4*) (p + 4 * (long long) c), b = *(const float4*) (p + 4 * (long long) c + 16);
         o[0] = a.x, o[1] = a.y, o[2] = a.z, o[3] = a.w, o[4] = b.x, o[5] = b.y, o[6] = b.z, o[7] = b.w;
     } else {
@@ -620,25 +647,7 @@ __device__ void decode(View q, View kCache, View vCache, View out, const int* qS
             }
         }
         float pr[G];
-#pragma unroll
-        for (int h = 0; h < G; h++) {
-            float sc = -INFINITY;
-            if (row >= 0) {
-                sc = scale * s[h];
-                if (softCap > 0.0f) {
-                    sc = softCap * tanhf(sc / softCap);
-                }
-            }
-            float mNew = fmaxf(m[h], warp_max(sc));
-            pr[h] = mNew == -INFINITY ? 0.0f : expf(sc - mNew);
-            float corr = mNew == -INFINITY ? 1.0f : expf(m[h] - mNew);  // m = -inf: 0
-            l[h] = l[h] * corr + warp_sum(pr[h]);
-            m[h] = mNew;
-#pragma unroll
-            for (int i = 0; i < MAX_PER_LANE; i++) {
-                acc[h][i] *= corr;
-            }
-        }
+        softmax_tile<G, MAX_PER_LANE>(s, row >= 0, scale, softCap, m, l, acc, pr);
         // values, 8 keys at a time: their rows' loads are all issued before the first multiply-add
         int n = min(32, hi - base + 1);
         for (int k0 = 0; k0 < n; k0 += 8) {
@@ -693,17 +702,6 @@ __device__ void decode(View q, View kCache, View vCache, View out, const int* qS
 }
 
 constexpr int VW = 8;  // warps per block of the vector decode form
-
-// Cache elements 2i and 2i + 1 of the 16-byte word u as f32.
-template <int CT>
-__device__ __forceinline__ void unpack8(const uint4& u, float* o) {
-    unsigned w[4] = {u.x, u.y, u.z, u.w};
-#pragma unroll
-    for (int i = 0; i < 4; i++) {
-        o[2 * i] = cache_at<CT>((const char*) &w[i], 0);
-        o[2 * i + 1] = cache_at<CT>((const char*) &w[i], 1);
-    }
-}
 
 // The vector decode form (f16/bf16 cache, head size D <= DM with D % 8 == 0 and 32 % (D / 8) == 0,
 // 16-byte aligned rows): one block of VW warps per (sequence b, group of G query heads, key split z),
@@ -800,25 +798,7 @@ __device__ void decode_vec(View q, View kCache, View vCache, View out, const int
                 }
             }
             float pr[G];
-#pragma unroll
-            for (int h = 0; h < G; h++) {
-                float x = -INFINITY;
-                if (row >= 0) {
-                    x = scale * sc[h];
-                    if (softCap > 0.0f) {
-                        x = softCap * tanhf(x / softCap);
-                    }
-                }
-                float mNew = fmaxf(m[h], warp_max(x));
-                pr[h] = mNew == -INFINITY ? 0.0f : expf(x - mNew);
-                float corr = mNew == -INFINITY ? 1.0f : expf(m[h] - mNew);
-                l[h] = l[h] * corr + warp_sum(pr[h]);
-                m[h] = mNew;
-#pragma unroll
-                for (int i = 0; i < 8; i++) {
-                    acc[h][i] *= corr;
-                }
-            }
+            softmax_tile<G, 8>(sc, row >= 0, scale, softCap, m, l, acc, pr);
 #pragma unroll
             for (int s = 0; s < KW; s++) {
                 int j = kr0 + RPI * s;
@@ -912,6 +892,7 @@ extern "C" __global__ void attn_zero_padding(View out, const int* qStart, int nu
 // m = max_z m_z. One block per (token, head); rows of no sequence are left to attn_zero_padding.
 extern "C" __global__ void attn_merge(View out, const float* partAcc, const float* partMl, const int* qStart,
         int numSeqs, int tokens, int numHeads, int headSize, int splits) {
+    pdl_begin();
     int t = blockIdx.x / numHeads, h = blockIdx.x % numHeads;
     if (numSeqs == 0 || t < qStart[0] || t >= qStart[numSeqs]) {
         return;
@@ -948,6 +929,7 @@ extern "C" __global__ void attn_merge(View out, const float* partAcc, const floa
             int tokens, int numHeads, int numKvHeads, int headSize, float scale, int window, float softCap,         \
             int blockSize, int maxBlocks, int numBlocks, int splits, int chunk, int vec, float* partAcc,            \
             float* partMl, int* err, int errCode) {                                                                 \
+        pdl_begin();                                                                                                \
         attn::decode<CT, G>(q, kCache, vCache, out, qStart, seqLens, blockTables, tableStride, numSeqs, tokens,    \
                 numHeads, numKvHeads, headSize, scale, window, softCap, blockSize, maxBlocks, numBlocks, splits,   \
                 chunk, vec, partAcc, partMl, err, errCode);                                                          \
@@ -974,6 +956,7 @@ ATTN_DECODE(attn_decode_bf16_g8, DT_BF16, 8)
             int tokens, int numHeads, int numKvHeads, int headSize, float scale, int window, float softCap,         \
             int blockSize, int maxBlocks, int numBlocks, int splits, int chunk, int kvGroup, float* partAcc,        \
             float* partMl, int* err, int errCode) {                                                                 \
+        pdl_begin();                                                                                                \
         attn::decode_vec<CT, G, DM>(q, kCache, vCache, out, qStart, seqLens, blockTables, tableStride, numSeqs,   \
                 tokens, numHeads, numKvHeads, headSize, scale, window, softCap, blockSize, maxBlocks, numBlocks,   \
                 splits, chunk, kvGroup, partAcc, partMl, err, errCode);                                             \

@@ -136,6 +136,39 @@ __device__ __forceinline__ float round_to(int dt, float v) {
     }
 }
 
+// ---- 16-byte words of 8 elements of a 16-bit float dtype (DT: DT_BF16 or DT_F16, fixed at compile time) ----
+
+// v rounded through DT and back
+template <int DT>
+__device__ __forceinline__ float round16(float v) {
+    return DT == DT_BF16 ? bf16_to_f32(f32_to_bf16(v)) : f16_to_f32(f32_to_f16(v));
+}
+
+// the word's elements as f32, in memory order
+template <int DT>
+__device__ __forceinline__ void unpack8(const uint4& u, float* o) {
+    const unsigned w[4] = {u.x, u.y, u.z, u.w};
+#pragma unroll
+    for (int i = 0; i < 4; i++) {
+        unsigned short lo = (unsigned short) (w[i] & 0xFFFFu), hi = (unsigned short) (w[i] >> 16);
+        o[2 * i] = DT == DT_BF16 ? bf16_to_f32(lo) : f16_to_f32(lo);
+        o[2 * i + 1] = DT == DT_BF16 ? bf16_to_f32(hi) : f16_to_f32(hi);
+    }
+}
+
+// v[0..7] rounded to DT, as one word
+template <int DT>
+__device__ __forceinline__ uint4 pack8(const float* v) {
+    unsigned w[4];
+#pragma unroll
+    for (int i = 0; i < 4; i++) {
+        unsigned short lo = DT == DT_BF16 ? f32_to_bf16(v[2 * i]) : f32_to_f16(v[2 * i]);
+        unsigned short hi = DT == DT_BF16 ? f32_to_bf16(v[2 * i + 1]) : f32_to_f16(v[2 * i + 1]);
+        w[i] = (unsigned) lo | ((unsigned) hi << 16);
+    }
+    return make_uint4(w[0], w[1], w[2], w[3]);
+}
+
 __device__ __forceinline__ float ld(const View& v, long long row, long long col) { return load_f32(at(v, row, col), v.dt); }
 
 __device__ __forceinline__ void st(const View& v, long long row, long long col, float x) { store_f32(at(v, row, col), v.dt, x); }
@@ -161,6 +194,32 @@ __device__ __forceinline__ void report_error(int* err, int code, int a, int b, i
         e[3] = c;
         __threadfence_system();
     }
+}
+
+// ---- programmatic dependent launch (sm_90 and later; no-ops on older GPUs) ----
+// A kernel launched with Launch.dependent() may begin while the kernel before it in the stream still
+// runs. pdl_wait() returns once that kernel has completed and its writes are visible (at once when the
+// launch was not dependent), so such a kernel calls it in every block, before it reads or writes
+// anything earlier kernels write or read; work that touches only data no kernel writes (a GEMV's
+// weights) may come before it. pdl_launch_next() lets the next dependent kernel begin launching (its
+// blocks then wait in their pdl_wait()); called after pdl_wait(), at most two grids overlap. What a
+// step saves is the gap between one kernel's end and the next one's start.
+__device__ __forceinline__ void pdl_wait() {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+    asm volatile("griddepcontrol.wait;" ::: "memory");
+#endif
+}
+
+__device__ __forceinline__ void pdl_launch_next() {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+    asm volatile("griddepcontrol.launch_dependents;" ::: "memory");
+#endif
+}
+
+// Both, at the top of a dependent kernel that has nothing to do before its inputs are ready.
+__device__ __forceinline__ void pdl_begin() {
+    pdl_wait();
+    pdl_launch_next();
 }
 
 // 16 bytes of global memory read once (a weight row streamed by a GEMV): bypasses L1, so the

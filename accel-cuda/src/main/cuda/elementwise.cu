@@ -1,27 +1,7 @@
 // Elementwise ops: binary, scale, activation, gated activation. See ElementwiseKernels.java.
 // Transcendentals are evaluated in f64 and rounded to f32 (the CPU reference's scalar form), then
 // rounded once to out's dtype.
-#include "common.cuh"
-
-namespace elementwise {
-
-// ActivationKind ordinals (ElementwiseKernels passes fn.ordinal()).
-enum Fn { SILU = 0, GELU_ERF = 1, GELU_TANH = 2, RELU = 3, SIGMOID = 4, SOFTPLUS = 5, TANH_SOFTCAP = 6 };
-
-__device__ __forceinline__ float activate(int fn, float xf, float param) {
-    double x = xf;
-    switch (fn) {
-        case SILU: return (float) (x / (1.0 + exp(-x)));
-        case GELU_ERF: return (float) (0.5 * x * erfc(-x * 0.70710678118654752440));
-        case GELU_TANH: return (float) (0.5 * x * (1.0 + tanh(0.79788456080286535588 * (x + 0.044715 * x * x * x))));
-        case RELU: return fmaxf(xf, 0.0f);
-        case SIGMOID: return (float) (1.0 / (1.0 + exp(-x)));
-        case SOFTPLUS: return x > 20.0 ? xf : (float) log1p(exp(x));
-        default: return (float) (param * tanh(x / param));
-    }
-}
-
-}  // namespace elementwise
+#include "activation.cuh"
 
 // out = a (+|*) b; b has a's shape or is one row broadcast (bcast = 1). op: 0 add, 1 mul.
 extern "C" __global__ void ew_binary(View a, View b, View out, long long rows, int cols, int op, int bcast) {
@@ -39,14 +19,15 @@ extern "C" __global__ void ew_scale(View x, View out, long long rows, int cols, 
 
 extern "C" __global__ void ew_activation(View x, View out, long long rows, int cols, int fn, float param) {
     ROWS_COLS(r, c, rows, cols) {
-        st(out, r, c, elementwise::activate(fn, ld(x, r, c), param));
+        st(out, r, c, act::activate(fn, ld(x, r, c), param));
     }
 }
 
 // out[t, j] = f(x[t, j]) * x[t, n + j]; x: [T, 2n], out: [T, n].
 extern "C" __global__ void ew_gated(View x, View out, long long rows, int n, int fn) {
+    pdl_begin();
     ROWS_COLS(t, j, rows, n) {
-        float g = elementwise::activate(fn, ld(x, t, j), 0.0f);
+        float g = act::activate(fn, ld(x, t, j), 0.0f);
         st(out, t, j, __fmul_rn(g, ld(x, t, n + j)));
     }
 }

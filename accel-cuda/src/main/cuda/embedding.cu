@@ -4,6 +4,7 @@
 // out[t] = table[ids[t] - vocabStart] when that row is in this shard, else zeros; converted to out's dtype.
 extern "C" __global__ void emb_lookup(const int* ids, View table, View out, int tokens, int hidden, int vocabStart,
         int vocab) {
+    pdl_begin();
     bool same = table.dt == out.dt;
     int size = dt_size(out.dt);
     ROWS_COLS(t, c, tokens, hidden) {

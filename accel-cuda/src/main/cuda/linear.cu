@@ -1,5 +1,6 @@
 // The epilogue of the cuBLAS linear: out = round(acc + bias). See LinearKernels.java.
-#include "common.cuh"
+#include "activation.cuh"
+#include "rms.cuh"
 
 // acc: F32 [T, N] (cuBLAS output); bias: [N] or absent (hasBias = 0); out: [T, N] any float dtype.
 extern "C" __global__ void linear_bias_round(View acc, View bias, View out, long long rows, int cols, int hasBias) {
@@ -17,14 +18,18 @@ extern "C" __global__ void linear_bias_round(View acc, View bias, View out, long
 // out[0, n] = round(Σ_k x[0, k] · W[n, k] (+ bias[n])) for one token, x and W bf16 (W rows 16-byte
 // aligned, K a multiple of 8, at most 16384). A decode's projections are 8-67 MB streamed once per
 // token; cuBLAS ran the small ones at 1.2-2.1 TB/s on an H200 (o_proj 2048 x 2048 in 6.7 µs). Here a
-// warp takes GV_R rows: each lane issues its GV_B 16-byte words of every row (GV_R x GV_B loads in
-// flight, streamed past L1) before the block stages x in shared memory, then meets each word with
-// the matching x word; the warp sums its lanes. f32 products of exact widenings, f32 accumulation.
+// warp takes GV_R rows at a time: each lane loads 16-byte words of every row (streamed past L1) and
+// meets each with the matching word of x, which the block holds in shared memory; the warp sums its
+// lanes (see gemv). f32 products of exact widenings, f32 accumulation.
 namespace gemv1 {
 
-constexpr int GV_WARPS = 8;  // warps per block
-constexpr int GV_R = 2;      // weight rows per warp
-constexpr int GV_B = 8;      // 16-byte words per row and lane in flight (one batch: 32 x 8 words = 2048 elements)
+constexpr int GV_WARPS = 8;          // warps per block
+constexpr int GV_R = 2;              // weight rows per warp and item
+// GV_B: 16-byte words per row and lane in a batch (32 x 4 words = 1024 elements), two batches in flight
+// per warp; GV_BLOCKS_PER_SM: resident blocks per SM the registers allow (LinearKernels.GEMV_BLOCKS_PER_SM).
+// (8 words in flight per batch at one block per SM measured the same on an H200: the kernel's fixed
+// cost, not its loads in flight, is what a decode's small projections pay; docs/performance.md run 9.)
+constexpr int GV_B = 4, GV_BLOCKS_PER_SM = 2;
 
 // acc += Σ_i x_i w_i over the 8 bf16 pairs of two 16-byte words, in element order.
 __device__ __forceinline__ float dot8(const uint4& w, const uint4& x, float acc) {
@@ -37,58 +42,185 @@ __device__ __forceinline__ float dot8(const uint4& w, const uint4& x, float acc)
     return acc;
 }
 
-}  // namespace gemv1
 
-extern "C" __global__ void __launch_bounds__(gemv1::GV_WARPS * 32) linear_gemv_bf16(View x, View w, View bias,
-        View out, int n, int k, int hasBias) {
-    using namespace gemv1;
-    extern __shared__ uint4 sx[];  // x as K / 8 words
+// The GEMV against x, which stage(sx) writes into each block's shared memory (K / 8 words) and ends
+// with a barrier. Work items are the warps' row pairs: item i is rows 2i and 2i + 1 (act.p == nullptr)
+// or, for the gated epilogue, rows i and i + n / 2 (gate and up of output i: out gets both rows as
+// usual and act[i] = f(gate) · up from the stored (rounded) values, as ew_gated computes it). The grid
+// is persistent (at most GV_BLOCKS_PER_SM blocks per SM; LinearKernels sizes it): warp g of the grid
+// takes items g, g + G, g + 2G, ... (G = its warps), each as K / (32 GV_B) batches of GV_B words per
+// lane and row, and issues the loads of its next batch before it consumes the current one, so each
+// warp keeps two batches in flight from start to end instead of stopping at every row's end. The
+// first batch is issued before the staging (weights: no kernel writes them). Per lane and row the
+// words are met in order lane, lane + 32, ..., the same sums whatever GV_B and the grid.
+template <int GV_B, typename Stage>
+__device__ __forceinline__ void gemv(View w, View bias, View out, int n, int k, int hasBias, View act, int fn,
+        uint4* sx, Stage stage) {
     const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
-    const int row0 = (blockIdx.x * GV_WARPS + warp) * GV_R;
-    const int words = k / 8;
-    const char* wr[GV_R];
-#pragma unroll
-    for (int r = 0; r < GV_R; r++) {
-        wr[r] = at(w, min(row0 + r, n - 1), 0);  // rows past n repeat the last one and are not stored
-    }
-    float acc[GV_R] = {};
-    uint4 cur[GV_R][GV_B];
-    auto load = [&](int base) {  // the batch of words base + lane + 32 b of every row, all in flight
+    const bool gated = act.p != nullptr;
+    const int items = gated ? n / 2 : (n + GV_R - 1) / GV_R;
+    const int words = k / 8, batches = (words + 32 * GV_B - 1) / (32 * GV_B);
+    const int stride = gridDim.x * GV_WARPS;
+    auto row = [&](int item, int r) { return gated ? item + r * (n / 2) : item * GV_R + r; };
+    auto issue = [&](uint4 (&buf)[GV_R][GV_B], int item, int b) {  // all of the batch's loads in flight
 #pragma unroll
         for (int r = 0; r < GV_R; r++) {
+            const char* wr = at(w, min(row(item, r), n - 1), 0);  // rows past n repeat the last one, not stored
 #pragma unroll
-            for (int b = 0; b < GV_B; b++) {
-                int c = base + lane + 32 * b;
-                cur[r][b] = c < words ? load_stream(wr[r] + 16LL * c) : make_uint4(0, 0, 0, 0);
+            for (int j = 0; j < GV_B; j++) {
+                int c = 32 * GV_B * b + lane + 32 * j;
+                buf[r][j] = c < words ? load_stream(wr + 16LL * c) : make_uint4(0, 0, 0, 0);
             }
         }
     };
-    load(0);
-    for (int c = threadIdx.x; c < words; c += blockDim.x) {
-        sx[c] = *(const uint4*) at(x, 0, 8LL * c);
-    }
-    __syncthreads();
-    for (int base = 0; base < words; base += 32 * GV_B) {
-        if (base > 0) {
-            load(base);
-        }
+    float acc[GV_R] = {};
+    auto consume = [&](const uint4 (&buf)[GV_R][GV_B], int item, int b) {
 #pragma unroll
-        for (int b = 0; b < GV_B; b++) {
-            int c = base + lane + 32 * b;
+        for (int j = 0; j < GV_B; j++) {
+            int c = 32 * GV_B * b + lane + 32 * j;
             if (c < words) {
                 uint4 xv = sx[c];
 #pragma unroll
                 for (int r = 0; r < GV_R; r++) {
-                    acc[r] = dot8(cur[r][b], xv, acc[r]);
+                    acc[r] = dot8(buf[r][j], xv, acc[r]);
                 }
             }
         }
-    }
+        if (b < batches - 1) {
+            return;
+        }
+        float v[GV_R];
 #pragma unroll
-    for (int r = 0; r < GV_R; r++) {
-        float v = warp_sum(acc[r]);
-        if (lane == 0 && row0 + r < n) {
-            st(out, 0, row0 + r, hasBias ? __fadd_rn(v, ld(bias, 0, row0 + r)) : v);
+        for (int r = 0; r < GV_R; r++) {
+            v[r] = warp_sum(acc[r]);
+            acc[r] = 0.0f;
+            if (hasBias) {
+                v[r] = __fadd_rn(v[r], ld(bias, 0, min(row(item, r), n - 1)));
+            }
+            if (lane == 0 && (gated || row(item, r) < n)) {
+                st(out, 0, row(item, r), v[r]);
+            }
+        }
+        if (gated && lane == 0) {
+            st(act, 0, item, __fmul_rn(act::activate(fn, round_to(out.dt, v[0]), 0.0f), round_to(out.dt, v[1])));
+        }
+    };
+    // the warp's batches in order: (item, b) for b < batches, then (item + stride, 0), ...
+    auto next = [&](int& item, int& b) {
+        if (++b == batches) {
+            b = 0;
+            item += stride;
+        }
+    };
+    uint4 bufA[GV_R][GV_B], bufB[GV_R][GV_B];
+    int item = blockIdx.x * GV_WARPS + warp, b = 0;
+    if (item < items) {
+        issue(bufA, item, b);
+    }
+    pdl_begin();
+    stage(sx);
+    while (item < items) {  // two batches per pass, so that the buffers are named statically
+        int item2 = item, b2 = b;
+        next(item2, b2);
+        if (item2 < items) {
+            issue(bufB, item2, b2);
+        }
+        consume(bufA, item, b);
+        if (item2 >= items) {
+            break;
+        }
+        item = item2, b = b2;
+        next(item2, b2);
+        if (item2 < items) {
+            issue(bufA, item2, b2);
+        }
+        consume(bufB, item, b);
+        item = item2, b = b2;
+    }
+}
+
+// Stages RMSNorm(x (+ residual)) of the one bf16 row (K = hidden, a multiple of 256, at most 8192)
+// as the GEMV's x, with norm.cu's row form's bits: word c's sum of squares in element order, the
+// words summed as block_sum does over hidden / 8 threads (warp v of that block = words 32v .. 32v+31,
+// here taken by warp v mod GV_WARPS). Every block computes the norm itself. The norm's outputs
+// (residualOut: the rounded sum; normOut: the normalized row) may alias x and residual, so only the
+// last block to finish reading them writes them: a ticket on the device word `ticket` (0 between
+// launches; that block sets it back).
+template <int WT>
+__device__ __forceinline__ void stage_rms(View x, View nw, View residual, View residualOut, View normOut, int k,
+        float eps, int hasResidual, int gemma, unsigned* ticket, uint4* sx) {
+    __shared__ float vsum[32];
+    __shared__ int last;
+    const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, words = k / 8, vwarps = words / 32;
+    uint4* sr = sx + words;  // the rounded sums (or x), for residualOut
+    for (int v = warp; v < vwarps; v += GV_WARPS) {
+        const int c = 32 * v + lane;
+        const uint4 xw = *(const uint4*) at(x, 0, 8 * c);
+        const uint4 rw = hasResidual ? *(const uint4*) at(residual, 0, 8 * c) : xw;
+        float r[8];
+        const float ss = warp_sum(rms_load8<DT_BF16>(xw, rw, hasResidual, r));
+        sr[c] = hasResidual ? pack8<DT_BF16>(r) : xw;
+        if (lane == 0) {
+            vsum[v] = ss;
+        }
+    }
+    __syncthreads();
+    const float inv = rms_inv(warp_sum(lane < vwarps ? vsum[lane] : 0.0f), k, eps);
+    for (int c = threadIdx.x; c < words; c += blockDim.x) {
+        float r[8], w[8];
+        unpack8<DT_BF16>(sr[c], r);
+        rms_weight8<WT>(nw, 8 * c, w);
+        sx[c] = rms_scale8<DT_BF16>(r, w, inv, gemma);
+    }
+    __syncthreads();
+    if (threadIdx.x == 0) {
+        last = atomicAdd(ticket, 1u) == gridDim.x - 1;
+    }
+    __syncthreads();
+    if (last) {
+        for (int c = threadIdx.x; c < words; c += blockDim.x) {
+            if (hasResidual) {
+                *(uint4*) at(residualOut, 0, 8 * c) = sr[c];
+            }
+            *(uint4*) at(normOut, 0, 8 * c) = sx[c];
+        }
+        if (threadIdx.x == 0) {
+            atomicExch(ticket, 0u);
         }
     }
 }
+
+// x (one bf16 row of K) into shared memory as K / 8 words
+__device__ __forceinline__ void stage_x(const View& x, int k, uint4* sx) {
+    for (int c = threadIdx.x; c < k / 8; c += blockDim.x) {
+        sx[c] = *(const uint4*) at(x, 0, 8LL * c);
+    }
+    __syncthreads();
+}
+
+}  // namespace gemv1
+
+// act: absent (act.p == nullptr), or [1, n / 2] for the gated epilogue with ActivationKind fn (see gemv).
+extern "C" __global__ void __launch_bounds__(gemv1::GV_WARPS * 32, gemv1::GV_BLOCKS_PER_SM) linear_gemv_bf16(View x, View w, View bias,
+        View out, int n, int k, int hasBias, View act, int fn) {
+    extern __shared__ uint4 sx[];  // x as K / 8 words
+    gemv1::gemv<gemv1::GV_B>(w, bias, out, n, k, hasBias, act, fn, sx, [&](uint4* s) { gemv1::stage_x(x, k, s); });
+}
+
+
+// The batch-1 GEMV of a batch-1 RMSNorm's output, the norm folded in (CudaBackend holds a foldable
+// norm back until the op after it; LinearKernels.runFused): out = round(normOut · Wᵀ (+ bias)),
+// and the norm's outputs written as rms_norm would. x, residual, residualOut, normOut bf16 [1, K];
+// nw: the norm weight [K] (bf16 or f32 by name); act, fn: as linear_gemv_bf16; shared memory 4 K bytes.
+#define GEMV_RMS(NAME, WT)                                                                                      \
+    extern "C" __global__ void __launch_bounds__(gemv1::GV_WARPS * 32, gemv1::GV_BLOCKS_PER_SM) NAME(View x, View nw, View residual,      \
+            View residualOut, View normOut, float eps, int hasResidual, int gemma, unsigned* ticket, View w,     \
+            View bias, View out, int n, int k, int hasBias, View act, int fn) {                                 \
+        extern __shared__ uint4 sx[];                                                                            \
+        gemv1::gemv<gemv1::GV_B>(w, bias, out, n, k, hasBias, act, fn, sx, [&](uint4* s) {                       \
+            gemv1::stage_rms<WT>(x, nw, residual, residualOut, normOut, k, eps, hasResidual, gemma, ticket, s); \
+        });                                                                                                      \
+    }
+
+GEMV_RMS(linear_gemv_rms_bf16, DT_BF16)
+GEMV_RMS(linear_gemv_rms_f32, DT_F32)

@@ -1,6 +1,6 @@
 // RMSNorm (fused residual add, Llama and Gemma forms) and LayerNorm: one block per row of H.
 // See NormKernels.java. Sums in f32; the reciprocal square root in f64 as the CPU reference.
-#include "common.cuh"
+#include "rms.cuh"
 
 // residual != null (hasResidual): r = round(x + residual) stored in residualOut, then r is normalized.
 // Each element is read and written by the same thread, so out may alias x and residualOut may alias
@@ -35,70 +35,21 @@ __device__ __forceinline__ void stt(const View& v, long long row, long long col,
 // element order, then block_sum. A decode's one-row norm is a chain of dependent instructions on one
 // SM, so fewer and wider accesses and no run-time dtype branches are what make it short (ncu on an
 // H200 had the strided form at 660 instructions per warp for 4 elements per thread, 7.9 µs).
-template <int XT>
-__device__ __forceinline__ float round_xt(float v) {
-    return XT == DT_BF16 ? bf16_to_f32(f32_to_bf16(v)) : f16_to_f32(f32_to_f16(v));
-}
-
-template <int XT>
-__device__ __forceinline__ void unpack16(const uint4& u, float* o) {
-    const unsigned w[4] = {u.x, u.y, u.z, u.w};
-#pragma unroll
-    for (int i = 0; i < 4; i++) {
-        unsigned short lo = (unsigned short) (w[i] & 0xFFFFu), hi = (unsigned short) (w[i] >> 16);
-        o[2 * i] = XT == DT_BF16 ? bf16_to_f32(lo) : f16_to_f32(lo);
-        o[2 * i + 1] = XT == DT_BF16 ? bf16_to_f32(hi) : f16_to_f32(hi);
-    }
-}
-
-template <int XT>
-__device__ __forceinline__ uint4 pack16(const float* v) {
-    unsigned w[4];
-#pragma unroll
-    for (int i = 0; i < 4; i++) {
-        unsigned short lo = XT == DT_BF16 ? f32_to_bf16(v[2 * i]) : f32_to_f16(v[2 * i]);
-        unsigned short hi = XT == DT_BF16 ? f32_to_bf16(v[2 * i + 1]) : f32_to_f16(v[2 * i + 1]);
-        w[i] = (unsigned) lo | ((unsigned) hi << 16);
-    }
-    return make_uint4(w[0], w[1], w[2], w[3]);
-}
-
 template <int XT, int WT>
 __device__ void rms_row16(View x, View weight, View residual, View residualOut, View out, int hidden, float eps,
         int hasResidual, int gemma, float* scratch) {
     const long long row = blockIdx.x;
     const int c = 8 * threadIdx.x;
+    const uint4 xw = *(const uint4*) at(x, row, c);
+    const uint4 rw = hasResidual ? *(const uint4*) at(residual, row, c) : xw;
     float r[8], w[8];
-    unpack16<XT>(*(const uint4*) at(x, row, c), r);
-    if constexpr (WT == DT_F32) {
-        float4 a = *(const float4*) at(weight, 0, c), b = *(const float4*) at(weight, 0, c + 4);
-        w[0] = a.x, w[1] = a.y, w[2] = a.z, w[3] = a.w, w[4] = b.x, w[5] = b.y, w[6] = b.z, w[7] = b.w;
-    } else {
-        unpack16<WT>(*(const uint4*) at(weight, 0, c), w);
-    }
+    rms_weight8<WT>(weight, c, w);
+    float ss = rms_load8<XT>(xw, rw, hasResidual, r);
     if (hasResidual) {
-        float res[8];
-        unpack16<XT>(*(const uint4*) at(residual, row, c), res);
-#pragma unroll
-        for (int i = 0; i < 8; i++) {
-            r[i] = round_xt<XT>(__fadd_rn(r[i], res[i]));
-        }
-        *(uint4*) at(residualOut, row, c) = pack16<XT>(r);
-    }
-    float ss = 0.0f;
-#pragma unroll
-    for (int i = 0; i < 8; i++) {
-        ss = fmaf(r[i], r[i], ss);
+        *(uint4*) at(residualOut, row, c) = pack8<XT>(r);
     }
     ss = block_sum(ss, scratch);
-    const float inv = (float) (1.0 / sqrt((double) (ss / hidden) + eps));
-    float o[8];
-#pragma unroll
-    for (int i = 0; i < 8; i++) {
-        float n = __fmul_rn(r[i], inv);
-        o[i] = gemma ? __fmul_rn(n, __fadd_rn(1.0f, w[i])) : __fmul_rn(round_xt<XT>(n), w[i]);
-    }
-    *(uint4*) at(out, row, c) = pack16<XT>(o);
+    *(uint4*) at(out, row, c) = rms_scale8<XT>(r, w, rms_inv(ss, hidden, eps), gemma);
 }
 
 template <int XT, int WT>
@@ -141,7 +92,7 @@ __device__ void rms(View x, View weight, View residual, View residualOut, View o
             }
         }
         ss = block_sum(ss, scratch);
-        float inv = (float) (1.0 / sqrt((double) (ss / hidden) + eps));
+        float inv = rms_inv(ss, hidden, eps);
 #pragma unroll
         for (int i = 0; i < NORM_REGS; i++) {
             int j = threadIdx.x + i * blockDim.x;
@@ -161,7 +112,7 @@ __device__ void rms(View x, View weight, View residual, View residualOut, View o
         ss = fmaf(r, r, ss);
     }
     ss = block_sum(ss, scratch);
-    float inv = (float) (1.0 / sqrt((double) (ss / hidden) + eps));
+    float inv = rms_inv(ss, hidden, eps);
     for (int j = threadIdx.x; j < hidden; j += blockDim.x) {
         // re-read the (rounded) r this thread stored: same thread, same element
         float r = hasResidual ? ldt<XT>(residualOut, row, j) : ldt<XT>(x, row, j);
@@ -178,6 +129,7 @@ __device__ void rms(View x, View weight, View residual, View residualOut, View o
 #define NORM_RMS(NAME, XT, WT)                                                                                   \
     extern "C" __global__ void NAME(View x, View weight, View residual, View residualOut, View out, int hidden, \
             float eps, int hasResidual, int gemma) {                                                           \
+        pdl_begin();                                                                                           \
         normk::rms<XT, WT>(x, weight, residual, residualOut, out, hidden, eps, hasResidual, gemma);            \
     }
 

@@ -32,6 +32,6 @@ final class ArgmaxKernels implements KernelFamily {
             return;
         }
         int threads = vocab >= 8192 ? 1024 : vocab >= 1024 ? 256 : 32;
-        gpu.kernel("argmax_rows").grid(rows).block(threads).view(a.logits()).ptr(a.out()).i32(vocab).launch();
+        gpu.kernel("argmax_rows").dependent().grid(rows).block(threads).view(a.logits()).ptr(a.out()).i32(vocab).launch();
     }
 }

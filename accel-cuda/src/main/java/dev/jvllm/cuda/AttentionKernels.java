@@ -52,7 +52,7 @@ final class AttentionKernels implements KernelFamily {
     private static final boolean SIMPLE = "simple".equals(System.getProperty("jvllm.cuda.attention"));
     /** {@code -Djvllm.cuda.attention=flash}: decode batches take the flash form too (comparisons of the two forms). */
     private static final boolean DECODE_FORM = !"flash".equals(System.getProperty("jvllm.cuda.attention"));
-    private static final int WRITE_DETAIL = 1;
+    static final int WRITE_DETAIL = 1;
 
     private final Gpu gpu;
 
@@ -91,7 +91,7 @@ final class AttentionKernels implements KernelFamily {
         if (tokens == 0 || width == 0) {
             return;
         }
-        gpu.kernel("attn_kv_write").grid(tokens).block(Math.min(256, Math.max(32, (width + 31) / 32 * 32)))
+        gpu.kernel("attn_kv_write").dependent().grid(tokens).block(Math.min(256, Math.max(32, (width + 31) / 32 * 32)))
                 .view(a.k()).view(a.v()).view(a.kCache(), width).view(a.vCache(), width).ptr(a.slotMapping())
                 .i32(tokens).i32(width).i64(capacity).ptr(gpu.errorWord())
                 .i32(DeviceErrors.code(OpKind.KV_CACHE_WRITE, WRITE_DETAIL)).launch();
@@ -208,7 +208,7 @@ final class AttentionKernels implements KernelFamily {
         /** Combines the splits' results into out (after the split kernel, on the same stream). */
         void merge() {
             if (splits > 1) {
-                gpu.kernel("attn_merge").grid((long) tokens * a.numHeads())
+                gpu.kernel("attn_merge").dependent().grid((long) tokens * a.numHeads())
                         .block(Math.min(256, (a.headSize() + 31) / 32 * 32))
                         .view(a.out()).ptr(acc.address()).ptr(ml.address()).ptr(a.queryStartLoc())
                         .i32(a.numSeqs()).i32(tokens).i32(a.numHeads()).i32(a.headSize()).i32(splits).launch();
@@ -326,7 +326,7 @@ final class AttentionKernels implements KernelFamily {
      */
     private void launchDecode(Launch l, PagedAttention a, int tokens, int splits, int chunk, int formArg,
             Partials p) {
-        l.view(a.q()).view(a.kCache()).view(a.vCache()).view(a.out())
+        l.dependent().view(a.q()).view(a.kCache()).view(a.vCache()).view(a.out())
                 .ptr(a.queryStartLoc()).ptr(a.seqLens()).ptr(a.blockTables()).i64(a.blockTables().layout().rowStride())
                 .i32(a.numSeqs()).i32(tokens).i32(a.numHeads()).i32(a.numKvHeads()).i32(a.headSize())
                 .f32(a.scale()).i32(a.slidingWindow()).f32(a.softCap()).i32(a.blockSize()).i32(a.blockTables().cols())

@@ -28,6 +28,17 @@ import java.util.function.Function;
  * {@link CudaGraph}); its allocations come from the allocator's graph pool, cuBLAS works in its own
  * workspace (set when the handle is created), and the host-side entry points ({@link #write},
  * {@link #read}, {@link #synchronize}) refuse to run mid-capture.
+ *
+ * <p>Fusion by holding ops back ({@link #FUSIONS} says which run): an op that may fuse with the op
+ * after it is not enqueued at once but held until the next call. A batch-1 GEMV whose output a gated
+ * activation may read ({@link LinearKernels#mayGate}) runs with that activation as its epilogue; a
+ * rotary runs with the KV-cache write of its k at any batch ({@link RotaryKernels#runWithCacheWrite});
+ * with the norm fold on, a batch-1 RMSNorm ({@link LinearKernels#foldable}) runs inside the GEMV that
+ * reads its output ({@link LinearKernels#runFused}). Each pair costs a decode step one launch
+ * instead of two. Anything else (another op, a transfer, a synchronize, the end of a capture,
+ * closing a tensor, a collective) first enqueues what is held as it would have run. Held ops'
+ * tensors stay alive while they are held, since closing one releases them first. The bits are
+ * those of the ops run one by one (CudaFusionTest).
  */
 public final class CudaBackend implements Backend {
     private final Gpu gpu;
@@ -35,6 +46,14 @@ public final class CudaBackend implements Backend {
     private final OpProfiler profiler; // null unless -Djvllm.cuda.profile=true
     private final Set<CudaGraph> graphs = new LinkedHashSet<>();
     private boolean capturing;
+    private RmsNorm heldNorm;          // a batch-1 norm waiting for the GEMV that reads it, or null
+    private Linear heldLinear;         // a batch-1 GEMV (heldNorm folded in, if set) waiting for a gated activation, or null
+    private long foldedNorms;          // norms that ran inside a GEMV (tests check the fusion happened)
+    private long fusedActivations;     // gated activations that ran inside a GEMV
+    private Rotary heldRotary;         // a rotary waiting for the cache write of its k, or null
+    private long fusedCacheWrites;     // KV-cache writes that ran inside the rotary launch
+    private boolean fuseNorm = FUSIONS.contains("norm"), fuseGated = FUSIONS.contains("gated"),
+            fuseRotary = FUSIONS.contains("rotary");
     private CudaGroup.Rank groupRank;  // null unless CudaProvider.createGroup made this backend
     private boolean closed;
 
@@ -119,6 +138,49 @@ public final class CudaBackend implements Backend {
 
     private static final boolean POISON = Boolean.getBoolean("jvllm.cuda.poisonUninitialized");
 
+    /**
+     * The fusions on by default. Not the norm: every GEMV block redoing the norm cost more than the
+     * kernel it saved (an H200 replayed a batch-1 step in 0.921 ms without it, 0.996 ms with it;
+     * docs/performance.md, run 9).
+     */
+    private static final String DEFAULT_FUSIONS = "gated,rotary";
+
+    /**
+     * Which fusions of held ops run (see the class comment): {@code -Djvllm.cuda.fuse=} a comma list of
+     * {@code norm} (norm into the GEMV after it), {@code gated} (gated activation into the GEMV before
+     * it), {@code rotary} (KV-cache write into the rotary before it), or {@code all} / {@code none}.
+     */
+    static final Set<String> FUSIONS = fusions(System.getProperty("jvllm.cuda.fuse", DEFAULT_FUSIONS));
+
+    /** Sets which fusions run from now on (tests; see {@link #FUSIONS}); releases what is held first. */
+    void fusions(Set<String> on) {
+        releaseHeld();
+        fuseNorm = on.contains("norm");
+        fuseGated = on.contains("gated");
+        fuseRotary = on.contains("rotary");
+    }
+
+    static Set<String> fusions(String spec) {
+        Set<String> all = Set.of("norm", "gated", "rotary");
+        String s = spec.trim().toLowerCase(java.util.Locale.ROOT);
+        if (s.equals("all") || s.equals("true")) {
+            return all;
+        }
+        Set<String> on = new java.util.TreeSet<>();
+        for (String part : s.split(",")) {
+            String p = part.trim();
+            if (p.isEmpty() || p.equals("none") || p.equals("false")) {
+                continue;
+            }
+            if (!all.contains(p)) {
+                throw new IllegalArgumentException("-Djvllm.cuda.fuse=" + spec + ": unknown fusion '" + p
+                        + "'; give a comma list of norm, gated, rotary, or all / none");
+            }
+            on.add(p);
+        }
+        return Set.copyOf(on);
+    }
+
     /** A block of the pool, filled with {@code fill} (none when null). */
     private Tensor allocate(DType dtype, int[] shape, Byte fill, String what) {
         open();
@@ -139,6 +201,7 @@ public final class CudaBackend implements Backend {
     }
 
     void free(DeviceAllocator.Block block) {
+        releaseHeld();
         gpu.allocator().free(block);
     }
 
@@ -151,6 +214,7 @@ public final class CudaBackend implements Backend {
             throw new IllegalArgumentException("write: source has " + src.byteSize() + " bytes, " + dst.describe()
                     + " needs " + need);
         }
+        releaseHeld();
         gpu.makeCurrent();
         if (profiler != null) {
             profiler.begin();
@@ -170,6 +234,7 @@ public final class CudaBackend implements Backend {
             throw new IllegalArgumentException("read: destination has " + dst.byteSize() + " bytes, " + src.describe()
                     + " needs " + need);
         }
+        releaseHeld();
         gpu.makeCurrent();
         gpu.staging().download(s.address(), s.layout(), dst);
         gpu.synchronize();
@@ -181,6 +246,7 @@ public final class CudaBackend implements Backend {
     @Override
     public void synchronize() {
         openOutsideCapture("synchronize");
+        releaseHeld();
         gpu.synchronize();
         if (profiler != null) {
             profiler.collect();
@@ -190,6 +256,13 @@ public final class CudaBackend implements Backend {
     @Override
     public void close() {
         if (!closed) {
+            try {
+                releaseHeld();
+            } catch (RuntimeException e) {
+                heldNorm = null; // closing anyway
+                heldLinear = null;
+                heldRotary = null;
+            }
             for (CudaGraph g : java.util.List.copyOf(graphs)) {
                 g.close();
             }
@@ -229,6 +302,11 @@ public final class CudaBackend implements Backend {
 
     // ---- capture ----
 
+    /** Whether ops are being recorded into a graph now. */
+    boolean capturing() {
+        return capturing;
+    }
+
     /** False while {@code -Djvllm.cuda.profile} is on: it times ops one by one, which a graph hides. */
     @Override
     public boolean canCapture() {
@@ -238,6 +316,7 @@ public final class CudaBackend implements Backend {
     @Override
     public OpGraph capture(Runnable body) {
         openOutsideCapture("capture");
+        releaseHeld();
         if (!canCapture()) {
             throw new UnsupportedOperationException("cuda: no graph capture while -D" + OpProfiler.PROPERTY
                     + " times ops one by one");
@@ -253,9 +332,13 @@ public final class CudaBackend implements Backend {
             capturing = true;
             try {
                 body.run();
+                releaseHeld(); // into the graph
             } catch (Throwable t) {
                 failure = t;
             } finally {
+                heldNorm = null;
+                heldLinear = null;
+                heldRotary = null;
                 capturing = false;
                 try {
                     graph = Driver.streamEndCapture(gpu.stream());
@@ -296,6 +379,7 @@ public final class CudaBackend implements Backend {
     /** One replay of a graph of this backend ({@link CudaGraph#replay}). */
     void launch(MemorySegment exec) {
         openOutsideCapture("replay");
+        releaseHeld();
         gpu.makeCurrent();
         Driver.graphLaunch(exec, gpu.stream());
     }
@@ -331,6 +415,7 @@ public final class CudaBackend implements Backend {
 
     private void dispatch(OpArgs args) {
         open();
+        releaseHeld();
         KernelFamily f = families.get(args.kind());
         if (f == null) {
             throw new UnsupportedOperationException("cuda: " + args.kind().id() + " has no CUDA kernel yet");
@@ -397,23 +482,118 @@ public final class CudaBackend implements Backend {
     }
 
     @Override
-    public void gatedActivation(GatedActivation a) {
-        dispatch(a);
-    }
-
-    @Override
     public void embedding(Embedding a) {
         dispatch(a);
     }
 
     @Override
     public void linear(Linear a) {
-        dispatch(a);
+        open();
+        RmsNorm norm = heldNorm;
+        if (heldLinear != null || heldRotary != null) { // held for another op: they run first (with any norm)
+            releaseHeld();
+            norm = null;
+        }
+        LinearKernels k = linearKernels();
+        if (profiler == null && a.x().dim(0) == 1 && k.canFuse(norm, a, null)) {
+            if (fuseGated && k.mayGate(a)) {
+                heldLinear = a; // heldNorm (if any) stays: both wait for the next op
+                return;
+            }
+            heldNorm = null;
+            gpu.makeCurrent();
+            k.runFused(norm, a, null);
+            fused(norm, null);
+            return;
+        }
+        dispatch(a); // releases the norm first
     }
 
     @Override
     public void rmsNorm(RmsNorm a) {
+        open();
+        releaseHeld();
+        if (fuseNorm && profiler == null && supports(a) && linearKernels().foldable(a)) {
+            heldNorm = a;
+            return;
+        }
         dispatch(a);
+    }
+
+    @Override
+    public void gatedActivation(GatedActivation a) {
+        open();
+        Linear lin = heldLinear;
+        if (lin != null && linearKernels().canFuse(heldNorm, lin, a)) {
+            RmsNorm norm = heldNorm;
+            heldLinear = null;
+            heldNorm = null;
+            gpu.makeCurrent();
+            linearKernels().runFused(norm, lin, a);
+            fused(norm, a);
+            return;
+        }
+        dispatch(a);
+    }
+
+    /** Enqueues the held ops, if any, as they would have run without waiting (see the class comment). */
+    void releaseHeld() {
+        Rotary r = heldRotary;
+        if (r != null) {
+            heldRotary = null;
+            dispatch(r);
+        }
+        releaseLinear();
+        RmsNorm norm = heldNorm;
+        if (norm != null) {
+            heldNorm = null;
+            dispatch(norm);
+        }
+    }
+
+    /** Runs a held GEMV (with the held norm folded in, if any): canFuse accepted both when it was held. */
+    private void releaseLinear() {
+        Linear lin = heldLinear;
+        if (lin != null) {
+            RmsNorm norm = heldNorm;
+            heldLinear = null;
+            heldNorm = null;
+            gpu.makeCurrent();
+            linearKernels().runFused(norm, lin, null);
+            fused(norm, null);
+        }
+    }
+
+    private void fused(RmsNorm norm, GatedActivation gated) {
+        if (norm != null) {
+            foldedNorms++;
+        }
+        if (gated != null) {
+            fusedActivations++;
+        }
+    }
+
+    /** How many norms have run folded into the GEMV after them. */
+    long foldedNorms() {
+        return foldedNorms;
+    }
+
+    /** How many gated activations have run as the epilogue of the GEMV before them. */
+    long fusedActivations() {
+        return fusedActivations;
+    }
+
+    /** How many KV-cache writes have run inside the rotary launch before them. */
+    long fusedCacheWrites() {
+        return fusedCacheWrites;
+    }
+
+    private RotaryKernels rotaryKernels() {
+        return (RotaryKernels) families.get(OpKind.ROTARY);
+    }
+
+    private LinearKernels linearKernels() {
+        return (LinearKernels) families.get(OpKind.LINEAR);
     }
 
     @Override
@@ -428,11 +608,26 @@ public final class CudaBackend implements Backend {
 
     @Override
     public void rotary(Rotary a) {
+        open();
+        releaseHeld();
+        if (fuseRotary && profiler == null && a.k() != null && supports(a)) {
+            heldRotary = a;
+            return;
+        }
         dispatch(a);
     }
 
     @Override
     public void kvCacheWrite(KvCacheWrite a) {
+        open();
+        Rotary r = heldRotary;
+        if (r != null && supports(a) && rotaryKernels().canFuse(r, a)) {
+            heldRotary = null;
+            gpu.makeCurrent();
+            rotaryKernels().runWithCacheWrite(r, a);
+            fusedCacheWrites++;
+            return;
+        }
         dispatch(a);
     }
 

@@ -56,6 +56,24 @@ final class CudaTensor implements Tensor {
         return a0 < b1 && b0 < a1;
     }
 
+    /**
+     * Whether no element of this tensor is an element of {@code o}: {@link #overlaps} is false, or both
+     * are 2-D views of one dtype and row stride whose column ranges within a row do not meet (q, k
+     * and v of one fused projection at any T).
+     */
+    boolean disjoint(CudaTensor o) {
+        if (!overlaps(o)) {
+            return true;
+        }
+        long s = layout.rowStride();
+        if (layout.rank() != 2 || o.layout.rank() != 2 || dtype() != o.dtype() || s <= 0 || s != o.layout.rowStride()) {
+            return false;
+        }
+        long a = layout.offset() % s, b = o.layout.offset() % s;
+        long ae = a + layout.cols(), be = b + o.layout.cols();
+        return ae <= s && be <= s && (ae <= b || be <= a);
+    }
+
     /** Same storage and same layout: the identical view. */
     boolean sameView(CudaTensor o) {
         return block == o.block && layout.equals(o.layout);

@@ -86,6 +86,7 @@ final class Driver {
     private static final MethodHandle MODULE_GET_FUNCTION = fn("cuModuleGetFunction", ADDRESS, ADDRESS, ADDRESS);
     private static final MethodHandle LAUNCH_KERNEL = fn("cuLaunchKernel", ADDRESS, JAVA_INT, JAVA_INT, JAVA_INT,
             JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS, ADDRESS, ADDRESS);
+    private static final MethodHandle LAUNCH_KERNEL_EX = fn("cuLaunchKernelEx", ADDRESS, ADDRESS, ADDRESS, ADDRESS);
     // tensor-parallel groups (CudaGroup)
     private static final MethodHandle DEVICE_GET_COUNT = fn("cuDeviceGetCount", ADDRESS);
     private static final MethodHandle DEVICE_CAN_ACCESS_PEER = fn("cuDeviceCanAccessPeer", ADDRESS, JAVA_INT, JAVA_INT);
@@ -414,6 +415,20 @@ final class Driver {
             return out.get(ADDRESS, 0);
         } catch (Throwable t) {
             throw rethrow(t);
+        }
+    }
+
+    /** cuLaunchKernelEx with a filled {@link NativeLayouts#LAUNCH_CONFIG}; {@code describe} names the launch in errors. */
+    static void launchEx(MemorySegment config, MemorySegment function, MemorySegment params,
+            java.util.function.Supplier<String> describe) {
+        int rc;
+        try {
+            rc = (int) LAUNCH_KERNEL_EX.invokeExact(config, function, params, MemorySegment.NULL);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+        if (rc != 0) {
+            throw new CudaException("cuLaunchKernelEx(" + describe.get() + ")", rc, errorText(rc));
         }
     }
 

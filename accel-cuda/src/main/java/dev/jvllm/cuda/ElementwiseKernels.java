@@ -73,7 +73,7 @@ final class ElementwiseKernels implements KernelFamily {
             }
             case GatedActivation a -> {
                 if (a.out().numel() > 0) {
-                    gpu.kernel("ew_gated").rowsCols(a.out().rows(), a.out().cols()).view(a.x()).view(a.out())
+                    gpu.kernel("ew_gated").dependent().rowsCols(a.out().rows(), a.out().cols()).view(a.x()).view(a.out())
                             .i64(a.out().rows()).i32(a.out().cols()).i32(a.fn().ordinal()).launch();
                 }
             }

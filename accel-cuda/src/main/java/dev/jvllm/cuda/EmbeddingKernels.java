@@ -33,7 +33,7 @@ final class EmbeddingKernels implements KernelFamily {
         if (tokens == 0 || hidden == 0) {
             return;
         }
-        gpu.kernel("emb_lookup").rowsCols(tokens, hidden)
+        gpu.kernel("emb_lookup").dependent().rowsCols(tokens, hidden)
                 .ptr(a.ids()).view(a.table()).view(a.out()).i32(tokens).i32(hidden).i32(a.vocabStart())
                 .i32(a.table().dim(0)).launch();
     }

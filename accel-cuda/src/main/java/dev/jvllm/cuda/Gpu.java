@@ -50,6 +50,7 @@ final class Gpu implements AutoCloseable {
     private final Launch launch;
     private final Staging staging;
     private final DeviceErrors errors;
+    private final long foldTicket;
     private final String name;
     private final int computeCapability;
     private final int multiprocessors;
@@ -84,6 +85,11 @@ final class Gpu implements AutoCloseable {
         this.launch = new Launch(this);
         this.staging = new Staging(this);
         this.errors = new DeviceErrors(stream);
+        this.foldTicket = Driver.memAllocOrZero(16);
+        if (foldTicket == 0) {
+            throw new CudaException("out of device memory for the 16-byte ticket word of the norm-folded GEMV");
+        }
+        Driver.memsetAsync(foldTicket, (byte) 0, 16, stream);
     }
 
     /** Makes this device's primary context current on the calling thread (a no-op when it already is). */
@@ -124,9 +130,23 @@ final class Gpu implements AutoCloseable {
         return errors;
     }
 
+    /**
+     * The device word the norm-folded GEMV's blocks count themselves on (0 between launches; the last
+     * block sets it back; linear.cu {@code stage_rms}). Launches on this stream run one at a time, so
+     * one word serves them all.
+     */
+    long foldTicket() {
+        return foldTicket;
+    }
+
     /** The device address of the error word kernels report bad input to. */
     long errorWord() {
         return errors.devicePointer();
+    }
+
+    /** Compute capability as major * 10 + minor (90 for an H100). */
+    int computeCapability() {
+        return computeCapability;
     }
 
     int multiprocessors() {
@@ -267,6 +287,7 @@ final class Gpu implements AutoCloseable {
             }
             staging.close();
             errors.close();
+            Driver.memFree(foldTicket);
             allocator.close();
             module.close();
             Driver.streamDestroy(stream);

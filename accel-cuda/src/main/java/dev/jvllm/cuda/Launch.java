@@ -1,5 +1,6 @@
 package dev.jvllm.cuda;
 
+import static java.lang.foreign.MemoryLayout.PathElement.groupElement;
 import static java.lang.foreign.ValueLayout.ADDRESS;
 import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
@@ -37,12 +38,21 @@ final class Launch {
     private MemorySegment function;
     private int count;
     private int gx, gy, gz, bx, by, bz, shared;
+    private boolean dependent;
+    private final MemorySegment config;    // CUlaunchConfig of a dependent launch
 
     Launch(Gpu gpu) {
         this.gpu = gpu;
         Arena arena = Arena.ofAuto();
         this.values = arena.allocate(SLOT * MAX_ARGS, 16);
         this.params = arena.allocate(ADDRESS.byteSize() * MAX_ARGS, 8);
+        this.config = arena.allocate(NativeLayouts.LAUNCH_CONFIG);
+        MemorySegment attribute = arena.allocate(NativeLayouts.LAUNCH_ATTRIBUTE);
+        attribute.set(JAVA_INT, NativeLayouts.LAUNCH_ATTRIBUTE.byteOffset(groupElement("id")),
+                NativeLayouts.LAUNCH_ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION);
+        attribute.set(JAVA_INT, NativeLayouts.LAUNCH_ATTRIBUTE.byteOffset(groupElement("value")), 1);
+        config.set(ADDRESS, NativeLayouts.LAUNCH_CONFIG.byteOffset(groupElement("attrs")), attribute);
+        config.set(JAVA_INT, NativeLayouts.LAUNCH_CONFIG.byteOffset(groupElement("numAttrs")), 1);
     }
 
     Launch begin(String kernel, MemorySegment fn) {
@@ -51,8 +61,25 @@ final class Launch {
         count = 0;
         gx = gy = gz = bx = by = bz = 1;
         shared = 0;
+        dependent = false;
         return this;
     }
+
+    /**
+     * Lets this launch begin while the previous kernel in the stream still runs (programmatic
+     * dependent launch), when it is recorded into a graph on a device of compute capability 9.0 or
+     * later (unless {@code -Djvllm.cuda.pdl=false}). Only for kernels that call common.cuh's
+     * {@code pdl_wait()} in every block before they touch what earlier kernels write or read. Eager
+     * launches stay plain: there the host's launch calls set the pace, and a replayed decode step is
+     * where the gaps between kernels show (docs/performance.md, run 9).
+     */
+    Launch dependent() {
+        dependent = PDL && gpu.computeCapability() >= 90 && gpu.backend().capturing();
+        return this;
+    }
+
+    /** {@code -Djvllm.cuda.pdl=false}: every launch waits for the previous kernel to end (comparisons). */
+    static final boolean PDL = !"false".equals(System.getProperty("jvllm.cuda.pdl"));
 
     Launch grid(long x) {
         return grid(x, 1, 1);
@@ -160,6 +187,16 @@ final class Launch {
 
     /** Enqueues the launch on the stream. */
     void launch() {
-        Driver.launch(function, name, gx, gy, gz, bx, by, bz, shared, gpu.stream(), params);
+        if (!dependent) {
+            Driver.launch(function, name, gx, gy, gz, bx, by, bz, shared, gpu.stream(), params);
+            return;
+        }
+        int[] dims = {gx, gy, gz, bx, by, bz, shared};
+        for (int i = 0; i < dims.length; i++) {
+            config.setAtIndex(JAVA_INT, i, dims[i]);
+        }
+        config.set(ADDRESS, NativeLayouts.LAUNCH_CONFIG.byteOffset(groupElement("hStream")), gpu.stream());
+        Driver.launchEx(config, function, params, () -> name + " (dependent), grid " + gx + "x" + gy + "x" + gz
+                + ", block " + bx + "x" + by + "x" + bz + ", " + shared + " B shared");
     }
 }

@@ -2,10 +2,13 @@ package dev.jvllm.cuda;
 
 import dev.jvllm.api.DType;
 import dev.jvllm.api.Tensor;
+import dev.jvllm.api.ops.ActivationKind;
+import dev.jvllm.api.ops.GatedActivation;
 import dev.jvllm.api.ops.Linear;
 import dev.jvllm.api.ops.LinearWeight;
 import dev.jvllm.api.ops.OpArgs;
 import dev.jvllm.api.ops.OpKind;
+import dev.jvllm.api.ops.RmsNorm;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
@@ -92,8 +95,10 @@ final class LinearKernels implements KernelFamily {
         }
     }
 
-    /** linear.cu GV_WARPS x GV_R: weight rows per block of the batch-1 GEMV. */
-    private static final int GEMV_ROWS_PER_BLOCK = 16;
+    /** linear.cu GV_WARPS: warps per block of the batch-1 GEMV, each taking two rows at a time. */
+    private static final int GEMV_WARPS = 8;
+    /** linear.cu GV_BLOCKS_PER_SM: the GEMV's persistent grid has at most this many blocks per SM. */
+    private static final int GEMV_BLOCKS_PER_SM = 2;
     /*
      * Per shape, ncu on an H200 (base clocks, kernels run one at a time) put the GEMV ahead of cuBLAS
      * for q/k/v 3072 x 2048 (8.4 against 8.9 µs), o 2048 x 2048 (6.7 / 8.1) and down 2048 x 8192 (16.6
@@ -112,19 +117,126 @@ final class LinearKernels implements KernelFamily {
      * A decode step's small projections are latency-bound in cuBLAS (docs/performance.md run 7).
      */
     private boolean gemv(Linear a, Tensor w, int n, int k) {
+        if (!gemvApplies(a, w, k)) {
+            return false;
+        }
+        runFused(null, a, null);
+        return true;
+    }
+
+    /**
+     * Whether a norm may fold into the GEMV that reads its output ({@link #canFuse}): one bf16 row
+     * (x, residual, residualOut, out), a bf16 or f32 weight, a hidden size that is a multiple of 256 up
+     * to 8192 (norm.cu's row form: hidden / 8 threads in whole warps), every tensor 16-byte aligned.
+     * Tensors only; the GEMV side is checked when the next op comes.
+     */
+    boolean foldable(RmsNorm n) {
+        int h = n.x().cols();
+        DType wt = n.weight().dtype();
+        if (!GEMV || n.x().dim(0) != 1 || h % 256 != 0 || h > 8192 || (wt != DType.BF16 && wt != DType.F32)) {
+            return false;
+        }
+        for (Tensor t : new Tensor[] {n.x(), n.out(), n.residual(), n.residualOut()}) {
+            if (t != null && (t.dtype() != DType.BF16 || gpu.tensor(t).address() % 16 != 0)) {
+                return false;
+            }
+        }
+        return gpu.tensor(n.weight()).address() % 16 == 0;
+    }
+
+    /**
+     * Whether {@link #runFused} can run the batch-1 GEMV {@code a} with the norm before it folded in
+     * ({@code norm} non-null, {@link #foldable}) and/or the gated activation of its output after it
+     * ({@code gated} non-null; {@code gated} may also be checked later, when it comes: see
+     * {@link #mayGate}). Conditions: the GEMV applies ({@link #gemv}'s), a's x is the norm's whole
+     * output and K its hidden size, the gated op reads a's whole output, and no op's output overlaps
+     * another's input or output other than as the records allow.
+     */
+    boolean canFuse(RmsNorm norm, Linear a, GatedActivation gated) {
+        if (!(a.weight() instanceof LinearWeight.Dense dense) || a.x().dim(0) != 1 || !supports(a)
+                || !gemvApplies(a, dense.w(), dense.inFeatures())) {
+            return false;
+        }
+        CudaTensor out = gpu.tensor(a.out());
+        List<Tensor> inputs = new ArrayList<>(List.of(a.x(), dense.w()));
+        if (a.bias() != null) {
+            inputs.add(a.bias());
+        }
+        if (norm != null) {
+            if (!gpu.tensor(a.x()).sameView(gpu.tensor(norm.out())) || dense.inFeatures() != norm.x().cols()) {
+                return false;
+            }
+            inputs.addAll(java.util.Arrays.asList(norm.x(), norm.weight(), norm.residual(), norm.residualOut()));
+        }
+        if (gated != null) {
+            if (!gpu.tensor(gated.x()).sameView(out) || !GATED_FNS.contains(gated.fn())
+                    || !gated.out().dtype().isFloat() || out.overlaps(gpu.tensor(gated.out()))) {
+                return false;
+            }
+            inputs.add(gated.out());
+        }
+        for (Tensor t : inputs) {
+            if (t != null && out.overlaps(gpu.tensor(t))) {
+                return false;
+            }
+        }
+        if (gated != null) {
+            CudaTensor act = gpu.tensor(gated.out());
+            for (Tensor t : inputs.subList(0, inputs.size() - 1)) {
+                if (t != null && act.overlaps(gpu.tensor(t))) {
+                    return false;
+                }
+            }
+        }
+        return true;
+    }
+
+    /**
+     * Whether a gated activation may still join {@code a} (its output has an even width): the backend
+     * holds such a GEMV back until the next op.
+     */
+    boolean mayGate(Linear a) {
+        return a.out().cols() % 2 == 0;
+    }
+
+    /** The activations linear.cu's gated epilogue evaluates (elementwise.cu's gated set). */
+    private static final Set<ActivationKind> GATED_FNS = java.util.EnumSet.of(ActivationKind.SILU,
+            ActivationKind.GELU_ERF, ActivationKind.GELU_TANH, ActivationKind.RELU);
+
+    /**
+     * Runs what {@link #canFuse} accepted as one kernel: the GEMV of {@code a}, with the norm before
+     * it recomputed by every block and staged as x (the last block writes the norm's outputs:
+     * {@code linear_gemv_rms_*}), and the gated activation computed from each pair of gate and up
+     * rows (a warp takes output j's two rows). The bits are those of the ops run apart.
+     */
+    void runFused(RmsNorm norm, Linear a, GatedActivation gated) {
+        LinearWeight.Dense dense = (LinearWeight.Dense) a.weight();
+        int n = dense.outFeatures(), k = dense.inFeatures();
+        long items = gated != null ? n / 2 : (n + 1) / 2; // the warps' row pairs
+        long blocks = Math.min((items + GEMV_WARPS - 1) / GEMV_WARPS, (long) GEMV_BLOCKS_PER_SM * gpu.multiprocessors());
+        Launch l;
+        if (norm == null) {
+            l = gpu.kernel("linear_gemv_bf16").dependent().sharedBytes(k * 2).view(a.x());
+        } else {
+            l = gpu.kernel(norm.weight().dtype() == DType.BF16 ? "linear_gemv_rms_bf16" : "linear_gemv_rms_f32").dependent()
+                    .sharedBytes(k * 4).view(norm.x()).view(norm.weight()).view(norm.residual())
+                    .view(norm.residualOut()).view(norm.out()).f32(norm.eps()).i32(norm.residual() != null ? 1 : 0)
+                    .i32(norm.gemma() ? 1 : 0).ptr(gpu.foldTicket());
+        }
+        l.grid(blocks).block(GEMV_WARPS * 32).view(dense.w()).view(a.bias())
+                .view(a.out()).i32(n).i32(k).i32(a.bias() != null ? 1 : 0)
+                .view(gated != null ? gated.out() : null).i32(gated != null ? gated.fn().ordinal() : 0).launch();
+    }
+
+    /** {@link #gemv}'s conditions on x and W. */
+    private boolean gemvApplies(Linear a, Tensor w, int k) {
         Tensor x = a.x();
         if (!GEMV || x.dtype() != DType.BF16 || w.dtype() != DType.BF16 || k % 8 != 0 || k > GEMV_MAX_K) {
             return false;
         }
         CudaTensor cx = gpu.tensor(x), cw = gpu.tensor(w);
-        if (cx.address() % 16 != 0 || cw.address() % 16 != 0 || (cw.layout().rowStride() * 2) % 16 != 0
-                || cx.layout().cols() != k) {
-            return false;
-        }
-        gpu.kernel("linear_gemv_bf16").grid((n + GEMV_ROWS_PER_BLOCK - 1) / GEMV_ROWS_PER_BLOCK).block(256)
-                .sharedBytes(k * 2).view(x).view(w).view(a.bias()).view(a.out()).i32(n).i32(k)
-                .i32(a.bias() != null ? 1 : 0).launch();
-        return true;
+        return cx.address() % 16 == 0 && cw.address() % 16 == 0 && (cw.layout().rowStride() * 2) % 16 == 0
+                && cx.layout().cols() == k;
     }
 
     @Override

@@ -30,4 +30,20 @@ final class NativeLayouts {
             ADDRESS.withName("dstHost"), JAVA_LONG.withName("dstDevice"), ADDRESS.withName("dstArray"),
             JAVA_LONG.withName("dstPitch"),
             JAVA_LONG.withName("WidthInBytes"), JAVA_LONG.withName("Height"));
+
+    /** cuda.h {@code CUlaunchConfig} (56 bytes), for {@code cuLaunchKernelEx}. */
+    static final StructLayout LAUNCH_CONFIG = MemoryLayout.structLayout(
+            JAVA_INT.withName("gridDimX"), JAVA_INT.withName("gridDimY"), JAVA_INT.withName("gridDimZ"),
+            JAVA_INT.withName("blockDimX"), JAVA_INT.withName("blockDimY"), JAVA_INT.withName("blockDimZ"),
+            JAVA_INT.withName("sharedMemBytes"), MemoryLayout.paddingLayout(4),
+            ADDRESS.withName("hStream"), ADDRESS.withName("attrs"), JAVA_INT.withName("numAttrs"),
+            MemoryLayout.paddingLayout(4));
+
+    /** cuda.h {@code CUlaunchAttribute} (72 bytes): the id, padding to 8, a 64-byte value union. */
+    static final StructLayout LAUNCH_ATTRIBUTE = MemoryLayout.structLayout(
+            JAVA_INT.withName("id"), MemoryLayout.paddingLayout(4), JAVA_INT.withName("value"),
+            MemoryLayout.paddingLayout(60));
+
+    /** cuda.h {@code CU_LAUNCH_ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION}. */
+    static final int LAUNCH_ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION = 6;
 }

@@ -80,7 +80,7 @@ final class NormKernels implements KernelFamily {
                 int rows = a.x().dim(0), h = a.x().cols();
                 if (rows > 0 && h > 0) {
                     String kernel = rmsKernel(a);
-                    gpu.kernel(kernel).grid(rows).block(sixteenBitRow(a, kernel) ? h / 8 : threads(h))
+                    gpu.kernel(kernel).dependent().grid(rows).block(sixteenBitRow(a, kernel) ? h / 8 : threads(h))
                             .view(a.x()).view(a.weight()).view(a.residual()).view(a.residualOut()).view(a.out())
                             .i32(h).f32(a.eps()).i32(a.residual() != null ? 1 : 0).i32(a.gemma() ? 1 : 0).launch();
                 }

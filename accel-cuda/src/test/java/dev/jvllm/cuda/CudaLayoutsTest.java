@@ -58,6 +58,23 @@ class CudaLayoutsTest {
     }
 
     @Test
+    void launchConfigMatchesCudaH() {
+        var c = NativeLayouts.LAUNCH_CONFIG;
+        assertEquals(56, c.byteSize());
+        Map<String, Long> expected = new LinkedHashMap<>();
+        expected.put("gridDimX", 0L);
+        expected.put("blockDimX", 12L);
+        expected.put("sharedMemBytes", 24L);
+        expected.put("hStream", 32L);
+        expected.put("attrs", 40L);
+        expected.put("numAttrs", 48L);
+        expected.forEach((field, off) -> assertEquals(off, c.byteOffset(groupElement(field)), field));
+        var a = NativeLayouts.LAUNCH_ATTRIBUTE; // id, pad[8 - sizeof(id)], a 64-byte union
+        assertEquals(72, a.byteSize());
+        assertEquals(8, a.byteOffset(groupElement("value")));
+    }
+
+    @Test
     void dtypeCodesMatchDTypeOrdinals() throws IOException {
         Map<String, Integer> codes = enumValues(read(CUDA.resolve("common.cuh")), "DTypeCode");
         for (DType t : DType.values()) {
@@ -68,9 +85,9 @@ class CudaLayoutsTest {
 
     @Test
     void activationCodesMatchActivationKind() throws IOException {
-        Map<String, Integer> codes = enumValues(read(CUDA.resolve("elementwise.cu")), "Fn");
+        Map<String, Integer> codes = enumValues(read(CUDA.resolve("activation.cuh")), "Fn");
         for (ActivationKind k : ActivationKind.values()) {
-            assertEquals(k.ordinal(), codes.get(k.name()), k + " in elementwise.cu");
+            assertEquals(k.ordinal(), codes.get(k.name()), k + " in activation.cuh");
         }
     }
 
@@ -89,7 +106,7 @@ class CudaLayoutsTest {
         assertFalse(declared.isEmpty());
         assertEquals(declared.size(), new TreeSet<>(declared).size(), "a kernel name is declared twice: " + declared);
         Set<String> launched = new TreeSet<>();
-        Pattern use = Pattern.compile("kernel\\(\"(\\w+)\"\\)|\"((?:attn_(?:paged|flash|decode)|norm_rms)_\\w+)\"");
+        Pattern use = Pattern.compile("kernel\\(\"(\\w+)\"\\)|\"((?:attn_(?:paged|flash|decode)|norm_rms|linear_gemv)_\\w+)\"");
         for (Path java : files(JAVA, ".java")) {
             Matcher m = use.matcher(read(java));
             while (m.find()) {
