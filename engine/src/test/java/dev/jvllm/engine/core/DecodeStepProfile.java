@@ -63,6 +63,7 @@ public final class DecodeStepProfile {
             return;
         }
         int blocksPerSeq = (context + BLOCK_SIZE) / BLOCK_SIZE + 1;
+        final int finalBatch = batch;
         int maxModelLen = blocksPerSeq * BLOCK_SIZE;
         try (Backend be = p.create(BackendOptions.defaults());
                 CausalLM model = ModelLoader.load(dir, be, ParallelConfig.single(), DType.BF16, null);
@@ -92,6 +93,18 @@ public final class DecodeStepProfile {
             double eagerMs = time(Math.max(10, steps / 4), () -> stepOnce(eager, be, step), null);
             System.out.printf("decode step, batch %d, context %d: replay %.3f ms (GPU), runner+argmax+read %.3f ms,"
                     + " eager %.3f ms%n", batch, context, replay, runner, eagerMs);
+            // host time of the calls alone, the GPU running behind them
+            be.synchronize();
+            double launchUs = hostOnly(50, graph::replay, be);
+            double runUs = hostOnly(50, () -> graphs.graphs().run(step), be);
+            int[] meta = DecodeGraphs.metadata(step, batch, maxModelLen, BLOCK_SIZE);
+            double metaUs = hostOnly(50, () -> DecodeGraphs.metadata(step, finalBatch, maxModelLen, BLOCK_SIZE), be);
+            double writeUs;
+            try (Tensor t = be.allocate(DType.I32, meta.length)) {
+                writeUs = hostOnly(50, () -> Tensors.writeInts(t, meta), be);
+            }
+            System.out.printf("host per call: graph launch %.1f us, DecodeGraphs.run (inputs written + launch) %.1f us;"
+                    + " metadata %.1f us, writeInts of %d ints %.1f us%n", launchUs, runUs, metaUs, meta.length, writeUs);
             if (ncu) {
                 be.synchronize();
                 MethodHandle start = profiler("cuProfilerStart"), stop = profiler("cuProfilerStop");
@@ -109,6 +122,24 @@ public final class DecodeStepProfile {
             be.argmax(new Argmax(logits, ids));
             Tensors.toInts(ids);
         }
+    }
+
+    /**
+     * Mean host microseconds per call: rounds of 3 calls (fewer than the CUDA backend's 4 staging
+     * buffers, so an upload never waits for an earlier one), each round timed before the synchronize
+     * that ends it.
+     */
+    private static double hostOnly(int rounds, Runnable call, Backend be) {
+        long total = 0;
+        for (int r = 0; r < rounds; r++) {
+            long t0 = System.nanoTime();
+            for (int i = 0; i < 3; i++) {
+                call.run();
+            }
+            total += System.nanoTime() - t0;
+            be.synchronize();
+        }
+        return total / 1e3 / (3.0 * rounds);
     }
 
     /** Mean milliseconds per call over n calls; with a backend, one synchronize at the end only. */
