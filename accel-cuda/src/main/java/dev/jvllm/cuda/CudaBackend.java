@@ -501,9 +501,7 @@ public final class CudaBackend implements Backend {
                 return;
             }
             heldNorm = null;
-            gpu.makeCurrent();
-            k.runFused(norm, a, null);
-            fused(norm, null);
+            runFused(norm, a, null);
             return;
         }
         dispatch(a); // releases the norm first
@@ -525,12 +523,7 @@ public final class CudaBackend implements Backend {
         open();
         Linear lin = heldLinear;
         if (lin != null && linearKernels().canFuse(heldNorm, lin, a)) {
-            RmsNorm norm = heldNorm;
-            heldLinear = null;
-            heldNorm = null;
-            gpu.makeCurrent();
-            linearKernels().runFused(norm, lin, a);
-            fused(norm, a);
+            runHeldLinear(a);
             return;
         }
         dispatch(a);
@@ -543,7 +536,9 @@ public final class CudaBackend implements Backend {
             heldRotary = null;
             dispatch(r);
         }
-        releaseLinear();
+        if (heldLinear != null) {
+            runHeldLinear(null); // canFuse accepted it (and the held norm, if any) when it was held
+        }
         RmsNorm norm = heldNorm;
         if (norm != null) {
             heldNorm = null;
@@ -551,20 +546,18 @@ public final class CudaBackend implements Backend {
         }
     }
 
-    /** Runs a held GEMV (with the held norm folded in, if any): canFuse accepted both when it was held. */
-    private void releaseLinear() {
+    /** Runs the held GEMV, with the held norm (if any) and {@code gated} (if given) in its kernel. */
+    private void runHeldLinear(GatedActivation gated) {
+        RmsNorm norm = heldNorm;
         Linear lin = heldLinear;
-        if (lin != null) {
-            RmsNorm norm = heldNorm;
-            heldLinear = null;
-            heldNorm = null;
-            gpu.makeCurrent();
-            linearKernels().runFused(norm, lin, null);
-            fused(norm, null);
-        }
+        heldLinear = null;
+        heldNorm = null;
+        runFused(norm, lin, gated);
     }
 
-    private void fused(RmsNorm norm, GatedActivation gated) {
+    private void runFused(RmsNorm norm, Linear lin, GatedActivation gated) {
+        gpu.makeCurrent();
+        linearKernels().runFused(norm, lin, gated);
         if (norm != null) {
             foldedNorms++;
         }

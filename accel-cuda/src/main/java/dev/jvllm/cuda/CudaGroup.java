@@ -203,7 +203,7 @@ final class CudaGroup {
         private void collective(String op, String call, CudaTensor t, boolean postMine, IntPredicate fetch,
                 Runnable combine) {
             long dataBytes = t.numel() * t.dtype().byteSize();
-            backend.releaseHeld(); // a norm held for fusion runs before the collective's work
+            backend.releaseHeld(); // ops held for fusion run before the collective's work
             protocol.run(op, rank, call, () -> {
                 gpu.makeCurrent();
                 slotShape = TensorLayout.contiguous(t.dtype(), Math.toIntExact(t.rows()), t.cols());
