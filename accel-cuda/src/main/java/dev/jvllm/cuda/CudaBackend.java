@@ -29,7 +29,7 @@ import java.util.function.Function;
  * workspace (set when the handle is created), and the host-side entry points ({@link #write},
  * {@link #read}, {@link #synchronize}) refuse to run mid-capture.
  *
- * <p>Fusion by holding ops back ({@link #FUSIONS} says which run): an op that may fuse with the op
+ * <p>Fusion by holding ops back ({@link #fusions(String)} says which run): an op that may fuse with the op
  * after it is not enqueued at once but held until the next call. A batch-1 GEMV whose output a gated
  * activation may read ({@link LinearKernels#mayGate}) runs with that activation as its epilogue; a
  * rotary runs with the KV-cache write of its k at any batch ({@link RotaryKernels#runWithCacheWrite});
@@ -52,12 +52,12 @@ public final class CudaBackend implements Backend {
     private long fusedActivations;     // gated activations that ran inside a GEMV
     private Rotary heldRotary;         // a rotary waiting for the cache write of its k, or null
     private long fusedCacheWrites;     // KV-cache writes that ran inside the rotary launch
-    private boolean fuseNorm = FUSIONS.contains("norm"), fuseGated = FUSIONS.contains("gated"),
-            fuseRotary = FUSIONS.contains("rotary");
+    private boolean fuseNorm, fuseGated, fuseRotary; // the fusions that run (fusions(String))
     private CudaGroup.Rank groupRank;  // null unless CudaProvider.createGroup made this backend
     private boolean closed;
 
     CudaBackend(int device) {
+        applyFusions(fusions(System.getProperty("jvllm.cuda.fuse", DEFAULT_FUSIONS))); // a bad list fails first
         this.gpu = new Gpu(this, device);
         this.families = route(KernelFamilies.ALL, gpu);
         this.profiler = OpProfiler.enabled() ? new OpProfiler(gpu.stream()) : null;
@@ -145,21 +145,24 @@ public final class CudaBackend implements Backend {
      */
     private static final String DEFAULT_FUSIONS = "gated,rotary";
 
-    /**
-     * Which fusions of held ops run (see the class comment): {@code -Djvllm.cuda.fuse=} a comma list of
-     * {@code norm} (norm into the GEMV after it), {@code gated} (gated activation into the GEMV before
-     * it), {@code rotary} (KV-cache write into the rotary before it), or {@code all} / {@code none}.
-     */
-    static final Set<String> FUSIONS = fusions(System.getProperty("jvllm.cuda.fuse", DEFAULT_FUSIONS));
-
-    /** Sets which fusions run from now on (tests; see {@link #FUSIONS}); releases what is held first. */
+    /** Sets which fusions run from now on (tests; see {@link #fusions(String)}); releases what is held first. */
     void fusions(Set<String> on) {
         releaseHeld();
+        applyFusions(on);
+    }
+
+    private void applyFusions(Set<String> on) {
         fuseNorm = on.contains("norm");
         fuseGated = on.contains("gated");
         fuseRotary = on.contains("rotary");
     }
 
+    /**
+     * Which fusions of held ops run (see the class comment), from {@code -Djvllm.cuda.fuse=}: a comma
+     * list of {@code norm} (norm into the GEMV after it), {@code gated} (gated activation into the GEMV
+     * before it), {@code rotary} (KV-cache write into the rotary before it), or {@code all} /
+     * {@code none}; an unknown name fails the backend's creation, naming it.
+     */
     static Set<String> fusions(String spec) {
         Set<String> all = Set.of("norm", "gated", "rotary");
         String s = spec.trim().toLowerCase(java.util.Locale.ROOT);
@@ -236,8 +239,15 @@ public final class CudaBackend implements Backend {
         }
         releaseHeld();
         gpu.makeCurrent();
-        gpu.staging().download(s.address(), s.layout(), dst);
-        gpu.synchronize();
+        if (src.numel() == 0) {
+            gpu.synchronize();
+        } else {
+            // the error word's copy goes ahead of the data, so the download's wait covers both: one
+            // round trip to the device per read (a decode step reads its tokens every step)
+            gpu.errors().fetch(gpu.stream());
+            gpu.staging().download(s.address(), s.layout(), dst);
+            gpu.errors().raiseIfAny(gpu.stream(), this::describeDeviceError);
+        }
         if (profiler != null) {
             profiler.collect();
         }

@@ -126,13 +126,17 @@ class CudaBackendTest {
     }
 
     @Test
-    void badIndicesAreReportedAtSynchronize() {
+    void badIndicesAreReportedAtSynchronizeAndRead() {
         try (Tensor src = cuda.allocate(DType.F32, 5, 4); Tensor idx = Tensors.fromInts(cuda, new int[] {1, 7}, 2);
                 Tensor dst = cuda.allocate(DType.F32, 2, 4)) {
             cuda.gatherRows(new GatherRows(src, idx, dst));
             IllegalArgumentException e = assertThrows(IllegalArgumentException.class, cuda::synchronize);
             assertTrue(e.getMessage().contains("indices[1] = 7"), e.getMessage());
             cuda.synchronize(); // reported once
+            cuda.gatherRows(new GatherRows(src, idx, dst)); // a read raises it too, once
+            e = assertThrows(IllegalArgumentException.class, () -> Tensors.toFloats(dst));
+            assertTrue(e.getMessage().contains("indices[1] = 7"), e.getMessage());
+            assertEquals(8, Tensors.toFloats(dst).length);
         }
         try (Tensor k = cuda.allocate(DType.F32, 1, 8); Tensor cache = cuda.allocate(DType.F32, 2, 4, 1, 8);
                 Tensor v = cuda.allocate(DType.F32, 2, 4, 1, 8); Tensor slots = Tensors.fromInts(cuda, new int[] {8}, 1)) {

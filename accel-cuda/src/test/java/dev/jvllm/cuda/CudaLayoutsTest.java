@@ -58,6 +58,16 @@ class CudaLayoutsTest {
     }
 
     @Test
+    void fusionListsParse() {
+        assertEquals(Set.of("gated", "rotary"), CudaBackend.fusions(" Gated , rotary"));
+        assertEquals(Set.of("norm", "gated", "rotary"), CudaBackend.fusions("all"));
+        assertEquals(Set.of(), CudaBackend.fusions("none"));
+        assertEquals(Set.of(), CudaBackend.fusions(""));
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> CudaBackend.fusions("gated,silu"));
+        assertTrue(e.getMessage().contains("unknown fusion 'silu'"), e.getMessage());
+    }
+
+    @Test
     void launchConfigMatchesCudaH() {
         var c = NativeLayouts.LAUNCH_CONFIG;
         assertEquals(56, c.byteSize());
