@@ -520,7 +520,7 @@ public final class EngineCore implements AutoCloseable {
     /** Rows of F32 logits [R, V] as a new tensor (a copy: the sampler changes its rows in place). */
     private static Tensor gather(Tensor logits, List<Integer> rows) {
         Backend b = logits.backend();
-        Tensor out = b.allocate(DType.F32, rows.size(), logits.cols());
+        Tensor out = b.allocateUninitialized(DType.F32, rows.size(), logits.cols()); // gather_rows writes it whole
         try (Tensor idx = Tensors.fromInts(b, rows.stream().mapToInt(Integer::intValue).toArray(), rows.size())) {
             b.gatherRows(new GatherRows(logits, idx, out));
         } catch (RuntimeException e) {

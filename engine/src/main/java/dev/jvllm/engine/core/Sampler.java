@@ -244,7 +244,7 @@ final class Sampler {
         for (Row row : rows) {
             allGreedy &= row.params().greedy();
         }
-        try (Tensor out = b.allocate(DType.I32, s)) {
+        try (Tensor out = b.allocateUninitialized(DType.I32, s)) { // argmax and sample write every row
             if (allGreedy) {
                 b.argmax(new Argmax(logits, out));
                 return Tensors.toInts(out);
