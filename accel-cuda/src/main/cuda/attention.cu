@@ -26,20 +26,8 @@ extern "C" __global__ void attn_kv_write(View k, View v, View kCache, View vCach
     if (__syncthreads_or(later)) {
         return;
     }
-    bool sameK = k.dt == kCache.dt, sameV = v.dt == vCache.dt;
-    int ks = dt_size(k.dt), vs = dt_size(v.dt);
-    for (int j = threadIdx.x; j < width; j += blockDim.x) {
-        if (sameK) {
-            copy_elem(at(kCache, slot, j), at(k, t, j), ks);
-        } else {
-            st(kCache, slot, j, ld(k, t, j));
-        }
-        if (sameV) {
-            copy_elem(at(vCache, slot, j), at(v, t, j), vs);
-        } else {
-            st(vCache, slot, j, ld(v, t, j));
-        }
-    }
+    copy_cols(kCache, slot, k, t, 0, width);
+    copy_cols(vCache, slot, v, t, 0, width);
 }
 
 namespace attn {

@@ -183,6 +183,21 @@ __device__ __forceinline__ void copy_elem(char* dst, const char* src, int size) 
     }
 }
 
+// dst[drow, j] = src[srow, j] for from <= j < to, the block's threads over j: the bytes when the dtypes
+// agree, else converted (Cast's rule). What a KV-cache write does with a token's row of a head.
+__device__ __forceinline__ void copy_cols(const View& dst, long long drow, const View& src, long long srow, int from,
+        int to) {
+    const bool same = src.dt == dst.dt;
+    const int size = dt_size(src.dt);
+    for (int j = from + threadIdx.x; j < to; j += blockDim.x) {
+        if (same) {
+            copy_elem(at(dst, drow, j), at(src, srow, j), size);
+        } else {
+            st(dst, drow, j, ld(src, srow, j));
+        }
+    }
+}
+
 // ---- the device error word (DeviceErrors.java): int[4] in host-mapped pinned memory ----
 // [0] = code ((OpKind ordinal + 1) << 8 | detail), [1], [2], [3] = the values it names. The first
 // error of a batch wins; the host reads it at the next synchronize.

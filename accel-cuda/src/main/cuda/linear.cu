@@ -42,7 +42,6 @@ __device__ __forceinline__ float dot8(const uint4& w, const uint4& x, float acc)
     return acc;
 }
 
-
 // The GEMV against x, which stage(sx) writes into each block's shared memory (K / 8 words) and ends
 // with a barrier. Work items are the warps' row pairs: item i is rows 2i and 2i + 1 (act.p == nullptr)
 // or, for the gated epilogue, rows i and i + n / 2 (gate and up of output i: out gets both rows as
@@ -53,7 +52,7 @@ __device__ __forceinline__ float dot8(const uint4& w, const uint4& x, float acc)
 // warp keeps two batches in flight from start to end instead of stopping at every row's end. The
 // first batch is issued before the staging (weights: no kernel writes them). Per lane and row the
 // words are met in order lane, lane + 32, ..., the same sums whatever GV_B and the grid.
-template <int GV_B, typename Stage>
+template <typename Stage>
 __device__ __forceinline__ void gemv(View w, View bias, View out, int n, int k, int hasBias, View act, int fn,
         uint4* sx, Stage stage) {
     const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
@@ -201,23 +200,22 @@ __device__ __forceinline__ void stage_x(const View& x, int k, uint4* sx) {
 }  // namespace gemv1
 
 // act: absent (act.p == nullptr), or [1, n / 2] for the gated epilogue with ActivationKind fn (see gemv).
-extern "C" __global__ void __launch_bounds__(gemv1::GV_WARPS * 32, gemv1::GV_BLOCKS_PER_SM) linear_gemv_bf16(View x, View w, View bias,
-        View out, int n, int k, int hasBias, View act, int fn) {
+extern "C" __global__ void __launch_bounds__(gemv1::GV_WARPS * 32, gemv1::GV_BLOCKS_PER_SM) linear_gemv_bf16(View x,
+        View w, View bias, View out, int n, int k, int hasBias, View act, int fn) {
     extern __shared__ uint4 sx[];  // x as K / 8 words
-    gemv1::gemv<gemv1::GV_B>(w, bias, out, n, k, hasBias, act, fn, sx, [&](uint4* s) { gemv1::stage_x(x, k, s); });
+    gemv1::gemv(w, bias, out, n, k, hasBias, act, fn, sx, [&](uint4* s) { gemv1::stage_x(x, k, s); });
 }
-
 
 // The batch-1 GEMV of a batch-1 RMSNorm's output, the norm folded in (CudaBackend holds a foldable
 // norm back until the op after it; LinearKernels.runFused): out = round(normOut · Wᵀ (+ bias)),
 // and the norm's outputs written as rms_norm would. x, residual, residualOut, normOut bf16 [1, K];
 // nw: the norm weight [K] (bf16 or f32 by name); act, fn: as linear_gemv_bf16; shared memory 4 K bytes.
 #define GEMV_RMS(NAME, WT)                                                                                      \
-    extern "C" __global__ void __launch_bounds__(gemv1::GV_WARPS * 32, gemv1::GV_BLOCKS_PER_SM) NAME(View x, View nw, View residual,      \
-            View residualOut, View normOut, float eps, int hasResidual, int gemma, unsigned* ticket, View w,     \
-            View bias, View out, int n, int k, int hasBias, View act, int fn) {                                 \
+    extern "C" __global__ void __launch_bounds__(gemv1::GV_WARPS * 32, gemv1::GV_BLOCKS_PER_SM) NAME(View x,    \
+            View nw, View residual, View residualOut, View normOut, float eps, int hasResidual, int gemma,      \
+            unsigned* ticket, View w, View bias, View out, int n, int k, int hasBias, View act, int fn) {       \
         extern __shared__ uint4 sx[];                                                                            \
-        gemv1::gemv<gemv1::GV_B>(w, bias, out, n, k, hasBias, act, fn, sx, [&](uint4* s) {                       \
+        gemv1::gemv(w, bias, out, n, k, hasBias, act, fn, sx, [&](uint4* s) {                                    \
             gemv1::stage_rms<WT>(x, nw, residual, residualOut, normOut, k, eps, hasResidual, gemma, ticket, s); \
         });                                                                                                      \
     }

@@ -1,10 +1,29 @@
 // Rotary position embedding, in place on q or k. See RotaryKernels.java.
 #include "common.cuh"
 
+namespace rotary {
+
+// The rotary pairs of one head (channels base .. base + rotaryDim) of row t of x, the block's threads
+// over the pairs: each calls pair(ia, a', ib, b') with a' = a·cos − b·sin and b' = b·cos + a·sin in
+// f32 (not yet rounded). Neox pairs channel i with i + rd/2, GPT-J pairs 2i with 2i+1.
+template <typename Pair>
+__device__ __forceinline__ void rotate_head(const View& x, long long t, int base, const float* cs, int rotaryDim,
+        int neox, Pair pair) {
+    const int half = rotaryDim / 2;
+    for (int i = threadIdx.x; i < half; i += blockDim.x) {
+        int ia = neox ? base + i : base + 2 * i;
+        int ib = neox ? base + i + half : base + 2 * i + 1;
+        float c = cs[i], s = cs[half + i];
+        float a = ld(x, t, ia), b = ld(x, t, ib);
+        pair(ia, fmaf(a, c, -(b * s)), ib, fmaf(b, c, a * s));
+    }
+}
+
+}  // namespace rotary
+
 // q: [T, qHeads * headSize], k: [T, kHeads * headSize] (kHeads 0: no k); one block per (token, head)
-// of q, then of k (one launch for both), threads over the rotaryDim/2 pairs. Neox pairs channel i
-// with i + rd/2, GPT-J pairs 2i with 2i+1. A position outside cosSin is reported and its token left
-// alone.
+// of q, then of k (one launch for both), threads over the rotaryDim/2 pairs (rotary::rotate_head). A
+// position outside cosSin is reported and its token left alone.
 extern "C" __global__ void rot_apply(const int* positions, View q, View k, View cosSin, int tokens, int qHeads,
         int kHeads, int headSize, int rotaryDim, int neox, int maxPositions, int* err, int errCode) {
     pdl_begin();
@@ -22,17 +41,11 @@ extern "C" __global__ void rot_apply(const int* positions, View q, View k, View 
         }
         return;
     }
-    int half = rotaryDim / 2;
-    const float* cs = (const float*) at(cosSin, p, 0);
-    int base = h * headSize;
-    for (int i = threadIdx.x; i < half; i += blockDim.x) {
-        int ia = neox ? base + i : base + 2 * i;
-        int ib = neox ? base + i + half : base + 2 * i + 1;
-        float c = cs[i], s = cs[half + i];
-        float a = ld(x, t, ia), b = ld(x, t, ib);
-        st(x, t, ia, fmaf(a, c, -(b * s)));
-        st(x, t, ib, fmaf(b, c, a * s));
-    }
+    rotary::rotate_head(x, t, h * headSize, (const float*) at(cosSin, p, 0), rotaryDim, neox,
+            [&](int ia, float a, int ib, float b) {
+                st(x, t, ia, a);
+                st(x, t, ib, b);
+            });
 }
 
 // rot_apply, then attn_kv_write of the rotated k and of v, in one launch (RotaryKernels.runWithCacheWrite;
@@ -72,15 +85,7 @@ extern "C" __global__ void rot_apply_kv(const int* positions, View q, View k, Vi
     }
     if (part == 2) {
         if (slot != -1) {
-            const bool same = v.dt == vCache.dt;
-            const int vs = dt_size(v.dt);
-            for (int j = base + threadIdx.x; j < base + headSize; j += blockDim.x) {
-                if (same) {
-                    copy_elem(at(vCache, slot, j), at(v, t, j), vs);
-                } else {
-                    st(vCache, slot, j, ld(v, t, j));
-                }
-            }
+            copy_cols(vCache, slot, v, t, base, base + headSize);
         }
         return;
     }
@@ -90,32 +95,19 @@ extern "C" __global__ void rot_apply_kv(const int* positions, View q, View k, Vi
     if (!rotate && threadIdx.x == 0 && h == 0 && part == 0) {
         report_error(err, errCode, (int) t, p, maxPositions);
     }
-    const int half = rotaryDim / 2;
     if (rotate) {
-        const float* cs = (const float*) at(cosSin, p, 0);
-        for (int i = threadIdx.x; i < half; i += blockDim.x) {
-            int ia = neox ? base + i : base + 2 * i;
-            int ib = neox ? base + i + half : base + 2 * i + 1;
-            float c = cs[i], s = cs[half + i];
-            float a = ld(x, t, ia), b = ld(x, t, ib);
-            float ra = round_to(x.dt, fmaf(a, c, -(b * s))), rb = round_to(x.dt, fmaf(b, c, a * s));
-            st(x, t, ia, ra);
-            st(x, t, ib, rb);
-            if (slot != -1) {
-                st(kCache, slot, ia, ra);
-                st(kCache, slot, ib, rb);
-            }
-        }
+        rotary::rotate_head(x, t, base, (const float*) at(cosSin, p, 0), rotaryDim, neox,
+                [&](int ia, float a, int ib, float b) {
+                    const float ra = round_to(x.dt, a), rb = round_to(x.dt, b);  // as stored in x
+                    st(x, t, ia, ra);
+                    st(x, t, ib, rb);
+                    if (slot != -1) {
+                        st(kCache, slot, ia, ra);
+                        st(kCache, slot, ib, rb);
+                    }
+                });
     }
     if (slot != -1) {  // the channels not rotated: past rotaryDim, or all of them at a bad position
-        const bool same = k.dt == kCache.dt;
-        const int ks = dt_size(k.dt);
-        for (int j = base + (rotate ? rotaryDim : 0) + threadIdx.x; j < base + headSize; j += blockDim.x) {
-            if (same) {
-                copy_elem(at(kCache, slot, j), at(k, t, j), ks);
-            } else {
-                st(kCache, slot, j, ld(k, t, j));
-            }
-        }
+        copy_cols(kCache, slot, k, t, base + (rotate ? rotaryDim : 0), base + headSize);
     }
 }
