@@ -239,15 +239,7 @@ public final class CudaBackend implements Backend {
         }
         releaseHeld();
         gpu.makeCurrent();
-        if (src.numel() == 0) {
-            gpu.synchronize();
-        } else {
-            // the error word's copy goes ahead of the data, so the download's wait covers both: one
-            // round trip to the device per read (a decode step reads its tokens every step)
-            gpu.errors().fetch(gpu.stream());
-            gpu.staging().download(s.address(), s.layout(), dst);
-            gpu.errors().raiseIfAny(gpu.stream(), this::describeDeviceError);
-        }
+        gpu.synchronizeAndDownload(s.address(), s.layout(), dst);
         if (profiler != null) {
             profiler.collect();
         }
@@ -269,9 +261,7 @@ public final class CudaBackend implements Backend {
             try {
                 releaseHeld();
             } catch (RuntimeException e) {
-                heldNorm = null; // closing anyway
-                heldLinear = null;
-                heldRotary = null;
+                dropHeld(); // closing anyway
             }
             for (CudaGraph g : java.util.List.copyOf(graphs)) {
                 g.close();
@@ -346,9 +336,7 @@ public final class CudaBackend implements Backend {
             } catch (Throwable t) {
                 failure = t;
             } finally {
-                heldNorm = null;
-                heldLinear = null;
-                heldRotary = null;
+                dropHeld(); // after a failed body: nothing of it runs
                 capturing = false;
                 try {
                     graph = Driver.streamEndCapture(gpu.stream());
@@ -554,6 +542,13 @@ public final class CudaBackend implements Backend {
             heldNorm = null;
             dispatch(norm);
         }
+    }
+
+    /** Forgets the held ops without running them. */
+    private void dropHeld() {
+        heldNorm = null;
+        heldLinear = null;
+        heldRotary = null;
     }
 
     /** Runs the held GEMV, with the held norm (if any) and {@code gated} (if given) in its kernel. */

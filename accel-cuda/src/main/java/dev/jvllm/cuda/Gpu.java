@@ -252,6 +252,22 @@ final class Gpu implements AutoCloseable {
         errors.raiseIfAny(stream, backend::describeDeviceError);
     }
 
+    /**
+     * {@link #synchronize} and a copy of the device tensor at {@code base} into {@code dst} in one round
+     * trip: the error word's copy is queued ahead of the data, so the download's wait covers both (a
+     * decode step reads its tokens every step).
+     */
+    void synchronizeAndDownload(long base, TensorLayout layout, MemorySegment dst) {
+        if (layout.numel() == 0) {
+            synchronize();
+            return;
+        }
+        makeCurrent();
+        errors.fetch(stream);
+        staging.download(base, layout, dst);
+        errors.raiseIfAny(stream, backend::describeDeviceError);
+    }
+
     String description() {
         long[] info = memInfoOrNull();
         String blas = cublasProblem() == null ? "cuBLAS " + Cublas.location() : "no cuBLAS (" + cublasProblem + ")";

@@ -170,10 +170,10 @@ final class LinearKernels implements KernelFamily {
         }
         if (gated != null) {
             if (!gpu.tensor(gated.x()).sameView(out) || !GATED_FNS.contains(gated.fn())
-                    || !gated.out().dtype().isFloat() || out.overlaps(gpu.tensor(gated.out()))) {
+                    || !gated.out().dtype().isFloat()) {
                 return false;
             }
-            inputs.add(gated.out());
+            inputs.add(gated.out()); // so out may not overlap it either (the loop below)
         }
         for (Tensor t : inputs) {
             if (t != null && out.overlaps(gpu.tensor(t))) {

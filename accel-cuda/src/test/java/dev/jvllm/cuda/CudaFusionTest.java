@@ -159,7 +159,7 @@ class CudaFusionTest {
         return v;
     }
 
-    private static void assertSame(float[][] want, float[][] got, Object what) {
+    private static void assertBitsEqual(float[][] want, float[][] got, Object what) {
         String[] names = {"linear out", "norm out", "residual", "activation"};
         for (int i = 0; i < want.length; i++) {
             assertArrayEquals(want[i], got[i], names[i] + ": " + what);
@@ -189,11 +189,11 @@ class CudaFusionTest {
                 k.ops();
                 float[][] got = k.outputs();
                 assertEquals(before + 1, cuda.foldedNorms(), "the norm did not fold: " + k);
-                assertSame(want, got, k);
+                assertBitsEqual(want, got, k);
                 // again: the first launch's last block set the ticket back
                 k.writeInputs(0f);
                 k.ops();
-                assertSame(want, k.outputs(), "second launch, " + k);
+                assertBitsEqual(want, k.outputs(), "second launch, " + k);
             }
         }
     }
@@ -210,7 +210,7 @@ class CudaFusionTest {
                     float[][] want = k.apart(shift);
                     k.writeInputs(shift);
                     g.replay();
-                    assertSame(want, k.outputs(), "replay " + rep);
+                    assertBitsEqual(want, k.outputs(), "replay " + rep);
                 }
             }
         }
@@ -229,7 +229,7 @@ class CudaFusionTest {
             cuda.linear(new Linear(other, new LinearWeight.Dense(k.tw), null, otherOut));
             cuda.linear(new Linear(k.tnorm, new LinearWeight.Dense(k.tw), null, k.tout));
             assertEquals(before, cuda.foldedNorms());
-            assertSame(want, k.outputs(), "norm released by another linear");
+            assertBitsEqual(want, k.outputs(), "norm released by another linear");
             // a read releases it too
             k.writeInputs(0f);
             cuda.rmsNorm(new RmsNorm(k.tx, k.tnw, k.tres, k.tnorm, k.tres, 1e-5f, false));
@@ -260,7 +260,7 @@ class CudaFusionTest {
                 float[][] got = k.outputs();
                 assertEquals(norms + (k.norm ? 1 : 0), cuda.foldedNorms(), "the norm did not fold: " + k);
                 assertEquals(acts + 1, cuda.fusedActivations(), "the activation did not fuse: " + k);
-                assertSame(want, got, k);
+                assertBitsEqual(want, got, k);
             }
         }
         // captured: norm + gate/up + activation as one kernel, replayed
@@ -274,7 +274,7 @@ class CudaFusionTest {
                     float[][] want = k.apart(0.5f * rep);
                     k.writeInputs(0.5f * rep);
                     g.replay();
-                    assertSame(want, k.outputs(), "replay " + rep);
+                    assertBitsEqual(want, k.outputs(), "replay " + rep);
                 }
             }
         }

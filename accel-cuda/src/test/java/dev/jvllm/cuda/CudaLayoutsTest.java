@@ -7,6 +7,7 @@ import dev.jvllm.api.DType;
 import dev.jvllm.api.ops.ActivationKind;
 import dev.jvllm.api.ops.OpKind;
 import java.io.IOException;
+import java.lang.foreign.StructLayout;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -40,21 +41,18 @@ class CudaLayoutsTest {
     /** Offsets printed by offsetof() over CUDA 13.0's cuda.h on x86-64. */
     @Test
     void memcpy2DMatchesCudaH() {
-        var l = NativeLayouts.MEMCPY2D;
-        assertEquals(128, l.byteSize());
-        Map<String, Long> expected = new LinkedHashMap<>();
-        expected.put("srcMemoryType", 16L);
-        expected.put("srcHost", 24L);
-        expected.put("srcDevice", 32L);
-        expected.put("srcPitch", 48L);
-        expected.put("dstXInBytes", 56L);
-        expected.put("dstMemoryType", 72L);
-        expected.put("dstHost", 80L);
-        expected.put("dstDevice", 88L);
-        expected.put("dstPitch", 104L);
-        expected.put("WidthInBytes", 112L);
-        expected.put("Height", 120L);
-        expected.forEach((field, off) -> assertEquals(off, l.byteOffset(groupElement(field)), field));
+        assertLayout(NativeLayouts.MEMCPY2D, 128, "srcMemoryType", 16, "srcHost", 24, "srcDevice", 32, "srcPitch", 48,
+                "dstXInBytes", 56, "dstMemoryType", 72, "dstHost", 80, "dstDevice", 88, "dstPitch", 104,
+                "WidthInBytes", 112, "Height", 120);
+    }
+
+    /** A struct's size and the byte offsets of the named fields (pairs: name, offset). */
+    private static void assertLayout(StructLayout l, long size, Object... fieldOffsets) {
+        assertEquals(size, l.byteSize(), l.toString());
+        for (int i = 0; i < fieldOffsets.length; i += 2) {
+            String field = (String) fieldOffsets[i];
+            assertEquals(((Integer) fieldOffsets[i + 1]).longValue(), l.byteOffset(groupElement(field)), field);
+        }
     }
 
     @Test
@@ -69,19 +67,10 @@ class CudaLayoutsTest {
 
     @Test
     void launchConfigMatchesCudaH() {
-        var c = NativeLayouts.LAUNCH_CONFIG;
-        assertEquals(56, c.byteSize());
-        Map<String, Long> expected = new LinkedHashMap<>();
-        expected.put("gridDimX", 0L);
-        expected.put("blockDimX", 12L);
-        expected.put("sharedMemBytes", 24L);
-        expected.put("hStream", 32L);
-        expected.put("attrs", 40L);
-        expected.put("numAttrs", 48L);
-        expected.forEach((field, off) -> assertEquals(off, c.byteOffset(groupElement(field)), field));
-        var a = NativeLayouts.LAUNCH_ATTRIBUTE; // id, pad[8 - sizeof(id)], a 64-byte union
-        assertEquals(72, a.byteSize());
-        assertEquals(8, a.byteOffset(groupElement("value")));
+        assertLayout(NativeLayouts.LAUNCH_CONFIG, 56, "gridDimX", 0, "blockDimX", 12, "sharedMemBytes", 24,
+                "hStream", 32, "attrs", 40, "numAttrs", 48);
+        // id, pad[8 - sizeof(id)], a 64-byte union
+        assertLayout(NativeLayouts.LAUNCH_ATTRIBUTE, 72, "id", 0, "value", 8);
     }
 
     @Test
