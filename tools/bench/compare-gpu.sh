@@ -6,7 +6,8 @@
 #      transformers (make_random_checkpoint.py), loaded by both sides;
 #   2. the GPU's copy bandwidth (gpu_bandwidth.py), the ceiling of a bandwidth-bound decode;
 #   3. jvllm on the CUDA backend, bf16: bench latency (batch 1, 128 prompt tokens, 64 decoded) and
-#      bench throughput (64 requests x 128 in / 128 out), then one profiled latency run
+#      bench throughput (64 requests x 128 in / 128 out), each without and with --async-scheduling,
+#      then one profiled latency run
 #      after the warm-up (-Djvllm.cuda.profile=true: GPU and host time per op and shape);
 #   4. transformers (transformers_gpu.py): batch-1 decode with a static cache without and with
 #      torch.compile, throughput of generate with a static cache on the same workload;
@@ -58,9 +59,15 @@ common=(--model "$ckpt" --backend cuda --dtype bf16 --max-model-len 1024 --json)
 step jvllm bench latency "${common[@]}" --batch-size 1 --input-len 128 --output-len 64 --num-iters 5 --num-iters-warmup 10
 jvllm bench latency "${common[@]}" --batch-size 1 --input-len 128 --output-len 64 --num-iters 5 --num-iters-warmup 10 2>>"$log" \
     | tee -a "$log" | tail -n 1 >"$tmp/jvllm-latency.json"
+step jvllm bench latency "${common[@]}" --async-scheduling --batch-size 1 --input-len 128 --output-len 64 --num-iters 5 --num-iters-warmup 10
+jvllm bench latency "${common[@]}" --async-scheduling --batch-size 1 --input-len 128 --output-len 64 --num-iters 5 \
+    --num-iters-warmup 10 2>>"$log" | tee -a "$log" | tail -n 1 >"$tmp/jvllm-latency-async.json"
 step jvllm bench throughput "${common[@]}" --num-prompts 64 --input-len 128 --output-len 128
 jvllm bench throughput "${common[@]}" --num-prompts 64 --input-len 128 --output-len 128 2>>"$log" \
     | tee -a "$log" | tail -n 1 >"$tmp/jvllm-throughput.json"
+step jvllm bench throughput "${common[@]}" --async-scheduling --num-prompts 64 --input-len 128 --output-len 128
+jvllm bench throughput "${common[@]}" --async-scheduling --num-prompts 64 --input-len 128 --output-len 128 2>>"$log" \
+    | tee -a "$log" | tail -n 1 >"$tmp/jvllm-throughput-async.json"
 # profile after the warm-up: 2 iterations of 64 steps (one synchronized window each) plus loading
 step "JVLLM_JAVA_OPTS='-Djvllm.cuda.profile=true -Djvllm.cuda.profile.skip=140' jvllm bench latency ... --num-iters 3 --num-iters-warmup 2"
 JVLLM_JAVA_OPTS="-Djvllm.cuda.profile=true -Djvllm.cuda.profile.skip=140" jvllm bench latency "${common[@]}" \
@@ -82,7 +89,8 @@ def load(name):
             return json.load(f)
     except Exception as e:
         return {"missing": f"{name}: {e}"}
-r = {k: load(k + ".json") for k in ("checkpoint", "bandwidth", "jvllm-latency", "jvllm-throughput", "transformers")}
+r = {k: load(k + ".json") for k in ("checkpoint", "bandwidth", "jvllm-latency", "jvllm-throughput", "jvllm-latency-async",
+                                     "jvllm-throughput-async", "transformers")}
 with open(os.path.join(out, "results.json"), "w") as f:
     json.dump(r, f, indent=1)
 bw = r["bandwidth"].get("copy_bandwidth_gb_s")
@@ -92,6 +100,7 @@ print(f"device: {r['bandwidth'].get('device')}, copy bandwidth {bw:.0f} GB/s" if
 print(f"checkpoint: {wbytes / 1e9:.3f} GB of bf16 weights" if wbytes else "checkpoint: missing")
 rows = []
 jl, jt = r["jvllm-latency"], r["jvllm-throughput"]
+jla, jta = r["jvllm-latency-async"], r["jvllm-throughput-async"]
 def line(name, tpot_ms=None, decode=None, thr=None):
     frac = f"{wbytes / (tpot_ms / 1000) / 1e9 / bw:.0%} of copy bw" if (tpot_ms and wbytes and bw) else ""
     d = f"{decode:9.1f} tok/s ({tpot_ms:.3f} ms/token, {frac})" if decode else ""
@@ -99,11 +108,13 @@ def line(name, tpot_ms=None, decode=None, thr=None):
     print(f"  {name:38s} {d} {t}")
 print("batch-1 decode (128-token prompt, 64 new tokens):")
 line("jvllm cuda bf16", jl.get("time_per_output_token_ms"), jl.get("decode_tok_s"))
+line("jvllm cuda bf16, --async-scheduling", jla.get("time_per_output_token_ms"), jla.get("decode_tok_s"))
 for key, name in (("latency_static", "transformers static cache"), ("latency_static_compiled", "transformers static cache + compile")):
     if key in hf:
         line(name, hf[key]["time_per_output_token_ms"], hf[key]["decode_tok_s"])
 print("throughput (64 requests x 128 in / 128 out):")
 line("jvllm cuda bf16", thr=jt.get("output_tok_s"))
+line("jvllm cuda bf16, --async-scheduling", thr=jta.get("output_tok_s"))
 if "throughput_static" in hf:
     line("transformers generate, static cache", thr=hf["throughput_static"]["output_tok_s"])
 print("ratios (targets: decode >= 3x transformers+compile and >= 60% of bandwidth; throughput >= 5x):")
@@ -112,5 +123,8 @@ def ratio(a, b, what):
 ratio(jl.get("decode_tok_s"), hf.get("latency_static_compiled", {}).get("decode_tok_s"), "decode vs transformers+compile")
 ratio(jl.get("decode_tok_s"), hf.get("latency_static", {}).get("decode_tok_s"), "decode vs transformers (no compile)")
 ratio(jt.get("output_tok_s"), hf.get("throughput_static", {}).get("output_tok_s"), "throughput vs transformers")
+ratio(jla.get("decode_tok_s"), hf.get("latency_static_compiled", {}).get("decode_tok_s"),
+      "decode vs transformers+compile, --async-scheduling")
+ratio(jta.get("output_tok_s"), hf.get("throughput_static", {}).get("output_tok_s"), "throughput vs transformers, --async-scheduling")
 PY
 rm -rf "$tmp"

@@ -5,6 +5,7 @@ import dev.jvllm.api.Communicator;
 import dev.jvllm.api.DType;
 import dev.jvllm.api.DeviceMemory;
 import dev.jvllm.api.OpGraph;
+import dev.jvllm.api.PendingRead;
 import dev.jvllm.api.Tensor;
 import dev.jvllm.api.TensorLayout;
 import dev.jvllm.api.ops.*;
@@ -243,6 +244,15 @@ public final class CudaBackend implements Backend {
         if (profiler != null) {
             profiler.collect();
         }
+    }
+
+    /** Enqueues the copy into pinned memory and returns at once (tensors of at most 64 KiB; larger ones are read now). */
+    @Override
+    public PendingRead readLater(Tensor src) {
+        openOutsideCapture("read");
+        CudaTensor s = gpu.tensor(src);
+        releaseHeld();
+        return gpu.downloadLater(s.address(), s.layout());
     }
 
     @Override

@@ -268,6 +268,71 @@ final class Gpu implements AutoCloseable {
         errors.raiseIfAny(stream, backend::describeDeviceError);
     }
 
+    /** Reads of at most this many bytes go through {@link #downloadLater}'s pinned slots; larger ones wait at once. */
+    static final long LATER_MAX_BYTES = 64 << 10;
+
+    /** A pinned buffer and the event that says its copy arrived: one read in flight. */
+    private record LaterSlot(MemorySegment buffer, MemorySegment arrived) {
+    }
+
+    private final java.util.ArrayDeque<LaterSlot> laterSlots = new java.util.ArrayDeque<>();
+    private final java.util.List<LaterSlot> allLaterSlots = new java.util.ArrayList<>();
+
+    /**
+     * Enqueues the error word's copy and the tensor's copy into a pinned slot, and returns without
+     * waiting; {@link dev.jvllm.api.PendingRead#await} waits for that copy alone (ops enqueued later
+     * do not delay it), then raises any reported error as {@link #synchronize} would. A strided or
+     * large tensor is read at once.
+     */
+    dev.jvllm.api.PendingRead downloadLater(long base, TensorLayout layout) {
+        long bytes = layout.numel() * layout.dtype().byteSize();
+        if (!layout.isContiguous() || bytes > LATER_MAX_BYTES || bytes == 0) {
+            MemorySegment now = Arena.ofAuto().allocate(Math.max(1, bytes));
+            synchronizeAndDownload(base, layout, now);
+            return dev.jvllm.api.PendingRead.done(now.asSlice(0, bytes));
+        }
+        makeCurrent();
+        LaterSlot slot = laterSlots.pollFirst();
+        if (slot == null) {
+            slot = new LaterSlot(Driver.hostAlloc(LATER_MAX_BYTES, Driver.MEMHOSTALLOC_PORTABLE),
+                    Driver.eventCreate(Driver.EVENT_DISABLE_TIMING));
+            allLaterSlots.add(slot);
+        }
+        errors.fetch(stream);
+        Driver.copyDtoHAsync(slot.buffer, base, bytes, stream);
+        Driver.eventRecord(slot.arrived, stream);
+        LaterSlot s = slot;
+        return new dev.jvllm.api.PendingRead() {
+            private boolean open = true;
+
+            @Override
+            public void await(MemorySegment dst) {
+                if (!open) {
+                    throw new IllegalStateException("this read was already awaited or closed");
+                }
+                makeCurrent();
+                Driver.eventSynchronize(s.arrived);
+                MemorySegment.copy(s.buffer, 0, dst, 0, bytes);
+                giveBack();
+                errors.raiseIfAny(stream, backend::describeDeviceError);
+            }
+
+            @Override
+            public void close() {
+                if (open) {
+                    makeCurrent();
+                    Driver.eventSynchronize(s.arrived); // the slot is reused only after its copy landed
+                    giveBack();
+                }
+            }
+
+            private void giveBack() {
+                open = false;
+                laterSlots.addFirst(s);
+            }
+        };
+    }
+
     String description() {
         long[] info = memInfoOrNull();
         String blas = cublasProblem() == null ? "cuBLAS " + Cublas.location() : "no cuBLAS (" + cublasProblem + ")";
@@ -302,6 +367,10 @@ final class Gpu implements AutoCloseable {
                 Cublas.destroy(cublas);
             }
             staging.close();
+            for (LaterSlot slot : allLaterSlots) {
+                Driver.eventDestroy(slot.arrived);
+                Driver.hostFree(slot.buffer);
+            }
             errors.close();
             Driver.memFree(foldTicket);
             allocator.close();

@@ -6,10 +6,12 @@ import dev.jvllm.api.BackendOptions;
 import dev.jvllm.api.BackendProvider;
 import dev.jvllm.api.DType;
 import dev.jvllm.api.DeviceMemory;
+import dev.jvllm.api.PendingRead;
 import dev.jvllm.api.Tensor;
 import dev.jvllm.api.Tensors;
 import dev.jvllm.api.ops.Cast;
 import dev.jvllm.api.ops.Copy;
+import dev.jvllm.api.ops.Fill;
 import dev.jvllm.api.ops.GatherRows;
 import dev.jvllm.api.ops.KvCacheWrite;
 import dev.jvllm.api.ops.Rotary;
@@ -149,6 +151,43 @@ class CudaBackendTest {
             cuda.rotary(new Rotary(pos, q, null, cs, 8, 8, true));
             IllegalArgumentException e = assertThrows(IllegalArgumentException.class, cuda::synchronize);
             assertTrue(e.getMessage().contains("positions[1] = 3"), e.getMessage());
+        }
+    }
+
+    /**
+     * readLater returns the bytes as they were when it was called, whatever ops come after it (the
+     * source may even be overwritten or closed), raises a reported error at await, and falls back to
+     * an immediate read for a strided view.
+     */
+    @Test
+    void aLaterReadGivesTheBytesOfItsMomentAndRaisesAtAwait() {
+        float[] v = random(1000, 4);
+        PendingRead later;
+        try (Tensor t = Tensors.fromFloats(cuda, DType.F32, v, 1000)) {
+            later = cuda.readLater(t);
+            cuda.fill(new Fill(t, 7.0)); // enqueued after: not in the read
+        }
+        MemorySegment got = java.lang.foreign.Arena.ofAuto().allocate(4000);
+        later.await(got);
+        assertArrayEquals(v, got.toArray(java.lang.foreign.ValueLayout.JAVA_FLOAT));
+        assertThrows(IllegalStateException.class, () -> later.await(got), "awaited once");
+        float[] m = random(12, 5);
+        try (Tensor t = Tensors.fromFloats(cuda, DType.F32, m, 3, 4)) {
+            PendingRead strided = cuda.readLater(t.narrowLast(1, 2)); // columns 1..2 of each row
+            MemorySegment s = java.lang.foreign.Arena.ofAuto().allocate(24);
+            strided.await(s);
+            assertArrayEquals(new float[] {m[1], m[2], m[5], m[6], m[9], m[10]},
+                    s.toArray(java.lang.foreign.ValueLayout.JAVA_FLOAT));
+        }
+        try (Tensor src = cuda.allocate(DType.F32, 5, 4); Tensor idx = Tensors.fromInts(cuda, new int[] {9}, 1);
+                Tensor dst = cuda.allocate(DType.F32, 1, 4)) {
+            cuda.gatherRows(new GatherRows(src, idx, dst));
+            PendingRead bad = cuda.readLater(dst);
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> bad.await(java.lang.foreign.Arena.ofAuto().allocate(16)));
+            assertTrue(e.getMessage().contains("indices[0] = 9"), e.getMessage());
+            cuda.synchronize(); // reported once
+            cuda.readLater(dst).close(); // a read never awaited gives its slot back
         }
     }
 

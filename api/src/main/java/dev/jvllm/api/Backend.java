@@ -51,6 +51,18 @@ public interface Backend extends AutoCloseable {
     void read(Tensor src, MemorySegment dst);
 
     /**
+     * Starts a {@link #read} of {@code src} that returns before the bytes arrive, so the caller can
+     * enqueue more ops first (an engine's next decode step, while this one's tokens travel); the
+     * tensor may be closed once this returns. The default reads at once; the CUDA backend enqueues
+     * the copy into pinned memory and waits for nothing until {@link PendingRead#await}.
+     */
+    default PendingRead readLater(Tensor src) {
+        MemorySegment bytes = java.lang.foreign.Arena.ofAuto().allocate(Math.max(1, src.numel() * src.dtype().byteSize()));
+        read(src, bytes);
+        return PendingRead.done(bytes.asSlice(0, src.numel() * src.dtype().byteSize()));
+    }
+
+    /**
      * A tensor over host memory the caller keeps alive (e.g. a memory-mapped safetensors region),
      * used in place when the backend can (the CPU backend does, for every dtype), copied to the
      * device otherwise.

@@ -23,7 +23,7 @@ record ModelOptions(Path model, EngineOptions engine) {
     static final Set<String> VALUE_OPTIONS = Set.of("--model", "--revision", "--backend", "--tensor-parallel-size",
             "--dtype", "--threads", "--kv-cache-memory", "--max-model-len", "--max-num-seqs", "--max-num-batched-tokens", "--load-format");
     static final Set<String> FLAGS = Set.of("--no-enable-prefix-caching", "--no-enable-chunked-prefill",
-            "--enforce-eager");
+            "--enforce-eager", "--async-scheduling");
     static final String USAGE = """
               --model DIR|ORG/NAME        a Hugging Face checkpoint directory (config.json + *.safetensors), or a
                                           hub id, downloaded into the Hugging Face cache (HF_HOME, HF_HUB_CACHE,
@@ -44,6 +44,8 @@ record ModelOptions(Path model, EngineOptions engine) {
               --no-enable-prefix-caching  recompute shared prompt prefixes (prefix caching is on by default)
               --no-enable-chunked-prefill compute every prompt in one step
               --enforce-eager             run decode steps op by op, not replayed from CUDA graphs
+              --async-scheduling          launch each decode step before the previous one's tokens are read
+                                          back (sequences that sample on the device; outputs one step later)
               --load-format auto|dummy    dummy: random weights from config.json alone (vLLM's; see save-random)""";
 
     static ModelOptions from(Args a) throws Command.UsageException {
@@ -69,6 +71,7 @@ record ModelOptions(Path model, EngineOptions engine) {
                     .withMaxNumBatchedTokens(a.intValue("--max-num-batched-tokens", d.maxNumBatchedTokens()))
                     .withChunkedPrefill(!a.has("--no-enable-chunked-prefill"))
                     .withEnforceEager(a.has("--enforce-eager"))
+                    .withAsyncScheduling(a.has("--async-scheduling"))
                     .withLoadFormat(switch (a.value("--load-format", "auto")) {
                         case "auto" -> ModelLoader.LoadFormat.AUTO;
                         case "dummy" -> ModelLoader.LoadFormat.DUMMY;

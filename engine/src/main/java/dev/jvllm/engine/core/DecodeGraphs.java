@@ -213,6 +213,11 @@ final class DecodeGraphs implements AutoCloseable {
      * runs it eagerly.
      */
     Tensor run(List<ModelRunner.Chunk> chunks) {
+        return run(chunks, null);
+    }
+
+    /** {@link #run(List)} with row i's input id taken from {@code tokenIds[i]} on the device (null: from the chunks). */
+    Tensor run(List<ModelRunner.Chunk> chunks, Tensor tokenIds) {
         if (disabledReason != null && mode == Mode.GRAPHS) {
             return null;
         }
@@ -233,6 +238,9 @@ final class DecodeGraphs implements AutoCloseable {
             entries.put(shape, e);
         }
         Tensors.writeInts(e.meta, metadata(chunks, batch, shape.context, blockSize));
+        if (tokenIds != null) {
+            be.copy(new Copy(tokenIds, e.meta.slice(0, n))); // the ids lead the metadata
+        }
         if (mode == Mode.PADDED_EAGER || e.eagerRuns == 0) {
             e.eagerRuns++;
             try (Tensor all = body(e.meta, shape)) {

@@ -3,6 +3,7 @@ package dev.jvllm.engine.core;
 import dev.jvllm.api.Backend;
 import dev.jvllm.api.DType;
 import dev.jvllm.api.DeviceMemory;
+import dev.jvllm.api.PendingRead;
 import dev.jvllm.api.Tensor;
 import dev.jvllm.api.Tensors;
 import dev.jvllm.api.ops.GatherRows;
@@ -12,6 +13,9 @@ import dev.jvllm.models.layers.ModelContext;
 import dev.jvllm.models.loader.ConfigException;
 import dev.jvllm.models.loader.ModelConfig;
 import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.lang.management.ManagementFactory;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -43,6 +47,10 @@ import java.util.SplittableRandom;
  * {@link Sampler} picks the next token of every sequence whose pending tokens were all computed,
  * and the finished checks run in vLLM's order: EOS (unless ignore_eos), stop token ids (both only
  * after min_tokens), max_tokens or max_model_len, then stop strings on the decoded text.
+ *
+ * <p>With {@link EngineOptions#asyncScheduling} a decode step that samples on the device is
+ * launched before the tokens of the one before it are read back, and its outputs come with the
+ * next {@code step()} (see "async scheduling" below and docs/engine.md).
  *
  * <p><b>Threading:</b> single-threaded. One thread at a time may call its methods (the engine does
  * no locking and starts no threads of its own, except the tensor-parallel ranks' workers inside a
@@ -349,6 +357,19 @@ public final class EngineCore implements AutoCloseable {
      * end of its prompt). Returns an empty list when nothing is queued.
      */
     public List<CompletionDelta> step() {
+        if (inFlight != null) {
+            InFlight previous = inFlight;
+            inFlight = null;
+            try {
+                if (canChain(previous)) {
+                    inFlight = launchChained(previous);
+                }
+            } catch (RuntimeException e) {
+                previous.close();
+                throw e;
+            }
+            return complete(previous);
+        }
         profile.start();
         List<Scheduler.Scheduled> batch = scheduler.schedule();
         profile.lap();
@@ -360,6 +381,16 @@ public final class EngineCore implements AutoCloseable {
             return List.of();
         }
         steps++;
+        if (options.asyncScheduling() && ranks.size() == 1 && isDeviceDecode(batch)) {
+            List<Sequence> seqs = new ArrayList<>(batch.size());
+            int[] starts = new int[batch.size()];
+            for (int i = 0; i < starts.length; i++) {
+                seqs.add(batch.get(i).seq());
+                starts[i] = batch.get(i).start();
+            }
+            inFlight = launch(seqs, starts, null);
+            return List.of(); // its tokens come with the next step
+        }
         List<ModelRunner.Chunk> chunks = new ArrayList<>(batch.size());
         int[] firstPromptRow = new int[batch.size()];
         int[] sampleRow = new int[batch.size()];
@@ -418,6 +449,146 @@ public final class EngineCore implements AutoCloseable {
         return out;
     }
 
+    // ---- async scheduling (EngineOptions.asyncScheduling): a decode step in flight while the host works ----
+    //
+    // A decode step whose every row samples on the device is launched and its tokens' read started, and
+    // step() returns; the next step() launches the step after it at once, its input ids taken on the device
+    // from the tokens in flight, and only then waits for those tokens and processes them (vLLM's async
+    // scheduling: the host's share of a step hides behind the GPU's). The next step is launched this way
+    // only when nothing else could change its batch: no request waits, and no sequence of the step in
+    // flight can end by length with the token on its way; one that ends by EOS, a stop token or a stop
+    // string has computed one position too many, in blocks it frees anyway, and that row is dropped.
+
+    /** A launched decode step: its sequences in row order, their positions, and the tokens on their way. */
+    private record InFlight(List<Sequence> seqs, int[] starts, Tensor tokens, PendingRead read) {
+        void close() {
+            read.close();
+            tokens.close();
+        }
+    }
+
+    private InFlight inFlight; // null: nothing in flight
+    private long chainedSteps;
+
+    /** Decode steps launched before the tokens of the step before them were read (tests). */
+    long chainedSteps() {
+        return chainedSteps;
+    }
+
+    /** Whether every chunk is a sequence's next token and its row samples on the device. */
+    private boolean isDeviceDecode(List<Scheduler.Scheduled> batch) {
+        for (Scheduler.Scheduled s : batch) {
+            Sequence seq = s.seq();
+            if (s.numTokens() != 1 || s.start() == 0 || s.start() + 1 != seq.numTokens()
+                    || !Sampler.devicePicks(row(seq, seq.numOutput()))) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** The sampler's row for the sequence's output token {@code outputIndex}. */
+    private static Sampler.Row row(Sequence seq, int outputIndex) {
+        Sequence.Request r = seq.request;
+        boolean penalties = r.params().hasPenalties();
+        int[] mask = outputIndex < r.params().minTokens() ? r.minTokensMask() : new int[0];
+        return new Sampler.Row(r.params(), seq.seed, outputIndex, mask, r.numLogprobs(),
+                penalties ? r.prompt() : null, penalties ? seq.outputTokens() : null);
+    }
+
+    /**
+     * Runs the decode step of the sequences at positions {@code starts} (their blocks allocated), with
+     * input ids from the device ({@code ids}, one per row) or from the sequences (null), samples on the
+     * device and starts the tokens' read.
+     */
+    private InFlight launch(List<Sequence> seqs, int[] starts, Tensor ids) {
+        List<ModelRunner.Chunk> chunks = new ArrayList<>(seqs.size());
+        List<Sampler.Row> rows = new ArrayList<>(seqs.size());
+        for (int i = 0; i < starts.length; i++) {
+            Sequence seq = seqs.get(i);
+            int token = ids == null ? seq.token(starts[i]) : 0; // 0: a placeholder the device ids replace
+            chunks.add(new ModelRunner.Chunk(new int[] {token}, starts[i], kv.blockTable(seq.id), seq.stateSlot,
+                    new int[] {0}));
+            rows.add(row(seq, starts[i] + 1 - seq.promptLength()));
+        }
+        Tensor tokens;
+        try (Tensor logits = runner.execute(chunks, ids)) {
+            tokens = sampler.tokensOnDevice(logits, rows);
+        }
+        try {
+            return new InFlight(List.copyOf(seqs), starts, tokens, tokens.backend().readLater(tokens));
+        } catch (RuntimeException e) {
+            tokens.close();
+            throw e;
+        }
+    }
+
+    /**
+     * Whether the step after {@code f} can be launched before f's tokens are known: nothing waits to
+     * be scheduled, every sequence of f still runs (and nothing else does), none can end by length
+     * with f's token, each next row samples on the device, and the pool has the blocks.
+     */
+    private boolean canChain(InFlight f) {
+        if (scheduler.numWaiting() > 0 || scheduler.numRunning() != f.seqs().size()) {
+            return false;
+        }
+        int newBlocks = 0;
+        for (int i = 0; i < f.starts().length; i++) {
+            Sequence seq = f.seqs().get(i);
+            int next = f.starts()[i] + 1;              // the position of f's token
+            int outputs = next + 1 - seq.promptLength(); // the output count once f's token is in
+            if (seq.finished() || outputs >= seq.request.maxTokens() || next + 1 >= maxModelLen
+                    || !Sampler.devicePicks(row(seq, outputs))) {
+                return false;
+            }
+            newBlocks += next % kv.blockSize() == 0 ? 1 : 0;
+        }
+        return newBlocks <= kv.numFreeBlocks();
+    }
+
+    /** Launches the step after {@code f}, its ids f's tokens on the device (canChain said it may). */
+    private InFlight launchChained(InFlight f) {
+        int[] starts = new int[f.starts().length];
+        for (int i = 0; i < starts.length; i++) {
+            Sequence seq = f.seqs().get(i);
+            if (!kv.allocateSlots(seq.id, 1)) {
+                throw new IllegalStateException("no KV block for sequence " + seq.id + " although canChain counted them");
+            }
+            starts[i] = f.starts()[i] + 1;
+        }
+        steps++;
+        chainedSteps++;
+        return launch(f.seqs(), starts, f.tokens());
+    }
+
+    /** Waits for f's tokens and processes them as a synchronous step would; rows of finished sequences are dropped. */
+    private List<CompletionDelta> complete(InFlight f) {
+        int n = f.starts().length;
+        int[] tokens;
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment seg = arena.allocate(4L * n);
+            f.read().await(seg);
+            tokens = seg.toArray(ValueLayout.JAVA_INT);
+        } finally {
+            f.close();
+        }
+        List<CompletionDelta> out = new ArrayList<>(n);
+        for (int i = 0; i < n; i++) {
+            Sequence seq = f.seqs().get(i);
+            if (seq.finished()) { // ended (or was aborted) before this row's token was known
+                continue;
+            }
+            seq.numComputed = f.starts()[i] + 1;
+            scheduler.commit(seq);
+            accept(seq, tokens[i], null);
+            out.add(delta(seq));
+            if (seq.finished()) {
+                finish(seq);
+            }
+        }
+        return out;
+    }
+
     /** Computes and stores the prompt logprobs of the rows this step produced. */
     private void promptLogprobs(Tensor logits, List<Scheduler.Scheduled> batch, int[] firstPromptRow) {
         List<Integer> rows = new ArrayList<>();
@@ -469,11 +640,7 @@ public final class EngineCore implements AutoCloseable {
                 continue;
             }
             Sequence seq = batch.get(i).seq();
-            Sequence.Request r = seq.request;
-            boolean penalties = r.params().hasPenalties();
-            int[] mask = seq.numOutput() < r.params().minTokens() ? r.minTokensMask() : new int[0];
-            params.add(new Sampler.Row(r.params(), seq.seed, seq.numOutput(), mask, r.numLogprobs(),
-                    penalties ? r.prompt() : null, penalties ? seq.outputTokens() : null));
+            params.add(row(seq, seq.numOutput()));
             rows.add(sampleRow[i]);
             which.add(i);
         }
@@ -658,6 +825,10 @@ public final class EngineCore implements AutoCloseable {
     /** Frees the KV cache and state pools, and the model when this engine loaded it. */
     @Override
     public void close() {
+        if (inFlight != null) {
+            inFlight.close();
+            inFlight = null;
+        }
         profile.print(System.err);
         runner.close();
         if (ownsModel) {

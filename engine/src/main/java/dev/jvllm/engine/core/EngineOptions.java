@@ -32,12 +32,16 @@ import java.util.List;
  * @param enforceEager        run decode steps op by op instead of replaying them from captured op
  *                            graphs (vLLM's {@code --enforce-eager}); graphs are used only where the
  *                            backend captures them (CUDA) and the model runs on one rank
+ * @param asyncScheduling     launch the next decode step before the current one's tokens are read
+ *                            back (vLLM's {@code --async-scheduling}), when every sequence of a
+ *                            decode step keeps running and samples on the device (see
+ *                            {@link EngineCore}); outputs then come one {@code step()} later
  */
 public record EngineOptions(String backend, String dtype, int threads, int tensorParallelSize,
         long kvCacheMemoryBytes, double kvCacheMemoryFraction, int maxModelLen, int maxNumSeqs,
         int maxNumBatchedTokens, int blockSize,
         Boolean enablePrefixCaching, boolean enableChunkedPrefill, long seed, int maxLogprobs,
-        ModelLoader.LoadFormat loadFormat, boolean enforceEager) {
+        ModelLoader.LoadFormat loadFormat, boolean enforceEager, boolean asyncScheduling) {
 
     public EngineOptions {
         java.util.Objects.requireNonNull(loadFormat, "loadFormat");
@@ -78,118 +82,124 @@ public record EngineOptions(String backend, String dtype, int threads, int tenso
     /** vLLM's defaults: 256 sequences, 2048 batched tokens, blocks of 16, chunked prefill on. */
     public static EngineOptions defaults() {
         return new EngineOptions(null, "auto", 0, 1, 0, 0, 0, 256, 2048, 16, null, true, 0, 20,
-                ModelLoader.LoadFormat.AUTO, false);
+                ModelLoader.LoadFormat.AUTO, false, false);
     }
 
     public EngineOptions withBackend(String v) {
         return new EngineOptions(v, dtype, threads, tensorParallelSize, kvCacheMemoryBytes,
                 kvCacheMemoryFraction, maxModelLen, maxNumSeqs,
                 maxNumBatchedTokens, blockSize, enablePrefixCaching, enableChunkedPrefill, seed, maxLogprobs,
-                loadFormat, enforceEager);
+                loadFormat, enforceEager, asyncScheduling);
     }
 
     public EngineOptions withDtype(String v) {
         return new EngineOptions(backend, v, threads, tensorParallelSize, kvCacheMemoryBytes,
                 kvCacheMemoryFraction, maxModelLen, maxNumSeqs,
                 maxNumBatchedTokens, blockSize, enablePrefixCaching, enableChunkedPrefill, seed, maxLogprobs,
-                loadFormat, enforceEager);
+                loadFormat, enforceEager, asyncScheduling);
     }
 
     public EngineOptions withThreads(int v) {
         return new EngineOptions(backend, dtype, v, tensorParallelSize, kvCacheMemoryBytes,
                 kvCacheMemoryFraction, maxModelLen, maxNumSeqs,
                 maxNumBatchedTokens, blockSize, enablePrefixCaching, enableChunkedPrefill, seed, maxLogprobs,
-                loadFormat, enforceEager);
+                loadFormat, enforceEager, asyncScheduling);
     }
 
     public EngineOptions withTensorParallelSize(int v) {
         return new EngineOptions(backend, dtype, threads, v, kvCacheMemoryBytes, kvCacheMemoryFraction,
                 maxModelLen, maxNumSeqs,
                 maxNumBatchedTokens, blockSize, enablePrefixCaching, enableChunkedPrefill, seed, maxLogprobs,
-                loadFormat, enforceEager);
+                loadFormat, enforceEager, asyncScheduling);
     }
 
     public EngineOptions withKvCacheMemoryBytes(long v) {
         return new EngineOptions(backend, dtype, threads, tensorParallelSize, v, kvCacheMemoryFraction,
                 maxModelLen, maxNumSeqs,
                 maxNumBatchedTokens, blockSize, enablePrefixCaching, enableChunkedPrefill, seed, maxLogprobs,
-                loadFormat, enforceEager);
+                loadFormat, enforceEager, asyncScheduling);
     }
 
     public EngineOptions withKvCacheMemoryFraction(double v) {
         return new EngineOptions(backend, dtype, threads, tensorParallelSize, kvCacheMemoryBytes, v, maxModelLen,
                 maxNumSeqs, maxNumBatchedTokens, blockSize, enablePrefixCaching, enableChunkedPrefill, seed,
                 maxLogprobs,
-                loadFormat, enforceEager);
+                loadFormat, enforceEager, asyncScheduling);
     }
 
     public EngineOptions withMaxModelLen(int v) {
         return new EngineOptions(backend, dtype, threads, tensorParallelSize, kvCacheMemoryBytes,
                 kvCacheMemoryFraction, v, maxNumSeqs,
                 maxNumBatchedTokens, blockSize, enablePrefixCaching, enableChunkedPrefill, seed, maxLogprobs,
-                loadFormat, enforceEager);
+                loadFormat, enforceEager, asyncScheduling);
     }
 
     public EngineOptions withMaxNumSeqs(int v) {
         return new EngineOptions(backend, dtype, threads, tensorParallelSize, kvCacheMemoryBytes,
                 kvCacheMemoryFraction, maxModelLen, v,
                 maxNumBatchedTokens, blockSize, enablePrefixCaching, enableChunkedPrefill, seed, maxLogprobs,
-                loadFormat, enforceEager);
+                loadFormat, enforceEager, asyncScheduling);
     }
 
     public EngineOptions withMaxNumBatchedTokens(int v) {
         return new EngineOptions(backend, dtype, threads, tensorParallelSize, kvCacheMemoryBytes,
                 kvCacheMemoryFraction, maxModelLen,
                 maxNumSeqs, v, blockSize, enablePrefixCaching, enableChunkedPrefill, seed, maxLogprobs, loadFormat,
-                enforceEager);
+                enforceEager, asyncScheduling);
     }
 
     public EngineOptions withBlockSize(int v) {
         return new EngineOptions(backend, dtype, threads, tensorParallelSize, kvCacheMemoryBytes,
                 kvCacheMemoryFraction, maxModelLen,
                 maxNumSeqs, maxNumBatchedTokens, v, enablePrefixCaching, enableChunkedPrefill, seed,
-                maxLogprobs, loadFormat, enforceEager);
+                maxLogprobs, loadFormat, enforceEager, asyncScheduling);
     }
 
     public EngineOptions withPrefixCaching(Boolean v) {
         return new EngineOptions(backend, dtype, threads, tensorParallelSize, kvCacheMemoryBytes,
                 kvCacheMemoryFraction, maxModelLen,
                 maxNumSeqs, maxNumBatchedTokens, blockSize, v, enableChunkedPrefill, seed, maxLogprobs, loadFormat,
-                enforceEager);
+                enforceEager, asyncScheduling);
     }
 
     public EngineOptions withChunkedPrefill(boolean v) {
         return new EngineOptions(backend, dtype, threads, tensorParallelSize, kvCacheMemoryBytes,
                 kvCacheMemoryFraction, maxModelLen,
                 maxNumSeqs, maxNumBatchedTokens, blockSize, enablePrefixCaching, v, seed, maxLogprobs, loadFormat,
-                enforceEager);
+                enforceEager, asyncScheduling);
     }
 
     public EngineOptions withSeed(long v) {
         return new EngineOptions(backend, dtype, threads, tensorParallelSize, kvCacheMemoryBytes,
                 kvCacheMemoryFraction, maxModelLen,
                 maxNumSeqs, maxNumBatchedTokens, blockSize, enablePrefixCaching, enableChunkedPrefill, v,
-                maxLogprobs, loadFormat, enforceEager);
+                maxLogprobs, loadFormat, enforceEager, asyncScheduling);
     }
 
     public EngineOptions withLoadFormat(ModelLoader.LoadFormat v) {
         return new EngineOptions(backend, dtype, threads, tensorParallelSize, kvCacheMemoryBytes,
                 kvCacheMemoryFraction, maxModelLen,
                 maxNumSeqs, maxNumBatchedTokens, blockSize, enablePrefixCaching, enableChunkedPrefill, seed,
-                maxLogprobs, v, enforceEager);
+                maxLogprobs, v, enforceEager, asyncScheduling);
     }
 
     public EngineOptions withMaxLogprobs(int v) {
         return new EngineOptions(backend, dtype, threads, tensorParallelSize, kvCacheMemoryBytes,
                 kvCacheMemoryFraction, maxModelLen,
                 maxNumSeqs, maxNumBatchedTokens, blockSize, enablePrefixCaching, enableChunkedPrefill, seed,
-                v, loadFormat, enforceEager);
+                v, loadFormat, enforceEager, asyncScheduling);
     }
 
     public EngineOptions withEnforceEager(boolean v) {
         return new EngineOptions(backend, dtype, threads, tensorParallelSize, kvCacheMemoryBytes,
                 kvCacheMemoryFraction, maxModelLen, maxNumSeqs, maxNumBatchedTokens, blockSize, enablePrefixCaching,
-                enableChunkedPrefill, seed, maxLogprobs, loadFormat, v);
+                enableChunkedPrefill, seed, maxLogprobs, loadFormat, v, asyncScheduling);
+    }
+
+    public EngineOptions withAsyncScheduling(boolean v) {
+        return new EngineOptions(backend, dtype, threads, tensorParallelSize, kvCacheMemoryBytes,
+                kvCacheMemoryFraction, maxModelLen, maxNumSeqs, maxNumBatchedTokens, blockSize, enablePrefixCaching,
+                enableChunkedPrefill, seed, maxLogprobs, loadFormat, enforceEager, v);
     }
 
     /**

@@ -3,6 +3,7 @@ package dev.jvllm.engine.core;
 import dev.jvllm.api.Backend;
 import dev.jvllm.api.Tensor;
 import dev.jvllm.api.Tensors;
+import dev.jvllm.api.ops.Copy;
 import dev.jvllm.api.ops.GatherRows;
 import dev.jvllm.api.ops.StateBatch;
 import dev.jvllm.models.CausalLM;
@@ -157,8 +158,21 @@ final class ModelRunner implements AutoCloseable {
      * view of the graph's output); null when no row was requested.
      */
     Tensor execute(List<Chunk> chunks) {
+        return execute(chunks, null);
+    }
+
+    /**
+     * {@link #execute(List)} of a decode-only step whose input ids are on the device already: row i's
+     * id is {@code tokenIds[i]} (I32 [chunks], e.g. the previous step's sampled tokens), and the
+     * chunks' own ids are ignored. One rank only (the ids live on its backend).
+     */
+    Tensor execute(List<Chunk> chunks, Tensor tokenIds) {
+        if (tokenIds != null && (ranks.size() != 1 || !DecodeGraphs.isDecode(chunks) || tokenIds.numel() != chunks.size())) {
+            throw new IllegalArgumentException("device-side input ids need one rank and a decode-only step of "
+                    + tokenIds.numel() + " sequences; got " + ranks.size() + " ranks and " + chunks.size() + " chunks");
+        }
         if (graphs != null && DecodeGraphs.isDecode(chunks)) {
-            Tensor logits = graphs.run(chunks);
+            Tensor logits = graphs.run(chunks, tokenIds);
             if (logits != null) {
                 return logits;
             }
@@ -218,8 +232,8 @@ final class ModelRunner implements AutoCloseable {
         for (int r = 0; r < ranks.size(); r++) {
             rankOf.put(ranks.rank(r), r);
         }
-        List<Tensor> logits = ranks.run(m -> runRank(m, rankOf.get(m), ids, positions, slots, qsl, seqLens, tables,
-                maxBlocksF, stateSlots, hasState, logitIdx, maxQueryF, maxSeqF));
+        List<Tensor> logits = ranks.run(m -> runRank(m, rankOf.get(m), ids, tokenIds, positions, slots, qsl, seqLens,
+                tables, maxBlocksF, stateSlots, hasState, logitIdx, maxQueryF, maxSeqF));
         for (int r = 1; r < logits.size(); r++) {
             if (logits.get(r) != null) {
                 logits.get(r).close();
@@ -228,8 +242,9 @@ final class ModelRunner implements AutoCloseable {
         return logits.get(0);
     }
 
-    private Tensor runRank(CausalLM m, int rank, int[] ids, int[] positions, int[] slots, int[] qsl, int[] seqLens,
-            int[] tables, int maxBlocks, int[] stateSlots, int[] hasState, int[] logitIdx, int maxQuery, int maxSeq) {
+    private Tensor runRank(CausalLM m, int rank, int[] ids, Tensor tokenIds, int[] positions, int[] slots, int[] qsl,
+            int[] seqLens, int[] tables, int maxBlocks, int[] stateSlots, int[] hasState, int[] logitIdx, int maxQuery,
+            int maxSeq) {
         Backend be = m.context().backend();
         int b = seqLens.length;
         // one upload for the step's metadata, each piece a view of it: on a GPU every small tensor
@@ -238,6 +253,9 @@ final class ModelRunner implements AutoCloseable {
         try (Tensor meta = Tensors.fromInts(be, concat(pieces), Math.max(1, total(pieces)))) {
             Tensor[] v = views(meta, pieces);
             Tensor idsT = v[0], pos = v[1], qslT = v[2], lens = v[3], slotT = v[5], idx = v[8];
+            if (tokenIds != null) {
+                be.copy(new Copy(tokenIds, idsT));
+            }
             Tensor tablesT = v[4].reshape(b, maxBlocks);
             StateBatch sb = stateful ? new StateBatch(qslT, v[6], v[7]) : null;
             ForwardContext fc = new ForwardContext(pos, maxSeq - 1, qslT, lens, tablesT, slotT, maxQuery, maxSeq,

@@ -238,16 +238,49 @@ final class Sampler {
     }
 
     private static int[] choose(Tensor logits, List<Row> rows) {
+        try (Tensor out = chooseOnDevice(logits, rows)) {
+            return Tensors.toInts(out);
+        }
+    }
+
+    /**
+     * Whether {@link #tokensOnDevice} can pick this row's token: no logprobs, penalties or min_tokens
+     * mask, which need the host (the read-back logprobs) or the tokens so far.
+     */
+    static boolean devicePicks(Row row) {
+        return row.numLogprobs() < 0 && row.maskedIds().length == 0 && !row.params().hasPenalties();
+    }
+
+    /**
+     * The rows' tokens as an I32 tensor [S] on the logits' backend, not read back (the caller closes
+     * it): what {@link #sample} returns for rows that {@link #devicePicks}; {@code logits} is modified.
+     */
+    Tensor tokensOnDevice(Tensor logits, List<Row> rows) {
+        if (logits.dim(0) != rows.size()) {
+            throw new IllegalArgumentException("sampler: " + rows.size() + " rows of parameters for logits "
+                    + logits.describe());
+        }
+        for (Row row : rows) {
+            if (!devicePicks(row)) {
+                throw new IllegalArgumentException("sampler: a row with logprobs, penalties or a min_tokens mask needs "
+                        + "sample(), not tokensOnDevice()");
+            }
+        }
+        return chooseOnDevice(logits, rows);
+    }
+
+    private static Tensor chooseOnDevice(Tensor logits, List<Row> rows) {
         int s = rows.size();
         Backend b = logits.backend();
         boolean allGreedy = true;
         for (Row row : rows) {
             allGreedy &= row.params().greedy();
         }
-        try (Tensor out = b.allocateUninitialized(DType.I32, s)) { // argmax and sample write every row
+        Tensor out = b.allocateUninitialized(DType.I32, s); // argmax and sample write every row
+        try {
             if (allGreedy) {
                 b.argmax(new Argmax(logits, out));
-                return Tensors.toInts(out);
+                return out;
             }
             float[] temperature = new float[s];
             int[] topK = new int[s];
@@ -273,7 +306,10 @@ final class Sampler {
                  Tensor of = Tensors.fromLongs(b, offsets, s)) {
                 b.sample(new Sample(logits, t, k, tp, mp, sd, of, out));
             }
-            return Tensors.toInts(out);
+            return out;
+        } catch (RuntimeException e) {
+            out.close();
+            throw e;
         }
     }
 

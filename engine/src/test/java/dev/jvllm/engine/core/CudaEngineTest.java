@@ -61,6 +61,37 @@ class CudaEngineTest {
     }
 
     /**
+     * Async scheduling on the GPU, where decode steps replay captured graphs and their input ids are
+     * copied on the device from the tokens in flight: every completion of a random mix of greedy and
+     * sampled requests (EOS and stop ids, min_tokens, logprobs, late arrivals) equals the synchronous
+     * engine's on the same GPU.
+     */
+    @org.junit.jupiter.api.Test
+    void asyncScheduledDecodesGiveTheSynchronousOutputs() {
+        try (CausalLM model = ModelLoader.load(EngineFixtures.dir("llama"), cuda, ParallelConfig.single(), DType.F32,
+                null)) {
+            long[] chained = {0};
+            for (int seed = 0; seed < 4; seed++) {
+                Random r = new Random(seed);
+                List<AsyncSchedulingTest.Req> reqs = new java.util.ArrayList<>();
+                for (int i = 0; i < 6; i++) {
+                    reqs.add(new AsyncSchedulingTest.Req("r" + i, EngineFixtures.randomPrompt(r, 1 + r.nextInt(30)),
+                            AsyncSchedulingTest.randomParams(r, 1 + r.nextInt(24)), i < 3 ? 0 : r.nextInt(12)));
+                }
+                reqs.sort(java.util.Comparator.comparingInt(AsyncSchedulingTest.Req::arrival));
+                int eos = 3 + r.nextInt(380);
+                EngineOptions o = EngineOptions.defaults().withMaxModelLen(64).withMaxNumSeqs(1 + seed);
+                java.util.function.Function<EngineOptions, EngineCore> make = opts -> EngineCore.create(model, null,
+                        List.of(eos), opts);
+                var sync = AsyncSchedulingTest.run(make, o, reqs, false, new long[1]);
+                var async = AsyncSchedulingTest.run(make, o, reqs, true, chained);
+                org.junit.jupiter.api.Assertions.assertEquals(sync, async, "seed " + seed);
+            }
+            assertTrue(chained[0] > 0, "no step was launched ahead of the one in flight");
+        }
+    }
+
+    /**
      * The engine reports the device memory the model holds, and it is the checkpoint as stored: a
      * dense f32 checkpoint loaded in f32 and quantized checkpoints (packed int4, fp8) take about their
      * files' bytes on the GPU (plus the rotary table and the fused q/k/v and gate/up copies that
