@@ -45,23 +45,37 @@ __device__ __forceinline__ float dot8(const uint4& w, const uint4& x, float acc)
 // The GEMV against x, which stage(sx) writes into each block's shared memory (K / 8 words) and ends
 // with a barrier. Work items are the warps' row pairs: item i is rows 2i and 2i + 1 (act.p == nullptr)
 // or, for the gated epilogue, rows i and i + n / 2 (gate and up of output i: out gets both rows as
-// usual and act[i] = f(gate) · up from the stored (rounded) values, as ew_gated computes it). The grid
-// is persistent (at most GV_BLOCKS_PER_SM blocks per SM; LinearKernels sizes it): warp g of the grid
-// takes items g, g + G, g + 2G, ... (G = its warps), each as K / (32 GV_B) batches of GV_B words per
-// lane and row, and issues the loads of its next batch before it consumes the current one, so each
-// warp keeps two batches in flight from start to end instead of stopping at every row's end. The
-// first batch is issued before the staging (weights: no kernel writes them). Per lane and row the
-// words are met in order lane, lane + 32, ..., the same sums whatever GV_B and the grid.
+// usual and act[i] = f(gate) · up from the stored (rounded) values, as ew_gated computes it).
+//
+// Each item's K / (32 GV_B) batches of GV_B words per lane and row are cut into `splits` (1, 2 or 4,
+// at most the batches) consecutive slices, split s taking batches [s B / S, (s + 1) B / S): a unit is
+// (item, split), unit u = item · S + s. Splitting gives a projection with few rows (o_proj, down_proj:
+// 1024 row pairs) enough warps to keep HBM busy. The grid is persistent (at most GV_BLOCKS_PER_SM
+// blocks per SM; LinearKernels sizes it): warp g of the grid takes units g, g + G, g + 2G, ... (G = its
+// warps, a multiple of 8), so the S warps of one item are consecutive warps of one block, meeting in
+// the same round. Each warp issues the loads of its next batch before it consumes the current one, so
+// it keeps two batches in flight from start to end instead of stopping at every unit's end; the first
+// batch is issued before the staging (weights: no kernel writes them).
+//
+// Sums: per lane and row, the words of a slice in order lane, lane + 32, ... (fmaf from +0), then the
+// warp's butterfly sum; with S > 1 the S partial sums meet in shared memory (a named barrier per item's
+// warps) and split 0's warp adds them in split order. The bits depend on S (LinearKernels.splits picks
+// it from the shape alone), never on GV_B or the grid.
 template <typename Stage>
 __device__ __forceinline__ void gemv(View w, View bias, View out, int n, int k, int hasBias, View act, int fn,
-        uint4* sx, Stage stage) {
+        int splits, uint4* sx, Stage stage) {
+    __shared__ float part[2][GV_WARPS][GV_R];  // the splits' partial sums, by round parity
     const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
     const bool gated = act.p != nullptr;
     const int items = gated ? n / 2 : (n + GV_R - 1) / GV_R;
+    const int units = items * splits;
     const int words = k / 8, batches = (words + 32 * GV_B - 1) / (32 * GV_B);
     const int stride = gridDim.x * GV_WARPS;
     auto row = [&](int item, int r) { return gated ? item + r * (n / 2) : item * GV_R + r; };
-    auto issue = [&](uint4 (&buf)[GV_R][GV_B], int item, int b) {  // all of the batch's loads in flight
+    auto first = [&](int u) { return (u % splits) * batches / splits; };
+    auto last = [&](int u) { return ((u % splits) + 1) * batches / splits - 1; };
+    auto issue = [&](uint4 (&buf)[GV_R][GV_B], int u, int b) {  // all of the batch's loads in flight
+        const int item = u / splits;
 #pragma unroll
         for (int r = 0; r < GV_R; r++) {
             const char* wr = at(w, min(row(item, r), n - 1), 0);  // rows past n repeat the last one, not stored
@@ -73,7 +87,8 @@ __device__ __forceinline__ void gemv(View w, View bias, View out, int n, int k, 
         }
     };
     float acc[GV_R] = {};
-    auto consume = [&](const uint4 (&buf)[GV_R][GV_B], int item, int b) {
+    int rounds = 0;
+    auto consume = [&](const uint4 (&buf)[GV_R][GV_B], int u, int b) {
 #pragma unroll
         for (int j = 0; j < GV_B; j++) {
             int c = 32 * GV_B * b + lane + 32 * j;
@@ -85,7 +100,7 @@ __device__ __forceinline__ void gemv(View w, View bias, View out, int n, int k, 
                 }
             }
         }
-        if (b < batches - 1) {
+        if (b < last(u)) {
             return;
         }
         float v[GV_R];
@@ -93,6 +108,30 @@ __device__ __forceinline__ void gemv(View w, View bias, View out, int n, int k, 
         for (int r = 0; r < GV_R; r++) {
             v[r] = warp_sum(acc[r]);
             acc[r] = 0.0f;
+        }
+        if (splits > 1) {
+            const int parity = rounds++ & 1;  // a warp is at most one round ahead of its item's others
+            if (lane == 0) {
+#pragma unroll
+                for (int r = 0; r < GV_R; r++) {
+                    part[parity][warp][r] = v[r];
+                }
+            }
+            asm volatile("bar.sync %0, %1;" ::"r"(1 + warp / splits), "r"(32 * splits) : "memory");
+            if (u % splits != 0) {
+                return;
+            }
+#pragma unroll
+            for (int r = 0; r < GV_R; r++) {
+                v[r] = part[parity][warp][r];
+                for (int t = 1; t < splits; t++) {
+                    v[r] = __fadd_rn(v[r], part[parity][warp + t][r]);
+                }
+            }
+        }
+        const int item = u / splits;
+#pragma unroll
+        for (int r = 0; r < GV_R; r++) {
             if (hasBias) {
                 v[r] = __fadd_rn(v[r], ld(bias, 0, min(row(item, r), n - 1)));
             }
@@ -104,37 +143,37 @@ __device__ __forceinline__ void gemv(View w, View bias, View out, int n, int k, 
             st(act, 0, item, __fmul_rn(act::activate(fn, round_to(out.dt, v[0]), 0.0f), round_to(out.dt, v[1])));
         }
     };
-    // the warp's batches in order: (item, b) for b < batches, then (item + stride, 0), ...
-    auto next = [&](int& item, int& b) {
-        if (++b == batches) {
-            b = 0;
-            item += stride;
+    // the warp's batches in order: (u, b) for b in its slice, then (u + stride, its first), ...
+    auto next = [&](int& u, int& b) {
+        if (b++ == last(u)) {
+            u += stride;
+            b = first(u);
         }
     };
     uint4 bufA[GV_R][GV_B], bufB[GV_R][GV_B];
-    int item = blockIdx.x * GV_WARPS + warp, b = 0;
-    if (item < items) {
-        issue(bufA, item, b);
+    int u = blockIdx.x * GV_WARPS + warp, b = first(u);
+    if (u < units) {
+        issue(bufA, u, b);
     }
     pdl_begin();
     stage(sx);
-    while (item < items) {  // two batches per pass, so that the buffers are named statically
-        int item2 = item, b2 = b;
-        next(item2, b2);
-        if (item2 < items) {
-            issue(bufB, item2, b2);
+    while (u < units) {  // two batches per pass, so that the buffers are named statically
+        int u2 = u, b2 = b;
+        next(u2, b2);
+        if (u2 < units) {
+            issue(bufB, u2, b2);
         }
-        consume(bufA, item, b);
-        if (item2 >= items) {
+        consume(bufA, u, b);
+        if (u2 >= units) {
             break;
         }
-        item = item2, b = b2;
-        next(item2, b2);
-        if (item2 < items) {
-            issue(bufA, item2, b2);
+        u = u2, b = b2;
+        next(u2, b2);
+        if (u2 < units) {
+            issue(bufA, u2, b2);
         }
-        consume(bufB, item, b);
-        item = item2, b = b2;
+        consume(bufB, u, b);
+        u = u2, b = b2;
     }
 }
 
@@ -201,9 +240,9 @@ __device__ __forceinline__ void stage_x(const View& x, int k, uint4* sx) {
 
 // act: absent (act.p == nullptr), or [1, n / 2] for the gated epilogue with ActivationKind fn (see gemv).
 extern "C" __global__ void __launch_bounds__(gemv1::GV_WARPS * 32, gemv1::GV_BLOCKS_PER_SM) linear_gemv_bf16(View x,
-        View w, View bias, View out, int n, int k, int hasBias, View act, int fn) {
+        View w, View bias, View out, int n, int k, int hasBias, View act, int fn, int splits) {
     extern __shared__ uint4 sx[];  // x as K / 8 words
-    gemv1::gemv(w, bias, out, n, k, hasBias, act, fn, sx, [&](uint4* s) { gemv1::stage_x(x, k, s); });
+    gemv1::gemv(w, bias, out, n, k, hasBias, act, fn, splits, sx, [&](uint4* s) { gemv1::stage_x(x, k, s); });
 }
 
 // The batch-1 GEMV of a batch-1 RMSNorm's output, the norm folded in (CudaBackend holds a foldable
@@ -213,9 +252,10 @@ extern "C" __global__ void __launch_bounds__(gemv1::GV_WARPS * 32, gemv1::GV_BLO
 #define GEMV_RMS(NAME, WT)                                                                                      \
     extern "C" __global__ void __launch_bounds__(gemv1::GV_WARPS * 32, gemv1::GV_BLOCKS_PER_SM) NAME(View x,    \
             View nw, View residual, View residualOut, View normOut, float eps, int hasResidual, int gemma,      \
-            unsigned* ticket, View w, View bias, View out, int n, int k, int hasBias, View act, int fn) {       \
+            unsigned* ticket, View w, View bias, View out, int n, int k, int hasBias, View act, int fn,         \
+            int splits) {                                                                                       \
         extern __shared__ uint4 sx[];                                                                            \
-        gemv1::gemv(w, bias, out, n, k, hasBias, act, fn, sx, [&](uint4* s) {                                    \
+        gemv1::gemv(w, bias, out, n, k, hasBias, act, fn, splits, sx, [&](uint4* s) {                            \
             gemv1::stage_rms<WT>(x, nw, residual, residualOut, normOut, k, eps, hasResidual, gemma, ticket, s); \
         });                                                                                                      \
     }

@@ -213,7 +213,9 @@ final class LinearKernels implements KernelFamily {
         LinearWeight.Dense dense = (LinearWeight.Dense) a.weight();
         int n = dense.outFeatures(), k = dense.inFeatures();
         long items = gated != null ? n / 2 : (n + 1) / 2; // the warps' row pairs
-        long blocks = Math.min((items + GEMV_WARPS - 1) / GEMV_WARPS, (long) GEMV_BLOCKS_PER_SM * gpu.multiprocessors());
+        int splits = GEMV_SPLITS ? gemvSplits(items, k) : 1;
+        long blocks = Math.min((items * splits + GEMV_WARPS - 1) / GEMV_WARPS,
+                (long) GEMV_BLOCKS_PER_SM * gpu.multiprocessors());
         Launch l;
         if (norm == null) {
             l = gpu.kernel("linear_gemv_bf16").dependent().sharedBytes(k * 2).view(a.x());
@@ -225,7 +227,35 @@ final class LinearKernels implements KernelFamily {
         }
         l.grid(blocks).block(GEMV_WARPS * 32).view(dense.w()).view(a.bias())
                 .view(a.out()).i32(n).i32(k).i32(a.bias() != null ? 1 : 0)
-                .view(gated != null ? gated.out() : null).i32(gated != null ? gated.fn().ordinal() : 0).launch();
+                .view(gated != null ? gated.out() : null).i32(gated != null ? gated.fn().ordinal() : 0).i32(splits)
+                .launch();
+    }
+
+    /** {@code -Djvllm.cuda.gemvSplits=false}: one slice per row pair whatever the shape (comparisons). */
+    private static final boolean GEMV_SPLITS = !"false".equals(System.getProperty("jvllm.cuda.gemvSplits"));
+    /** linear.cu GV_B · 32 · 8: the K elements of one of the GEMV's batches. */
+    private static final int GEMV_BATCH_K = 1024;
+    /**
+     * About the warps of a 132-SM GPU at two GEMV blocks per SM: the GEMV's target number of units. A
+     * decode step of the 1B shape replayed in 0.925 ms with 2048, 0.946 with 3072 (q/k/v in two
+     * slices too), 0.939 with 4096 and 8192, 0.990 unsplit (H200, docs/performance.md run 10).
+     */
+    private static final int GEMV_TARGET_UNITS = 2048;
+
+    /**
+     * How many K slices each row pair (item) of the batch-1 GEMV is cut into (linear.cu {@code gemv}):
+     * the largest of 1, 2 and 4 that keeps {@code items · splits} within {@value #GEMV_TARGET_UNITS}
+     * units and gives every slice a batch. A projection with few rows then still has about two warps
+     * per SM's scheduler slot streaming (o_proj and down_proj of a 2048-wide model: 1024 row pairs, 2
+     * slices). A function of the shape alone, so a shape gives the same bits on every device.
+     */
+    static int gemvSplits(long items, int k) {
+        int batches = (k + GEMV_BATCH_K - 1) / GEMV_BATCH_K;
+        int s = 1;
+        while (s < 4 && 2 * s <= batches && items * 2 * s <= GEMV_TARGET_UNITS) {
+            s *= 2;
+        }
+        return s;
     }
 
     /** {@link #gemv}'s conditions on x and W. */

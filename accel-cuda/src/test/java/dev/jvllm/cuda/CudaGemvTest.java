@@ -1,0 +1,142 @@
+package dev.jvllm.cuda;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+import dev.jvllm.api.BackendOptions;
+import dev.jvllm.api.BackendProvider;
+import dev.jvllm.api.DType;
+import dev.jvllm.api.Numerics;
+import dev.jvllm.api.Tensor;
+import dev.jvllm.api.Tensors;
+import dev.jvllm.api.ops.ActivationKind;
+import dev.jvllm.api.ops.GatedActivation;
+import dev.jvllm.api.ops.Linear;
+import dev.jvllm.api.ops.LinearWeight;
+import java.util.SplittableRandom;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+
+/**
+ * The batch-1 GEMV (linear.cu {@code gemv}) with its K cut into 1, 2 or 4 slices per row pair
+ * ({@link LinearKernels#gemvSplits}): every output is the exact dot product rounded to bf16 within
+ * the f32 accumulation's error, for odd row counts (a last pair with one real row), K not a multiple
+ * of a batch, bias, and the gated epilogue; and a replay gives the bits of an eager run.
+ */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+class CudaGemvTest {
+    private CudaBackend cuda;
+
+    @BeforeAll
+    void open() {
+        BackendProvider.Probe p = new CudaProvider().probe();
+        Assumptions.assumeTrue(p.available(), () -> "no usable CUDA device: " + p.reason());
+        cuda = (CudaBackend) new CudaProvider().create(BackendOptions.defaults());
+    }
+
+    @AfterAll
+    void close() {
+        if (cuda != null) {
+            cuda.close();
+        }
+    }
+
+    @Test
+    void splitsFollowTheShape() {
+        assertEquals(2, LinearKernels.gemvSplits(1024, 2048), "o_proj of a 2048-wide model");
+        assertEquals(2, LinearKernels.gemvSplits(1024, 8192), "down_proj");
+        assertEquals(1, LinearKernels.gemvSplits(1536, 2048), "q/k/v");
+        assertEquals(1, LinearKernels.gemvSplits(8192, 2048), "gate/up");
+        assertEquals(4, LinearKernels.gemvSplits(32, 4096));
+        assertEquals(2, LinearKernels.gemvSplits(19, 2056), "three batches: two slices");
+        assertEquals(1, LinearKernels.gemvSplits(5, 1000), "one batch");
+    }
+
+    /** bf16 values of random floats (so that host and device see the same inputs). */
+    private static float[] bf16(SplittableRandom r, int n, double scale) {
+        float[] v = new float[n];
+        for (int i = 0; i < n; i++) {
+            v[i] = Numerics.bf16ToF32(Numerics.f32ToBf16((float) r.nextDouble(-scale, scale)));
+        }
+        return v;
+    }
+
+    private static double dot(float[] x, float[] w, int row, int k) {
+        double s = 0;
+        for (int i = 0; i < k; i++) {
+            s += (double) x[i] * w[row * k + i];
+        }
+        return s;
+    }
+
+    /** |got − exact| within bf16 rounding of the result plus the f32 sum's error over k terms. */
+    private static void assertClose(double exact, float got, double magnitude, int k, String what) {
+        double tol = Math.abs(exact) / 128 + k * 1e-7 * magnitude + 1e-6;
+        assertEquals(exact, got, tol, what);
+    }
+
+    @Test
+    void everySplitGivesTheDotProductWithinRounding() {
+        int[][] shapes = {{64, 4096}, {2048, 2048}, {3072, 2048}, {37, 2056}, {10, 5000}, {2048, 8192}};
+        for (int[] nk : shapes) {
+            int n = nk[0], k = nk[1];
+            for (boolean hasBias : new boolean[] {false, true}) {
+                SplittableRandom r = new SplittableRandom(31L * n + k + (hasBias ? 1 : 0));
+                float[] x = bf16(r, k, 2), w = bf16(r, n * k, 0.05), bias = bf16(r, n, 1);
+                try (Tensor tx = Tensors.fromFloats(cuda, DType.BF16, x, 1, k);
+                     Tensor tw = Tensors.fromFloats(cuda, DType.BF16, w, n, k);
+                     Tensor tb = Tensors.fromFloats(cuda, DType.BF16, bias, n);
+                     Tensor out = cuda.allocate(DType.BF16, 1, n)) {
+                    cuda.linear(new Linear(tx, new LinearWeight.Dense(tw), hasBias ? tb : null, out));
+                    float[] got = Tensors.toFloats(out);
+                    for (int j = 0; j < n; j++) {
+                        double exact = dot(x, w, j, k) + (hasBias ? bias[j] : 0);
+                        assertClose(exact, got[j], 2 * 0.05 * Math.sqrt(k), k, n + "x" + k + " (splits "
+                                + LinearKernels.gemvSplits((n + 1) / 2, k) + ", bias " + hasBias + ") row " + j);
+                    }
+                }
+            }
+        }
+    }
+
+    @Test
+    void theGatedEpilogueWithSplitsGivesTheBitsOfTheOpsApartAndAReplayTheBitsOfAnEagerRun() {
+        int n = 64, k = 4096; // 32 outputs: four slices per gate/up pair
+        assertEquals(4, LinearKernels.gemvSplits(n / 2, k));
+        SplittableRandom r = new SplittableRandom(77);
+        float[] x = bf16(r, k, 2), w = bf16(r, n * k, 0.05);
+        try (Tensor tx = Tensors.fromFloats(cuda, DType.BF16, x, 1, k);
+             Tensor tw = Tensors.fromFloats(cuda, DType.BF16, w, n, k);
+             Tensor out = cuda.allocate(DType.BF16, 1, n);
+             Tensor act = cuda.allocate(DType.BF16, 1, n / 2)) {
+            Runnable ops = () -> {
+                cuda.linear(new Linear(tx, new LinearWeight.Dense(tw), null, out));
+                cuda.gatedActivation(new GatedActivation(ActivationKind.SILU, out, act));
+            };
+            cuda.fusions(CudaBackend.fusions("gated"));
+            long before = cuda.fusedActivations();
+            ops.run();
+            assertEquals(before + 1, cuda.fusedActivations(), "the activation ran as the GEMV's epilogue");
+            byte[] fusedOut = Tensors.toBytes(out), fusedAct = Tensors.toBytes(act);
+            cuda.fusions(CudaBackend.fusions("none"));
+            ops.run();
+            assertArrayEquals(fusedOut, Tensors.toBytes(out));
+            assertArrayEquals(fusedAct, Tensors.toBytes(act));
+            cuda.fusions(CudaBackend.fusions("gated"));
+            try (var graph = cuda.capture(ops)) {
+                Tensors.writeFloats(out, new float[n]);
+                graph.replay();
+                assertArrayEquals(fusedOut, Tensors.toBytes(out));
+                assertArrayEquals(fusedAct, Tensors.toBytes(act));
+            }
+            float[] got = Tensors.toFloats(out);
+            for (int j = 0; j < n; j++) {
+                assertClose(dot(x, w, j, k), got[j], 2 * 0.05 * Math.sqrt(k), k, "row " + j);
+            }
+        } finally {
+            cuda.fusions(CudaBackend.fusions("gated,rotary"));
+        }
+    }
+}
