@@ -96,7 +96,7 @@ final class LinearKernels implements KernelFamily {
     }
 
     /** linear.cu GV_WARPS: warps per block of the batch-1 GEMV, each taking two rows at a time. */
-    private static final int GEMV_WARPS = 8;
+    static final int GEMV_WARPS = 8;
     /** linear.cu GV_BLOCKS_PER_SM: the GEMV's persistent grid has at most this many blocks per SM. */
     private static final int GEMV_BLOCKS_PER_SM = 2;
     /*
@@ -234,7 +234,7 @@ final class LinearKernels implements KernelFamily {
     /** {@code -Djvllm.cuda.gemvSplits=false}: one slice per row pair whatever the shape (comparisons). */
     private static final boolean GEMV_SPLITS = !"false".equals(System.getProperty("jvllm.cuda.gemvSplits"));
     /** linear.cu GV_B · 32 · 8: the K elements of one of the GEMV's batches. */
-    private static final int GEMV_BATCH_K = 1024;
+    static final int GEMV_BATCH_K = 1024;
     /**
      * About the warps of a 132-SM GPU at two GEMV blocks per SM: the GEMV's target number of units. A
      * decode step of the 1B shape replayed in 0.925 ms with 2048, 0.946 with 3072 (q/k/v in two

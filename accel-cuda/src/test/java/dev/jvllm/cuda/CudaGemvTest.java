@@ -43,17 +43,6 @@ class CudaGemvTest {
         }
     }
 
-    @Test
-    void splitsFollowTheShape() {
-        assertEquals(2, LinearKernels.gemvSplits(1024, 2048), "o_proj of a 2048-wide model");
-        assertEquals(2, LinearKernels.gemvSplits(1024, 8192), "down_proj");
-        assertEquals(1, LinearKernels.gemvSplits(1536, 2048), "q/k/v");
-        assertEquals(1, LinearKernels.gemvSplits(8192, 2048), "gate/up");
-        assertEquals(4, LinearKernels.gemvSplits(32, 4096));
-        assertEquals(2, LinearKernels.gemvSplits(19, 2056), "three batches: two slices");
-        assertEquals(1, LinearKernels.gemvSplits(5, 1000), "one batch");
-    }
-
     /** bf16 values of random floats (so that host and device see the same inputs). */
     private static float[] bf16(SplittableRandom r, int n, double scale) {
         float[] v = new float[n];

@@ -135,6 +135,25 @@ class CudaLayoutsTest {
         }
     }
 
+    /** The GEMV's slice count follows the shape, with linear.cu's batch and block sizes. */
+    @Test
+    void gemvSplitsFollowTheShapeAndLinearCu() throws IOException {
+        String cu = read(CUDA.resolve("linear.cu"));
+        Matcher b = Pattern.compile("constexpr int GV_B = (\\d+)").matcher(cu);
+        Matcher w = Pattern.compile("constexpr int GV_WARPS = (\\d+)").matcher(cu);
+        assertTrue(b.find() && w.find(), "GV_B and GV_WARPS in linear.cu");
+        assertEquals(Integer.parseInt(b.group(1)) * 32 * 8, LinearKernels.GEMV_BATCH_K);
+        assertEquals(Integer.parseInt(w.group(1)), LinearKernels.GEMV_WARPS);
+        assertEquals(0, LinearKernels.GEMV_WARPS % 4, "an item's slices stay in one block");
+        assertEquals(2, LinearKernels.gemvSplits(1024, 2048), "o_proj of a 2048-wide model");
+        assertEquals(2, LinearKernels.gemvSplits(1024, 8192), "down_proj");
+        assertEquals(1, LinearKernels.gemvSplits(1536, 2048), "q/k/v");
+        assertEquals(1, LinearKernels.gemvSplits(8192, 2048), "gate/up");
+        assertEquals(4, LinearKernels.gemvSplits(32, 4096));
+        assertEquals(2, LinearKernels.gemvSplits(19, 2056), "three batches: two slices");
+        assertEquals(1, LinearKernels.gemvSplits(5, 1000), "one batch");
+    }
+
     @Test
     void sizeClasses() {
         assertEquals(512, DeviceAllocator.sizeClass(0));
