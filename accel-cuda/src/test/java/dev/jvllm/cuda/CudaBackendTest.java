@@ -2,8 +2,6 @@ package dev.jvllm.cuda;
 
 import static org.junit.jupiter.api.Assertions.*;
 
-import dev.jvllm.api.BackendOptions;
-import dev.jvllm.api.BackendProvider;
 import dev.jvllm.api.DType;
 import dev.jvllm.api.DeviceMemory;
 import dev.jvllm.api.PendingRead;
@@ -22,34 +20,18 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.SplittableRandom;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.TestInstance;
 
 /**
  * The CUDA backend's own plumbing on a real device (skipped without one): transfers through
  * strided views and staging chunk boundaries, zero-filled allocation, the caching allocator's
  * reuse and accounting, device-reported bad input, use after close, and thread hand-over.
  */
-@TestInstance(TestInstance.Lifecycle.PER_CLASS)
-class CudaBackendTest {
-    private CudaBackend cuda;
-
+class CudaBackendTest extends CudaDeviceTest {
     @BeforeAll
-    void open() {
-        BackendProvider.Probe p = new CudaProvider().probe();
-        Assumptions.assumeTrue(p.available(), () -> "no usable CUDA device: " + p.reason());
-        cuda = (CudaBackend) new CudaProvider().create(BackendOptions.defaults());
+    void describe() {
         System.out.println("[cuda] " + cuda.description());
-    }
-
-    @AfterAll
-    void close() {
-        if (cuda != null) {
-            cuda.close();
-        }
     }
 
     private static float[] random(int n, long seed) {

@@ -2,8 +2,6 @@ package dev.jvllm.cuda;
 
 import static org.junit.jupiter.api.Assertions.*;
 
-import dev.jvllm.api.BackendOptions;
-import dev.jvllm.api.BackendProvider;
 import dev.jvllm.api.DType;
 import dev.jvllm.api.OpGraph;
 import dev.jvllm.api.Tensor;
@@ -18,11 +16,8 @@ import dev.jvllm.api.ops.RmsNorm;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.TestInstance;
 
 /**
  * The batch-1 fusions of {@link CudaBackend}'s held ops (linear.cu {@code linear_gemv_*}): a norm
@@ -35,23 +30,10 @@ import org.junit.jupiter.api.TestInstance;
  * both caches as apart, at any batch, with skipped and shared slots, partial rotary, a converting
  * cache, and the same errors for a bad position or slot. Skipped without a device.
  */
-@TestInstance(TestInstance.Lifecycle.PER_CLASS)
-class CudaFusionTest {
-    private CudaBackend cuda;
-
+class CudaFusionTest extends CudaDeviceTest {
     @BeforeAll
-    void open() {
-        BackendProvider.Probe p = new CudaProvider().probe();
-        Assumptions.assumeTrue(p.available(), () -> "no usable CUDA device: " + p.reason());
-        cuda = (CudaBackend) new CudaProvider().create(BackendOptions.defaults());
+    void fuseAll() {
         cuda.fusions(CudaBackend.fusions("all")); // whatever the default
-    }
-
-    @AfterAll
-    void close() {
-        if (cuda != null) {
-            cuda.close();
-        }
     }
 
     /** One norm + GEMV problem: host inputs and the device tensors both runs use. */

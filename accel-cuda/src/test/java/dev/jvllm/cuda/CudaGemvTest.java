@@ -2,8 +2,6 @@ package dev.jvllm.cuda;
 
 import static org.junit.jupiter.api.Assertions.*;
 
-import dev.jvllm.api.BackendOptions;
-import dev.jvllm.api.BackendProvider;
 import dev.jvllm.api.DType;
 import dev.jvllm.api.Numerics;
 import dev.jvllm.api.Tensor;
@@ -13,11 +11,7 @@ import dev.jvllm.api.ops.GatedActivation;
 import dev.jvllm.api.ops.Linear;
 import dev.jvllm.api.ops.LinearWeight;
 import java.util.SplittableRandom;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.Assumptions;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.TestInstance;
 
 /**
  * The batch-1 GEMV (linear.cu {@code gemv}) with its K cut into 1, 2 or 4 slices per row pair
@@ -25,23 +19,7 @@ import org.junit.jupiter.api.TestInstance;
  * the f32 accumulation's error, for odd row counts (a last pair with one real row), K not a multiple
  * of a batch, bias, and the gated epilogue; and a replay gives the bits of an eager run.
  */
-@TestInstance(TestInstance.Lifecycle.PER_CLASS)
-class CudaGemvTest {
-    private CudaBackend cuda;
-
-    @BeforeAll
-    void open() {
-        BackendProvider.Probe p = new CudaProvider().probe();
-        Assumptions.assumeTrue(p.available(), () -> "no usable CUDA device: " + p.reason());
-        cuda = (CudaBackend) new CudaProvider().create(BackendOptions.defaults());
-    }
-
-    @AfterAll
-    void close() {
-        if (cuda != null) {
-            cuda.close();
-        }
-    }
+class CudaGemvTest extends CudaDeviceTest {
 
     /** bf16 values of random floats (so that host and device see the same inputs). */
     private static float[] bf16(SplittableRandom r, int n, double scale) {

@@ -1,8 +1,6 @@
 package dev.jvllm.cuda;
 
 import dev.jvllm.api.Backend;
-import dev.jvllm.api.BackendOptions;
-import dev.jvllm.api.BackendProvider;
 import dev.jvllm.api.DType;
 import dev.jvllm.conformance.CaseBuilder;
 import dev.jvllm.conformance.Comparison;
@@ -11,9 +9,7 @@ import dev.jvllm.conformance.Tolerance;
 import dev.jvllm.cpu.CpuBackend;
 import java.util.function.Function;
 import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.TestInstance;
 
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -22,24 +18,16 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * cases do not reach: one CUDA and one CPU backend per class, and the whole class skipped (with the
  * provider's reason) where no usable device exists.
  */
-@TestInstance(TestInstance.Lifecycle.PER_CLASS)
-abstract class CudaVsCpuTest {
-    protected CudaBackend cuda;
+abstract class CudaVsCpuTest extends CudaDeviceTest {
     protected Backend cpu;
 
     @BeforeAll
-    void openBackends() {
-        BackendProvider.Probe p = new CudaProvider().probe();
-        Assumptions.assumeTrue(p.available(), () -> "no usable CUDA device: " + p.reason());
-        cuda = (CudaBackend) new CudaProvider().create(BackendOptions.defaults());
+    void openCpu() {
         cpu = CpuBackend.create();
     }
 
     @AfterAll
-    void closeBackends() {
-        if (cuda != null) {
-            cuda.close();
-        }
+    void closeCpu() {
         if (cpu != null) {
             cpu.close();
         }
