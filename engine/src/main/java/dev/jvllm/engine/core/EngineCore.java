@@ -360,15 +360,21 @@ public final class EngineCore implements AutoCloseable {
         if (inFlight != null) {
             InFlight previous = inFlight;
             inFlight = null;
+            InFlight next = null;
             try {
                 if (canChain(previous)) {
-                    inFlight = launchChained(previous);
+                    next = launchChained(previous);
                 }
-            } catch (RuntimeException e) {
+                List<CompletionDelta> out = complete(previous);
+                inFlight = next;
+                return out;
+            } catch (RuntimeException e) { // nothing half-done stays in flight
                 previous.close();
+                if (next != null) {
+                    next.close();
+                }
                 throw e;
             }
-            return complete(previous);
         }
         profile.start();
         List<Scheduler.Scheduled> batch = scheduler.schedule();
@@ -460,10 +466,27 @@ public final class EngineCore implements AutoCloseable {
     // string has computed one position too many, in blocks it frees anyway, and that row is dropped.
 
     /** A launched decode step: its sequences in row order, their positions, and the tokens on their way. */
-    private record InFlight(List<Sequence> seqs, int[] starts, Tensor tokens, PendingRead read) {
+    private static final class InFlight {
+        final List<Sequence> seqs;
+        final int[] starts;
+        final Tensor tokens;
+        final PendingRead read;
+        private boolean closed;
+
+        InFlight(List<Sequence> seqs, int[] starts, Tensor tokens, PendingRead read) {
+            this.seqs = seqs;
+            this.starts = starts;
+            this.tokens = tokens;
+            this.read = read;
+        }
+
+        /** Releases the read and the device tokens (once: a second call does nothing). */
         void close() {
-            read.close();
-            tokens.close();
+            if (!closed) {
+                closed = true;
+                read.close();
+                tokens.close();
+            }
         }
     }
 
@@ -529,13 +552,13 @@ public final class EngineCore implements AutoCloseable {
      * with f's token, each next row samples on the device, and the pool has the blocks.
      */
     private boolean canChain(InFlight f) {
-        if (scheduler.numWaiting() > 0 || scheduler.numRunning() != f.seqs().size()) {
+        if (scheduler.numWaiting() > 0 || scheduler.numRunning() != f.seqs.size()) {
             return false;
         }
         int newBlocks = 0;
-        for (int i = 0; i < f.starts().length; i++) {
-            Sequence seq = f.seqs().get(i);
-            int next = f.starts()[i] + 1;              // the position of f's token
+        for (int i = 0; i < f.starts.length; i++) {
+            Sequence seq = f.seqs.get(i);
+            int next = f.starts[i] + 1;              // the position of f's token
             int outputs = next + 1 - seq.promptLength(); // the output count once f's token is in
             if (seq.finished() || outputs >= seq.request.maxTokens() || next + 1 >= maxModelLen
                     || !Sampler.devicePicks(row(seq, outputs))) {
@@ -548,37 +571,37 @@ public final class EngineCore implements AutoCloseable {
 
     /** Launches the step after {@code f}, its ids f's tokens on the device (canChain said it may). */
     private InFlight launchChained(InFlight f) {
-        int[] starts = new int[f.starts().length];
+        int[] starts = new int[f.starts.length];
         for (int i = 0; i < starts.length; i++) {
-            Sequence seq = f.seqs().get(i);
+            Sequence seq = f.seqs.get(i);
             if (!kv.allocateSlots(seq.id, 1)) {
                 throw new IllegalStateException("no KV block for sequence " + seq.id + " although canChain counted them");
             }
-            starts[i] = f.starts()[i] + 1;
+            starts[i] = f.starts[i] + 1;
         }
         steps++;
         chainedSteps++;
-        return launch(f.seqs(), starts, f.tokens());
+        return launch(f.seqs, starts, f.tokens);
     }
 
     /** Waits for f's tokens and processes them as a synchronous step would; rows of finished sequences are dropped. */
     private List<CompletionDelta> complete(InFlight f) {
-        int n = f.starts().length;
+        int n = f.starts.length;
         int[] tokens;
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment seg = arena.allocate(4L * n);
-            f.read().await(seg);
+            f.read.await(seg);
             tokens = seg.toArray(ValueLayout.JAVA_INT);
         } finally {
             f.close();
         }
         List<CompletionDelta> out = new ArrayList<>(n);
         for (int i = 0; i < n; i++) {
-            Sequence seq = f.seqs().get(i);
+            Sequence seq = f.seqs.get(i);
             if (seq.finished()) { // ended (or was aborted) before this row's token was known
                 continue;
             }
-            seq.numComputed = f.starts()[i] + 1;
+            seq.numComputed = f.starts[i] + 1;
             scheduler.commit(seq);
             accept(seq, tokens[i], null);
             out.add(delta(seq));
