@@ -246,13 +246,20 @@ public final class CudaBackend implements Backend {
         }
     }
 
-    /** Enqueues the copy into pinned memory and returns at once (tensors of at most 64 KiB; larger ones are read now). */
+    /**
+     * Enqueues the copy into a pinned slot and returns at once ({@link Gpu#downloadLater}) for a
+     * contiguous tensor of at most {@link Gpu#LATER_MAX_BYTES}; any other is read now.
+     */
     @Override
     public PendingRead readLater(Tensor src) {
         openOutsideCapture("read");
         CudaTensor s = gpu.tensor(src);
+        long bytes = s.numel() * s.dtype().byteSize();
+        if (!s.isContiguous() || bytes == 0 || bytes > Gpu.LATER_MAX_BYTES) {
+            return Backend.super.readLater(src);
+        }
         releaseHeld();
-        return gpu.downloadLater(s.address(), s.layout());
+        return gpu.downloadLater(s.address(), bytes);
     }
 
     @Override

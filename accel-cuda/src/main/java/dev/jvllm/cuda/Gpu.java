@@ -268,7 +268,7 @@ final class Gpu implements AutoCloseable {
         errors.raiseIfAny(stream, backend::describeDeviceError);
     }
 
-    /** Reads of at most this many bytes go through {@link #downloadLater}'s pinned slots; larger ones wait at once. */
+    /** The most bytes {@link #downloadLater} takes (its pinned slots' size). */
     static final long LATER_MAX_BYTES = 64 << 10;
 
     /** A pinned buffer and the event that says its copy arrived: one read in flight. */
@@ -279,17 +279,14 @@ final class Gpu implements AutoCloseable {
     private final java.util.List<LaterSlot> allLaterSlots = new java.util.ArrayList<>();
 
     /**
-     * Enqueues the error word's copy and the tensor's copy into a pinned slot, and returns without
-     * waiting; {@link dev.jvllm.api.PendingRead#await} waits for that copy alone (ops enqueued later
-     * do not delay it), then raises any reported error as {@link #synchronize} would. A strided or
-     * large tensor is read at once.
+     * Enqueues the error word's copy and the copy of {@code bytes} (1 to {@link #LATER_MAX_BYTES})
+     * contiguous device bytes at {@code base} into a pinned slot, and returns without waiting;
+     * {@link dev.jvllm.api.PendingRead#await} waits for that copy alone (ops enqueued later do not
+     * delay it), then raises any reported error as {@link #synchronize} would.
      */
-    dev.jvllm.api.PendingRead downloadLater(long base, TensorLayout layout) {
-        long bytes = layout.numel() * layout.dtype().byteSize();
-        if (!layout.isContiguous() || bytes > LATER_MAX_BYTES || bytes == 0) {
-            MemorySegment now = Arena.ofAuto().allocate(Math.max(1, bytes));
-            synchronizeAndDownload(base, layout, now);
-            return dev.jvllm.api.PendingRead.done(now.asSlice(0, bytes));
+    dev.jvllm.api.PendingRead downloadLater(long base, long bytes) {
+        if (bytes < 1 || bytes > LATER_MAX_BYTES) {
+            throw new IllegalArgumentException("downloadLater takes 1 to " + LATER_MAX_BYTES + " bytes, got " + bytes);
         }
         makeCurrent();
         LaterSlot slot = laterSlots.pollFirst();

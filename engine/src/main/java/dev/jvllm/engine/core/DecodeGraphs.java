@@ -210,13 +210,9 @@ final class DecodeGraphs implements AutoCloseable {
      * Runs a decode-only step ({@link #isDecode}) padded to its shape; F32 logits [chunks, vocab] the
      * caller closes, valid until the next step (after a replay, a view of the graph's output). Null
      * when the step has no shape (more sequences than max_num_seqs) or graphs are off: the caller
-     * runs it eagerly.
+     * runs it eagerly. Row i's input id is {@code tokenIds[i]} on the device when given (I32 [chunks]),
+     * else the chunk's.
      */
-    Tensor run(List<ModelRunner.Chunk> chunks) {
-        return run(chunks, null);
-    }
-
-    /** {@link #run(List)} with row i's input id taken from {@code tokenIds[i]} on the device (null: from the chunks). */
     Tensor run(List<ModelRunner.Chunk> chunks, Tensor tokenIds) {
         if (disabledReason != null && mode == Mode.GRAPHS) {
             return null;

@@ -65,10 +65,8 @@ final class Sampler {
      * in place.
      */
     Result sample(Tensor logits, List<Row> rows) {
+        checkRows(logits, rows);
         int s = rows.size();
-        if (logits.dim(0) != s) {
-            throw new IllegalArgumentException("sampler: " + s + " rows of parameters for logits " + logits.describe());
-        }
         Backend b = logits.backend();
         int v = logits.cols();
         List<Integer> lpRows = new ArrayList<>();
@@ -256,10 +254,7 @@ final class Sampler {
      * it): what {@link #sample} returns for rows that {@link #devicePicks}; {@code logits} is modified.
      */
     Tensor tokensOnDevice(Tensor logits, List<Row> rows) {
-        if (logits.dim(0) != rows.size()) {
-            throw new IllegalArgumentException("sampler: " + rows.size() + " rows of parameters for logits "
-                    + logits.describe());
-        }
+        checkRows(logits, rows);
         for (Row row : rows) {
             if (!devicePicks(row)) {
                 throw new IllegalArgumentException("sampler: a row with logprobs, penalties or a min_tokens mask needs "
@@ -267,6 +262,13 @@ final class Sampler {
             }
         }
         return chooseOnDevice(logits, rows);
+    }
+
+    private static void checkRows(Tensor logits, List<Row> rows) {
+        if (logits.dim(0) != rows.size()) {
+            throw new IllegalArgumentException("sampler: " + rows.size() + " rows of parameters for logits "
+                    + logits.describe());
+        }
     }
 
     private static Tensor chooseOnDevice(Tensor logits, List<Row> rows) {

@@ -96,7 +96,7 @@ public final class DecodeStepProfile {
             // host time of the calls alone, the GPU running behind them
             be.synchronize();
             double launchUs = hostOnly(50, graph::replay, be);
-            double runUs = hostOnly(50, () -> graphs.graphs().run(step), be);
+            double runUs = hostOnly(50, () -> graphs.graphs().run(step, null), be);
             int[] meta = DecodeGraphs.metadata(step, batch, maxModelLen, BLOCK_SIZE);
             double metaUs = hostOnly(50, () -> DecodeGraphs.metadata(step, finalBatch, maxModelLen, BLOCK_SIZE), be);
             double writeUs;
