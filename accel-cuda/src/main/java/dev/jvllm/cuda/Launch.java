@@ -40,9 +40,14 @@ final class Launch {
     private int gx, gy, gz, bx, by, bz, shared;
     private boolean dependent;
     private final MemorySegment config;    // CUlaunchConfig of a dependent launch
+    private final KernelSkips skips = new KernelSkips(System.getProperty("jvllm.cuda.skipKernels", ""));
 
     Launch(Gpu gpu) {
         this.gpu = gpu;
+        if (!skips.isEmpty()) {
+            System.err.println("jvllm cuda: -Djvllm.cuda.skipKernels is set: captured graphs leave kernels out"
+                    + " (for timing only; their outputs are wrong)");
+        }
         Arena arena = Arena.ofAuto();
         this.values = arena.allocate(SLOT * MAX_ARGS, 16);
         this.params = arena.allocate(ADDRESS.byteSize() * MAX_ARGS, 8);
@@ -187,6 +192,9 @@ final class Launch {
 
     /** Enqueues the launch on the stream. */
     void launch() {
+        if (!skips.isEmpty() && gpu.backend().capturing() && skips.skip(name)) {
+            return;
+        }
         if (!dependent) {
             Driver.launch(function, name, gx, gy, gz, bx, by, bz, shared, gpu.stream(), params);
             return;

@@ -66,6 +66,27 @@ class CudaLayoutsTest {
     }
 
     @Test
+    void kernelSkipsMatchPrefixesAndOrdinals() {
+        KernelSkips s = new KernelSkips(" norm_rms , linear_gemv%4=2,argmax#1");
+        boolean[] gemv = new boolean[9];
+        for (int i = 0; i < gemv.length; i++) {
+            gemv[i] = s.skip("linear_gemv_bf16");
+        }
+        assertArrayEquals(new boolean[] {false, false, true, false, false, false, true, false, false}, gemv);
+        assertTrue(s.skip("norm_rms_bf16_bf16"));
+        assertTrue(s.skip("norm_rms_bf16_bf16"));
+        assertFalse(s.skip("argmax_rows"));
+        assertTrue(s.skip("argmax_rows"));
+        assertFalse(s.skip("argmax_rows"));
+        assertFalse(s.skip("rot_apply_kv"));
+        assertTrue(new KernelSkips("").isEmpty());
+        for (String bad : new String[] {"x%0=0", "x%4=4", "x%4", "x#-1", "x#a", "%4=1", "x=1"}) {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> new KernelSkips(bad), bad);
+            assertTrue(e.getMessage().contains("bad entry '" + bad + "'"), e.getMessage());
+        }
+    }
+
+    @Test
     void launchConfigMatchesCudaH() {
         assertLayout(NativeLayouts.LAUNCH_CONFIG, 56, "gridDimX", 0, "blockDimX", 12, "sharedMemBytes", 24,
                 "hStream", 32, "attrs", 40, "numAttrs", 48);
