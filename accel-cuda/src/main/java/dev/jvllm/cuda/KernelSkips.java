@@ -8,11 +8,11 @@ import java.util.Map;
  * For timing only: {@code -Djvllm.cuda.skipKernels=SPEC,SPEC,...} leaves the matching kernel launches
  * out of captured graphs, so that a replay without them shows what they cost inside the chain of a
  * decode step (docs/performance.md, run 11; {@code DecodeStepProfile}). The graph's outputs are wrong
- * while it is set, and the backend says so on stderr once. A SPEC is a kernel-name prefix
- * ({@code norm_rms}), optionally followed by {@code %m=r} (only the launches of that prefix whose
+ * while it is set, and each CUDA backend says so on stderr when it is created. A SPEC is a kernel-name
+ * prefix ({@code norm_rms}), optionally followed by {@code %m=r} (only the launches of that prefix whose
  * ordinal is r modulo m) or {@code #i} (only ordinal i), ordinals counting each kernel name's captured
- * launches from the first capture of the process: {@code linear_gemv%4=2} is the gate/up projection
- * of every layer of a Llama step, {@code linear_gemv#64} its LM head.
+ * launches from the backend's first capture: in a profile that captures one batch-1 Llama step,
+ * {@code linear_gemv%4=2} is every layer's gate/up projection and {@code linear_gemv#64} the LM head.
  */
 final class KernelSkips {
     private record Spec(String prefix, int modulus, int ordinal) {
