@@ -100,18 +100,29 @@ final class GemmF32 {
      * destroys buf.
      */
     static void reduce16(float[] buf, float[] res) {
+        reduce(buf, res, 16);
+    }
+
+    /**
+     * res[i] = fold(accumulator i) for i &lt; count (4, 8 or 16) accumulators stored in
+     * buf[i * L .. (i+1) * L); res[count ..] and buf get whatever is left. The network's first levels
+     * pair only the vectors that hold the count accumulators, and a lane of an accumulator meets the
+     * same lanes in the same order whatever the count, so the bits are reduce16's: a decode row's
+     * four accumulators cost a third of the sixteen's pair steps.
+     */
+    static void reduce(float[] buf, float[] res, int count) {
         if (L == 16) {
-            level8(buf, 8);
-            level4(buf, 4);
-            level2(buf, 2);
+            level8(buf, count / 2);
+            level4(buf, Math.max(1, count / 4));
+            level2(buf, Math.max(1, count / 8));
             level1(buf, 1);
         } else if (L == 8) {
-            level4(buf, 8);
-            level2(buf, 4);
-            level1(buf, 2);
+            level4(buf, count / 2);
+            level2(buf, Math.max(1, count / 4));
+            level1(buf, Math.max(1, count / 8));
         } else {
             float[] a = new float[L];
-            for (int i = 0; i < 16; i++) {
+            for (int i = 0; i < count; i++) {
                 System.arraycopy(buf, i * L, a, 0, L);
                 res[i] = fold(a);
             }
@@ -202,7 +213,7 @@ final class GemmF32 {
         a1.intoArray(buf, L);
         a2.intoArray(buf, 2 * L);
         a3.intoArray(buf, 3 * L);
-        GemmF32.reduce16(buf, res);
+        GemmF32.reduce(buf, res, 4);
     }
 
     /** res[4i + j] = dot(x row i, W row j), i &lt; 2. */
@@ -236,7 +247,7 @@ final class GemmF32 {
         a11.intoArray(buf, 5 * L);
         a12.intoArray(buf, 6 * L);
         a13.intoArray(buf, 7 * L);
-        GemmF32.reduce16(buf, res);
+        GemmF32.reduce(buf, res, 8);
     }
 
     /** res[4i + j] = dot(x row i, W row j), i &lt; 4. */

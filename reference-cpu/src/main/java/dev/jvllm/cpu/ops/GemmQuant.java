@@ -77,7 +77,7 @@ final class GemmQuant {
         void dot(float[] x, int x0, int kv, float[] buf, float[] res) {
             dot1x2(x, x0, s, w0, w1, s0, s1, kv, buf, 0);
             dot1x2(x, x0, s, w2, w3, s2, s3, kv, buf, 2);
-            GemmF32.reduce16(buf, res);
+            GemmF32.reduce(buf, res, 4);
         }
     }
 
