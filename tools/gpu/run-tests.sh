@@ -13,7 +13,10 @@
 #
 # Reports (JUnit XML) and the console log go to $OUT when set.
 # Environment: JVLLM_JAVA_OPTS extra JVM options (e.g. -Xmx32g -Djvllm.backend=cuda);
-#   JVLLM_JAVA_WRAPPER a command that runs java for --main and --cli (e.g. "ncu --profile-from-start off").
+#   JVLLM_JAVA_WRAPPER a command that runs java for --main and --cli (e.g. "ncu --profile-from-start off");
+#   JVLLM_CLASSPATH_FIRST class-path entries put before the jars for --main and --cli, e.g. a folder
+#   holding dev/jvllm/cuda/kernels/<file>.fatbin built from other kernel sources: KernelModule
+#   then loads those modules instead of the jar's, so two kernel builds can be timed in one call.
 set -uo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -59,7 +62,7 @@ JVM=(--add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -Xss4
 
 if [[ "${1:-}" == "--cli" ]]; then
     shift
-    exec "${WRAP[@]}" "$JAVA" "${JVM[@]}" -cp "$G/lib/*" dev.jvllm.engine.cli.Main "$@"
+    exec "${WRAP[@]}" "$JAVA" "${JVM[@]}" -cp "${JVLLM_CLASSPATH_FIRST:+$JVLLM_CLASSPATH_FIRST:}$G/lib/*" dev.jvllm.engine.cli.Main "$@"
 fi
 
 if [[ "${1:-}" == "--main" ]]; then
@@ -68,7 +71,7 @@ if [[ "${1:-}" == "--main" ]]; then
     for d in "$G"/test-classes/*/; do
         [[ -d "$d" ]] && classes+=":${d%/}"
     done
-    exec "${WRAP[@]}" "$JAVA" "${JVM[@]}" -cp "$G/lib/*$classes" "$@"
+    exec "${WRAP[@]}" "$JAVA" "${JVM[@]}" -cp "${JVLLM_CLASSPATH_FIRST:+$JVLLM_CLASSPATH_FIRST:}$G/lib/*$classes" "$@"
 fi
 
 console=("$G"/junit-platform-console-standalone-*.jar)
