@@ -721,12 +721,30 @@ __device__ void decode_vec(View q, View kCache, View vCache, View out, const int
     // block y: query heads gq·G .. gq·G + G - 1, all of KV head kv (G = kvGroup, or fewer when a small
     // batch spreads one KV head's query heads over several blocks)
     const int b = blockIdx.x, gq = blockIdx.y, z = blockIdx.z, kv = gq * G / kvGroup;
-    const int L = seqLens[b], t = qStart[b], qLen = qStart[b + 1] - t;
     const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+    // split z's keys [lo, hi] of a sequence whose last key is p
+    auto first_key = [&](int p) { return max(z * chunk, window > 0 ? max(0, p - window + 1) : 0); };
+    auto last_key = [&](int p) { return min(p, z * chunk + chunk - 1); };
+    {  // a hint: the key and value rows of the warp's first tile into L2 while the kernel before ends (the
+       // metadata is the host's step input; everything is read again after the wait)
+        const int L = seqLens[b], key = first_key(L - 1) + 32 * warp + lane;
+        if (qStart[b + 1] - qStart[b] == 1 && L >= 1 && (L + blockSize - 1) / blockSize <= maxBlocks
+                && key <= last_key(L - 1)) {
+            const int blk = blockTables[b * tableStride + key / blockSize];
+            if (blk >= 0 && blk < numBlocks) {
+                const long long row = ((long long) blk * blockSize + key % blockSize) * numKvHeads + kv;
+                for (int c = 0; c < D; c += 64) {  // the 128-byte lines of a 16-bit row
+                    prefetch_l2(at(kCache, row, c));
+                    prefetch_l2(at(vCache, row, c));
+                }
+            }
+        }
+    }
+    pdl_begin();
+    const int L = seqLens[b], t = qStart[b], qLen = qStart[b + 1] - t;
     if (qLen == 1 && L >= 1 && (L + blockSize - 1) / blockSize <= maxBlocks) {
         const int p = L - 1;
-        const int lo = max(z * chunk, window > 0 ? max(0, p - window + 1) : 0);
-        const int hi = min(p, z * chunk + chunk - 1);
+        const int lo = first_key(p), hi = last_key(p);
         for (int e = threadIdx.x; e < G * DM; e += blockDim.x) {
             int h = e / DM, c = e % DM;
             sQ[e] = c < D ? ld(q, t, (long long) (gq * G + h) * D + c) : 0.0f;
@@ -944,7 +962,6 @@ ATTN_DECODE(attn_decode_bf16_g8, DT_BF16, 8)
             int tokens, int numHeads, int numKvHeads, int headSize, float scale, int window, float softCap,         \
             int blockSize, int maxBlocks, int numBlocks, int splits, int chunk, int kvGroup, float* partAcc,        \
             float* partMl, int* err, int errCode) {                                                                 \
-        pdl_begin();                                                                                                \
         attn::decode_vec<CT, G, DM>(q, kCache, vCache, out, qStart, seqLens, blockTables, tableStride, numSeqs,   \
                 tokens, numHeads, numKvHeads, headSize, scale, window, softCap, blockSize, maxBlocks, numBlocks,   \
                 splits, chunk, kvGroup, partAcc, partMl, err, errCode);                                             \

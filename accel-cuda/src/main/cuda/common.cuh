@@ -231,6 +231,14 @@ __device__ __forceinline__ void pdl_launch_next() {
 #endif
 }
 
+// A hint that the 128-byte line at p will be read soon: fetched into L2 and no register written, so a
+// kernel may issue it before pdl_wait() even for memory an earlier kernel may still write (L2 is where
+// the writes land; the loads after the wait read what is there then). Used for data whose address
+// comes from the host's step inputs, fetched from HBM while the kernel before ends.
+__device__ __forceinline__ void prefetch_l2(const void* p) {
+    asm volatile("prefetch.global.L2 [%0];" ::"l"(p));
+}
+
 // Both, at the top of a dependent kernel that has nothing to do before its inputs are ready.
 __device__ __forceinline__ void pdl_begin() {
     pdl_wait();

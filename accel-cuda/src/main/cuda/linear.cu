@@ -230,8 +230,23 @@ __device__ __forceinline__ void stage_rms(View x, View nw, View residual, View r
 
 // x (one bf16 row of K) into shared memory as K / 8 words
 __device__ __forceinline__ void stage_x(const View& x, int k, uint4* sx) {
-    for (int c = threadIdx.x; c < k / 8; c += blockDim.x) {
-        sx[c] = *(const uint4*) at(x, 0, 8LL * c);
+    const int words = k / 8;
+    for (int c0 = threadIdx.x; c0 < words; c0 += 4 * blockDim.x) {
+        uint4 v[4];
+#pragma unroll
+        for (int j = 0; j < 4; j++) {
+            const int c = c0 + j * blockDim.x;
+            if (c < words) {
+                v[j] = *(const uint4*) at(x, 0, 8LL * c);
+            }
+        }
+#pragma unroll
+        for (int j = 0; j < 4; j++) {
+            const int c = c0 + j * blockDim.x;
+            if (c < words) {
+                sx[c] = v[j];
+            }
+        }
     }
     __syncthreads();
 }

@@ -40,10 +40,11 @@ __device__ void rms_row16(View x, View weight, View residual, View residualOut, 
         int hasResidual, int gemma, float* scratch) {
     const long long row = blockIdx.x;
     const int c = 8 * threadIdx.x;
+    float r[8], w[8];
+    rms_weight8<WT>(weight, c, w);  // no kernel writes weights: read while the kernel before ends
+    pdl_begin();
     const uint4 xw = *(const uint4*) at(x, row, c);
     const uint4 rw = hasResidual ? *(const uint4*) at(residual, row, c) : xw;
-    float r[8], w[8];
-    rms_weight8<WT>(weight, c, w);
     float ss = rms_load8<XT>(xw, rw, hasResidual, r);
     if (hasResidual) {
         *(uint4*) at(residualOut, row, c) = pack8<XT>(r);
@@ -67,6 +68,7 @@ __device__ void rms(View x, View weight, View residual, View residualOut, View o
             return;
         }
     }
+    pdl_begin();
     float ss = 0.0f;
     if (hidden <= NORM_REGS * (int) blockDim.x) {
         float r[NORM_REGS], w[NORM_REGS];
@@ -129,7 +131,6 @@ __device__ void rms(View x, View weight, View residual, View residualOut, View o
 #define NORM_RMS(NAME, XT, WT)                                                                                   \
     extern "C" __global__ void NAME(View x, View weight, View residual, View residualOut, View out, int hidden, \
             float eps, int hasResidual, int gemma) {                                                           \
-        pdl_begin();                                                                                           \
         normk::rms<XT, WT>(x, weight, residual, residualOut, out, hidden, eps, hasResidual, gemma);            \
     }
 

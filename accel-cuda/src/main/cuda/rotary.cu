@@ -59,13 +59,19 @@ extern "C" __global__ void rot_apply(const int* positions, View q, View k, View 
 extern "C" __global__ void rot_apply_kv(const int* positions, View q, View k, View cosSin, int tokens, int qHeads,
         int kHeads, int headSize, int rotaryDim, int neox, int maxPositions, int* err, int errCode, View v,
         View kCache, View vCache, const int* slots, long long capacity, int kvErrCode) {
-    pdl_begin();
     const long long blk = blockIdx.x, qBlocks = (long long) tokens * qHeads, kBlocks = (long long) tokens * kHeads;
     const int part = blk < qBlocks ? 0 : blk < qBlocks + kBlocks ? 1 : 2;  // q, k, v
     const int heads = part == 0 ? qHeads : kHeads;
     const long long i0 = blk - (part == 0 ? 0 : part == 1 ? qBlocks : qBlocks + kBlocks);
     const long long t = i0 / heads;
     const int h = i0 % heads, base = h * headSize;
+    if (part < 2 && 32 * (int) threadIdx.x < rotaryDim) {  // the position's cos/sin row into L2 (a hint)
+        const int p = positions[t];
+        if (p >= 0 && p < maxPositions) {
+            prefetch_l2(at(cosSin, p, 32 * threadIdx.x));
+        }
+    }
+    pdl_begin();
     int slot = -1;
     if (part > 0) {
         slot = slots[t];
