@@ -18,16 +18,26 @@ public interface PendingRead extends AutoCloseable {
     @Override
     void close();
 
-    /** A read whose bytes are already on the host (in {@code bytes}, which it copies from). */
+    /**
+     * A read whose bytes are already on the host (in {@code bytes}, which it copies from), with the
+     * contract of every other read: a second await, or an await after close, fails.
+     */
     static PendingRead done(MemorySegment bytes) {
         return new PendingRead() {
+            private boolean open = true;
+
             @Override
             public void await(MemorySegment dst) {
+                if (!open) {
+                    throw new IllegalStateException("this read was already awaited or closed");
+                }
+                open = false;
                 MemorySegment.copy(bytes, 0, dst, 0, bytes.byteSize());
             }
 
             @Override
             public void close() {
+                open = false;
             }
         };
     }
