@@ -62,16 +62,6 @@ abstract sealed class LinearDequant {
         }
     }
 
-    /** Whether {@link #range} widens any column range directly (the dense formats). */
-    boolean ranges() {
-        return false;
-    }
-
-    /** dst[off + j] = W[row, col0 + j] for j &lt; len, as {@link #row} gives them; only where {@link #ranges}. */
-    void range(int row, int col0, int len, float[] dst, int off) {
-        throw new UnsupportedOperationException(getClass().getSimpleName() + " widens whole rows only");
-    }
-
     /** The dequantizer of one weight. Reads g_idx once to check it (a bad index fails here, naming it). */
     static LinearDequant of(LinearWeight w) {
         return switch (w) {
@@ -333,21 +323,11 @@ abstract sealed class LinearDequant {
 
         @Override
         void row(int row, float[] dst, int off) {
-            range(row, 0, k, dst, off);
-        }
-
-        @Override
-        boolean ranges() {
-            return true;
-        }
-
-        @Override
-        void range(int row, int col0, int len, float[] dst, int off) {
-            long base = w.layout().rowByteOffset(row) + (long) col0 * dt.byteSize();
+            long base = w.layout().rowByteOffset(row);
             switch (dt) {
-                case F32 -> MemorySegment.copy(s, F32, base, dst, off, len);
-                case BF16 -> bf16Range(s, base, dst, off, len);
-                case F16 -> f16Range(s, base, dst, off, len);
+                case F32 -> MemorySegment.copy(s, F32, base, dst, off, k);
+                case BF16 -> bf16Range(s, base, dst, off, k);
+                case F16 -> f16Range(s, base, dst, off, k);
                 default -> throw new AssertionError(dt);
             }
         }

@@ -42,8 +42,6 @@ final class PackedGemm {
     static final int T_BLOCK = 64;
     /** Steps (K / L) of a lane's chains run at a time over the row groups of a block. */
     static final int STEP_CHUNK = 64;
-    /** Steps (K / L) of L weight rows widened at a time by a dense panel's packing. */
-    static final int PACK_STEPS = 16;
 
     private PackedGemm() {
     }
@@ -119,7 +117,7 @@ final class PackedGemm {
         static Scratch get(int k) {
             Scratch s = OF_THREAD.get();
             if (s.bp.length < k * NR) {
-                s.rows = new float[Math.max(Math.max(L, XB) * k, L * PACK_STEPS * L)];
+                s.rows = new float[Math.max(L, XB) * k];
                 s.bp = new float[k * NR];
             }
             return s;
@@ -165,10 +163,6 @@ final class PackedGemm {
 
         /** bp = W rows [c0, c0 + NR) packed (rows past N are zeros). */
         private void packW(int c0) {
-            if (w.ranges()) {
-                packWChunked(c0);
-                return;
-            }
             int tail = k - kv;
             for (int v = 0; v < NV; v++) {
                 for (int i = 0; i < L; i++) {
@@ -185,37 +179,6 @@ final class PackedGemm {
                 for (int q = 0; q < tail; q++) {
                     for (int i = 0; i < L; i++) {
                         bp[(kv + q) * NR + v * L + i] = wRows[i * k + kv + q];
-                    }
-                }
-            }
-        }
-
-        /**
-         * packW for weights that widen any column range: L rows at a time, {@link #PACK_STEPS} steps of
-         * their columns widened into wRows (L x PACK_STEPS·L floats, which stay in L1 until they are
-         * transposed) instead of whole rows (L x K, which do not).
-         */
-        private void packWChunked(int c0) {
-            int width = PACK_STEPS * L;
-            for (int v = 0; v < NV; v++) {
-                for (int col0 = 0; col0 < k; col0 += width) {
-                    int len = Math.min(width, k - col0);
-                    for (int i = 0; i < L; i++) {
-                        int r = c0 + v * L + i;
-                        if (r < n) {
-                            w.range(r, col0, len, wRows, i * width);
-                        } else {
-                            Arrays.fill(wRows, i * width, i * width + len, 0f);
-                        }
-                    }
-                    int full = Math.min(len, kv - col0) / L; // whole steps in this range
-                    for (int m = 0; m < full; m++) {
-                        GemmF32.transpose(wRows, m * L, width, bp, (col0 / L + m) * NR + v * L, steps * NR, scratch);
-                    }
-                    for (int q = full * L; q < len; q++) { // the tail columns k >= kv, at bp[kv + q']
-                        for (int i = 0; i < L; i++) {
-                            bp[(col0 + q) * NR + v * L + i] = wRows[i * width + q];
-                        }
                     }
                 }
             }
