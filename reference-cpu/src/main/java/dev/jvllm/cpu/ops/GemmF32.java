@@ -436,12 +436,11 @@ final class GemmF32 {
 
     /*
      * Transposes: at width w, rows i and i+w (bit w of i clear) swap their off-diagonal w-blocks;
-     * after w = L/2, ..., 1 row i holds column i. Each step is one two-vector permute per output row
-     * (selectFrom over the pair), and each width is its own small method: one method with all steps
-     * unrolled exceeds C2's inlining budget, and its vectors are then boxed on the heap.
+     * after w = L/2, ..., 1 row i holds column i. 8 and 16 lanes have their own forms in registers
+     * (transpose8, transpose16, below); the general form here serves the 2- and 4-lane shapes. Each of
+     * its steps is one two-vector permute per output row (selectFrom over the pair), and each width is
+     * its own small method.
      */
-    private static final FloatVector PICK_LO_8 = pick(8, false), PICK_HI_8 = pick(8, true);
-    private static final FloatVector PICK_LO_4 = pick(4, false), PICK_HI_4 = pick(4, true);
     private static final FloatVector PICK_LO_2 = pick(2, false), PICK_HI_2 = pick(2, true);
     private static final FloatVector PICK_LO_1 = pick(1, false), PICK_HI_1 = pick(1, true);
 
@@ -478,36 +477,15 @@ final class GemmF32 {
             boolean last = w == 1;
             float[] out = last ? dst : scratch;
             int o0 = last ? d0 : 0, os = last ? dstStride : L;
-            switch (w) {
-                case 8 -> step8(in, i0, is, out, o0, os);
-                case 4 -> step4(in, i0, is, out, o0, os);
-                case 2 -> step2(in, i0, is, out, o0, os);
-                default -> step1(in, i0, is, out, o0, os);
+            if (w == 2) {
+                step2(in, i0, is, out, o0, os);
+            } else {
+                step1(in, i0, is, out, o0, os);
             }
             in = scratch;
             i0 = 0;
             is = L;
             w /= 2;
-        }
-    }
-
-    private static void step8(float[] in, int i0, int is, float[] out, int o0, int os) {
-        for (int i = 0; i < 8; i++) {
-            FloatVector a = FloatVector.fromArray(F, in, i0 + i * is);
-            FloatVector b = FloatVector.fromArray(F, in, i0 + (i + 8) * is);
-            PICK_LO_8.selectFrom(a, b).intoArray(out, o0 + i * os);
-            PICK_HI_8.selectFrom(a, b).intoArray(out, o0 + (i + 8) * os);
-        }
-    }
-
-    private static void step4(float[] in, int i0, int is, float[] out, int o0, int os) {
-        for (int i = 0; i < L; i += 8) {
-            for (int r = i; r < i + 4; r++) {
-                FloatVector a = FloatVector.fromArray(F, in, i0 + r * is);
-                FloatVector b = FloatVector.fromArray(F, in, i0 + (r + 4) * is);
-                PICK_LO_4.selectFrom(a, b).intoArray(out, o0 + r * os);
-                PICK_HI_4.selectFrom(a, b).intoArray(out, o0 + (r + 4) * os);
-            }
         }
     }
 
