@@ -12,6 +12,12 @@ import java.lang.foreign.MemorySegment;
  * op and the values: {@link #fetch} enqueues a copy of the word into pinned host memory before the
  * stream is drained, {@link #raiseIfAny} reads it afterwards.
  *
+ * <p>A read started without waiting ({@code Gpu.downloadLater}) copies the word into its own pinned
+ * slot instead, since it may land after other reads were raised. Each copy remembers how many errors
+ * had been raised when it was enqueued: raising one clears the word, but only in stream order, so a
+ * copy enqueued before that clear can still show the error already raised (nothing newer: the first
+ * error stays until cleared). Such a copy raises nothing.
+ *
  * <p>Layout: {@code [code, a, b, c]}; {@code code = (OpKind ordinal + 1) << 8 | detail} (see
  * {@link #code}); the first error wins until it is raised (common.cuh {@code report_error}).
  */
@@ -45,19 +51,46 @@ final class DeviceErrors {
         return device;
     }
 
+    /** Errors raised so far: the generation a copy of the word is enqueued in. */
+    private long raised;
+    private long hostFetchedAt;
+
     /** Enqueues the copy of the word to the host; call before draining the stream. */
     void fetch(MemorySegment stream) {
-        Driver.copyDtoHAsync(host, device, BYTES, stream);
+        hostFetchedAt = fetch(host, stream);
     }
 
     /** Call after the stream drained (behind {@link #fetch}): throws the first reported error, and clears it. */
     void raiseIfAny(MemorySegment stream, Describer describer) {
-        int code = host.getAtIndex(JAVA_INT, 0);
-        if (code == 0) {
+        raiseIfAny(host, hostFetchedAt, stream, describer);
+    }
+
+    /** The bytes a copy of the word takes ({@link #fetch(MemorySegment, MemorySegment)}). */
+    static long bytes() {
+        return BYTES;
+    }
+
+    /**
+     * Enqueues a copy of the word into {@code dst} ({@link #bytes} of pinned memory) and returns the
+     * generation to give {@link #raiseIfAny(MemorySegment, long, MemorySegment, Describer)} with it.
+     */
+    long fetch(MemorySegment dst, MemorySegment stream) {
+        Driver.copyDtoHAsync(dst, device, BYTES, stream);
+        return raised;
+    }
+
+    /**
+     * Once the copy in {@code copy} landed: throws the error it shows and clears the word, unless an
+     * error was raised after the copy was enqueued (then it shows that one or none; see the class comment).
+     */
+    void raiseIfAny(MemorySegment copy, long fetchedAt, MemorySegment stream, Describer describer) {
+        int code = copy.getAtIndex(JAVA_INT, 0);
+        if (code == 0 || fetchedAt != raised) {
             return;
         }
-        int a = host.getAtIndex(JAVA_INT, 1), b = host.getAtIndex(JAVA_INT, 2), c = host.getAtIndex(JAVA_INT, 3);
-        host.fill((byte) 0);
+        int a = copy.getAtIndex(JAVA_INT, 1), b = copy.getAtIndex(JAVA_INT, 2), c = copy.getAtIndex(JAVA_INT, 3);
+        copy.asSlice(0, BYTES).fill((byte) 0);
+        raised++;
         Driver.memsetAsync(device, (byte) 0, BYTES, stream);
         int ordinal = (code >>> 8) - 1;
         OpKind[] ops = OpKind.values();

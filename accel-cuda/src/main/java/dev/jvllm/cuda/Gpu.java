@@ -126,10 +126,6 @@ final class Gpu implements AutoCloseable {
         return staging;
     }
 
-    DeviceErrors errors() {
-        return errors;
-    }
-
     /**
      * The device word the norm-folded GEMV's blocks count themselves on (0 between launches; the last
      * block sets it back; linear.cu {@code stage_rms}). Launches on this stream run one at a time, so
@@ -271,8 +267,14 @@ final class Gpu implements AutoCloseable {
     /** The most bytes {@link #downloadLater} takes (its pinned slots' size). */
     static final long LATER_MAX_BYTES = 64 << 10;
 
-    /** A pinned buffer and the event that says its copy arrived: one read in flight. */
+    /**
+     * A pinned buffer and the event that says its copy arrived: one read in flight. The buffer holds
+     * the data, then (at {@link #LATER_MAX_BYTES}) the slot's copy of the error word.
+     */
     private record LaterSlot(MemorySegment buffer, MemorySegment arrived) {
+        MemorySegment errorCopy() {
+            return buffer.asSlice(LATER_MAX_BYTES, DeviceErrors.bytes());
+        }
     }
 
     private final java.util.ArrayDeque<LaterSlot> laterSlots = new java.util.ArrayDeque<>();
@@ -291,11 +293,11 @@ final class Gpu implements AutoCloseable {
         makeCurrent();
         LaterSlot slot = laterSlots.pollFirst();
         if (slot == null) {
-            slot = new LaterSlot(Driver.hostAlloc(LATER_MAX_BYTES, Driver.MEMHOSTALLOC_PORTABLE),
+            slot = new LaterSlot(Driver.hostAlloc(LATER_MAX_BYTES + DeviceErrors.bytes(), Driver.MEMHOSTALLOC_PORTABLE),
                     Driver.eventCreate(Driver.EVENT_DISABLE_TIMING));
             allLaterSlots.add(slot);
         }
-        errors.fetch(stream);
+        long fetchedAt = errors.fetch(slot.errorCopy(), stream);
         Driver.copyDtoHAsync(slot.buffer, base, bytes, stream);
         Driver.eventRecord(slot.arrived, stream);
         LaterSlot s = slot;
@@ -310,8 +312,11 @@ final class Gpu implements AutoCloseable {
                 makeCurrent();
                 Driver.eventSynchronize(s.arrived);
                 MemorySegment.copy(s.buffer, 0, dst, 0, bytes);
-                giveBack();
-                errors.raiseIfAny(stream, backend::describeDeviceError);
+                try {
+                    errors.raiseIfAny(s.errorCopy(), fetchedAt, stream, backend::describeDeviceError);
+                } finally {
+                    giveBack();
+                }
             }
 
             @Override

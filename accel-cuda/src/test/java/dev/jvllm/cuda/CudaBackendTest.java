@@ -173,6 +173,37 @@ class CudaBackendTest extends CudaDeviceTest {
         }
     }
 
+    /**
+     * A reported error is raised once even with several reads in flight: raising it clears the error
+     * word in stream order, so a read enqueued before that clear still finds the word set when its
+     * copy lands (here ms later, behind a queue of fills); that read, and a synchronize after it, must
+     * not raise the same error again, while an error reported after the clear is raised.
+     */
+    @Test
+    void anErrorIsRaisedOnceWithReadsInFlight() {
+        try (Tensor src = cuda.allocate(DType.F32, 5, 4); Tensor idx = Tensors.fromInts(cuda, new int[] {9}, 1);
+                Tensor dst = cuda.allocate(DType.F32, 1, 4); Tensor big = cuda.allocate(DType.F32, 64 << 20)) {
+            cuda.gatherRows(new GatherRows(src, idx, dst));
+            PendingRead first = cuda.readLater(dst);
+            for (int i = 0; i < 200; i++) {
+                cuda.fill(new Fill(big, i)); // 200 x 256 MB (ms of work): the next reads land after the first is raised
+            }
+            PendingRead second = cuda.readLater(dst);
+            PendingRead third = cuda.readLater(dst);
+            MemorySegment m = Arena.ofAuto().allocate(16);
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> first.await(m));
+            assertTrue(e.getMessage().contains("indices[0] = 9"), e.getMessage());
+            second.await(m); // its copy shows the error raised above: not again
+            third.close();
+            cuda.synchronize(); // nothing left to raise
+            cuda.gatherRows(new GatherRows(src, idx, dst)); // a new error after the clear
+            PendingRead fourth = cuda.readLater(dst);
+            e = assertThrows(IllegalArgumentException.class, () -> fourth.await(m));
+            assertTrue(e.getMessage().contains("indices[0] = 9"), e.getMessage());
+            cuda.synchronize();
+        }
+    }
+
     @Test
     void overlappingCopyMovesTheOldSource() {
         float[] v = random(10, 3);
