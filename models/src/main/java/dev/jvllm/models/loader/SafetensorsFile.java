@@ -99,6 +99,8 @@ public final class SafetensorsFile implements AutoCloseable {
         try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
             mapping = ch.map(FileChannel.MapMode.READ_ONLY, 0, ch.size(), arena);
         }
+        HugePageAdvice.advise(mapping); // before the header's read faults the first pages in
+
         Header h = parse(mapping, file);
         return new SafetensorsFile(file, ownsArena ? arena : null, h);
     }
