@@ -31,6 +31,10 @@ final class DeviceErrors {
     private static final long BYTES = 16;
     private final MemorySegment host;
     private final long device;
+    /** Errors raised so far: the generation a copy of the word is enqueued in. */
+    private long raised;
+    /** The generation of the copy in {@code host}. */
+    private long hostFetchedAt;
 
     DeviceErrors(MemorySegment stream) {
         host = Driver.hostAlloc(BYTES, Driver.MEMHOSTALLOC_PORTABLE);
@@ -50,10 +54,6 @@ final class DeviceErrors {
     long devicePointer() {
         return device;
     }
-
-    /** Errors raised so far: the generation a copy of the word is enqueued in. */
-    private long raised;
-    private long hostFetchedAt;
 
     /** Enqueues the copy of the word to the host; call before draining the stream. */
     void fetch(MemorySegment stream) {

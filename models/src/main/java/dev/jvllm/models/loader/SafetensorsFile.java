@@ -100,7 +100,6 @@ public final class SafetensorsFile implements AutoCloseable {
             mapping = ch.map(FileChannel.MapMode.READ_ONLY, 0, ch.size(), arena);
         }
         HugePageAdvice.advise(mapping); // before the header's read faults the first pages in
-
         Header h = parse(mapping, file);
         return new SafetensorsFile(file, ownsArena ? arena : null, h);
     }
