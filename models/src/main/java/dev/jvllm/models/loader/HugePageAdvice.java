@@ -12,9 +12,10 @@ import java.util.Locale;
  * after it is mapped and before its pages are touched. Pages the kernel then reads into the page
  * cache for it come as 2 MiB folios, which it maps with one TLB entry each; pages already cached in 4
  * KiB pieces stay as they are. A decode streams the whole checkpoint every token: on the 2-core
- * development machine a 1B bf16 model decoded 15–20% faster from a huge-page cache than from a 4 KiB
- * one (docs/perf/decode.md, "Huge pages"). Best effort: elsewhere, or where the kernel refuses
- * ({@code transparent_hugepage} off, a filesystem without large folios), nothing changes.
+ * development machine its projections read 15% faster from a huge-page cache than from a 4 KiB one
+ * (docs/perf/decode.md, "Huge pages for the mapped checkpoint"). Best effort: elsewhere, or where the
+ * kernel refuses ({@code transparent_hugepage} off, a filesystem without large folios), nothing
+ * changes.
  * {@code -Djvllm.weights.hugepages=false} skips it.
  */
 final class HugePageAdvice {
