@@ -21,7 +21,7 @@ import java.util.SplittableRandom;
  * accrues no CPU time). The backend runs with one thread, so every task runs on the calling thread.
  *
  * <pre>
- * java … dev.jvllm.bench.GemmCpuTime [--weight bf16|f32] [--calls 7] [--warmup-s 4] T:KxN ...
+ * java … dev.jvllm.bench.GemmCpuTime [--weight bf16|f32] [--calls 7] [--warmup-s 4] [--mapped] T:KxN ...
  * </pre>
  * e.g. {@code 128:2048x8192 2048:8192x2048 1:2048x8192}. Prints, per case, the median and best CPU
  * milliseconds per call of {@code calls} timed calls, their GFLOP/s (2·T·K·N flops) and the fraction
@@ -35,12 +35,14 @@ public final class GemmCpuTime {
         String weight = "bf16";
         int calls = 7;
         double warmupS = 4;
+        boolean mapped = false;
         List<String> cases = new ArrayList<>();
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
                 case "--weight" -> weight = args[++i];
                 case "--calls" -> calls = Integer.parseInt(args[++i]);
                 case "--warmup-s" -> warmupS = Double.parseDouble(args[++i]);
+                case "--mapped" -> mapped = true;
                 default -> cases.add(args[i]);
             }
         }
@@ -52,7 +54,8 @@ public final class GemmCpuTime {
         System.out.printf(Locale.ROOT, "load %s; FMA peak by CPU time, 1 thread: %.1f GFLOP/s%n", load(), peakBefore);
         List<String> lines = new ArrayList<>();
         double[] gflops = new double[cases.size()];
-        try (CpuBackend b = CpuBackend.create(BackendOptions.defaults().withThreads(1))) {
+        try (CpuBackend b = CpuBackend.create(BackendOptions.defaults().withThreads(1));
+                java.lang.foreign.Arena mappings = java.lang.foreign.Arena.ofShared()) {
             for (int c = 0; c < cases.size(); c++) {
                 String cs = cases.get(c);
                 int t = Integer.parseInt(cs.split(":")[0]);
@@ -61,6 +64,9 @@ public final class GemmCpuTime {
                 SplittableRandom r = new SplittableRandom(42);
                 Tensor x = Tensors.fromFloats(b, DType.F32, uniform(r, t * k), t, k);
                 Tensor w = Tensors.fromFloats(b, DType.valueOf(weight.toUpperCase(Locale.ROOT)), uniform(r, n * k), n, k);
+                if (mapped) {
+                    w = mappedCopy(b, w, mappings);
+                }
                 Tensor out = b.allocate(DType.F32, t, n);
                 Linear a = new Linear(x, new LinearWeight.Dense(w), null, out);
                 long until = System.nanoTime() + (long) (warmupS * 1e9);
@@ -109,6 +115,37 @@ public final class GemmCpuTime {
             best = Math.max(best, (double) iters * MachineLimits.CHAINS * MachineLimits.F.length() * 2 / ns);
         }
         return best;
+    }
+
+    /**
+     * {@code --mapped}: w's bytes written to a temporary file in one write and used from a read-only
+     * mapping of it, as the engine uses a checkpoint's weights (a file written in large writes is
+     * cached in 2 MiB folios, as the loader's huge-page advice makes a checkpoint read from disk).
+     */
+    private static Tensor mappedCopy(CpuBackend b, Tensor w, java.lang.foreign.Arena mappings) {
+        long bytes = w.numel() * w.dtype().byteSize();
+        try {
+            java.nio.file.Path f = java.nio.file.Files.createTempFile("gemm-weight", ".bin");
+            f.toFile().deleteOnExit();
+            java.lang.foreign.MemorySegment host = mappings.allocate(bytes, 64);
+            b.read(w, host);
+            try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(f,
+                    java.nio.file.StandardOpenOption.WRITE)) {
+                java.nio.ByteBuffer buf = host.asByteBuffer();
+                while (buf.hasRemaining()) {
+                    ch.write(buf);
+                }
+            }
+            try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(f,
+                    java.nio.file.StandardOpenOption.READ)) {
+                Tensor mappedW = b.wrap(ch.map(java.nio.channels.FileChannel.MapMode.READ_ONLY, 0, bytes, mappings),
+                        w.dtype(), w.shape());
+                w.close();
+                return mappedW;
+            }
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException("--mapped: cannot write the weight to a temporary file", e);
+        }
     }
 
     private static float[] uniform(SplittableRandom r, int n) {
