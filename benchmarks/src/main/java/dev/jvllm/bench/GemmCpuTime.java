@@ -7,7 +7,16 @@ import dev.jvllm.api.Tensors;
 import dev.jvllm.api.ops.Linear;
 import dev.jvllm.api.ops.LinearWeight;
 import dev.jvllm.cpu.CpuBackend;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
 import java.lang.management.ManagementFactory;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.lang.management.ThreadMXBean;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -55,7 +64,7 @@ public final class GemmCpuTime {
         List<String> lines = new ArrayList<>();
         double[] gflops = new double[cases.size()];
         try (CpuBackend b = CpuBackend.create(BackendOptions.defaults().withThreads(1));
-                java.lang.foreign.Arena mappings = java.lang.foreign.Arena.ofShared()) {
+                Arena mappings = Arena.ofShared()) {
             for (int c = 0; c < cases.size(); c++) {
                 String cs = cases.get(c);
                 int t = Integer.parseInt(cs.split(":")[0]);
@@ -122,29 +131,27 @@ public final class GemmCpuTime {
      * mapping of it, as the engine uses a checkpoint's weights (a file written in large writes is
      * cached in 2 MiB folios, as the loader's huge-page advice makes a checkpoint read from disk).
      */
-    private static Tensor mappedCopy(CpuBackend b, Tensor w, java.lang.foreign.Arena mappings) {
+    private static Tensor mappedCopy(CpuBackend b, Tensor w, Arena mappings) {
         long bytes = w.numel() * w.dtype().byteSize();
         try {
-            java.nio.file.Path f = java.nio.file.Files.createTempFile("gemm-weight", ".bin");
+            Path f = Files.createTempFile("gemm-weight", ".bin");
             f.toFile().deleteOnExit();
-            java.lang.foreign.MemorySegment host = mappings.allocate(bytes, 64);
-            b.read(w, host);
-            try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(f,
-                    java.nio.file.StandardOpenOption.WRITE)) {
-                java.nio.ByteBuffer buf = host.asByteBuffer();
+            try (Arena scratch = Arena.ofConfined();
+                    FileChannel ch = FileChannel.open(f, StandardOpenOption.WRITE)) {
+                MemorySegment host = scratch.allocate(bytes, 64);
+                b.read(w, host);
+                ByteBuffer buf = host.asByteBuffer();
                 while (buf.hasRemaining()) {
                     ch.write(buf);
                 }
             }
-            try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(f,
-                    java.nio.file.StandardOpenOption.READ)) {
-                Tensor mappedW = b.wrap(ch.map(java.nio.channels.FileChannel.MapMode.READ_ONLY, 0, bytes, mappings),
-                        w.dtype(), w.shape());
+            try (FileChannel ch = FileChannel.open(f, StandardOpenOption.READ)) {
+                Tensor mappedW = b.wrap(ch.map(FileChannel.MapMode.READ_ONLY, 0, bytes, mappings), w.dtype(), w.shape());
                 w.close();
                 return mappedW;
             }
-        } catch (java.io.IOException e) {
-            throw new java.io.UncheckedIOException("--mapped: cannot write the weight to a temporary file", e);
+        } catch (IOException e) {
+            throw new UncheckedIOException("--mapped: cannot write the weight to a temporary file", e);
         }
     }
 

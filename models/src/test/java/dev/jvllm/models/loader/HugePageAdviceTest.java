@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -29,7 +30,7 @@ class HugePageAdviceTest {
         try (Arena arena = Arena.ofConfined(); FileChannel ch = FileChannel.open(f, StandardOpenOption.READ)) {
             MemorySegment m = ch.map(FileChannel.MapMode.READ_ONLY, 0, ch.size(), arena);
             assertEquals(thp, HugePageAdvice.advise(m));
-            assertEquals(0, m.get(java.lang.foreign.ValueLayout.JAVA_BYTE, (2 << 20) + 5)); // still reads
+            assertEquals(0, m.get(ValueLayout.JAVA_BYTE, (2 << 20) + 5)); // still reads
             assertFalse(HugePageAdvice.advise(MemorySegment.NULL), "an empty segment is not advised");
         }
     }
