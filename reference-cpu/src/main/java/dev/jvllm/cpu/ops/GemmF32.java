@@ -1,10 +1,11 @@
 package dev.jvllm.cpu.ops;
 
+import dev.jvllm.api.DType;
+import dev.jvllm.api.ops.LinearWeight;
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteOrder;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
-import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorShuffle;
@@ -14,9 +15,7 @@ import jdk.incubator.vector.VectorSpecies;
  * Register-blocked f32 dot-product micro-kernels: up to 4 rows of x (K-contiguous f32) against 4
  * rows of W read from a {@link MemorySegment}: bf16 or f32 weights in place (decode, where the
  * matmul must run at the speed W streams from memory), or a small f32 panel on the heap that
- * other formats are dequantized into (prefill). A bf16 weight is widened exactly, which is what
- * a panel would hold, so both give the same bits. The dtype test sits inside the loops on
- * purpose: it is loop-invariant, and C2 unswitches it into one loop per dtype.
+ * other formats are dequantized into.
  *
  * <p>The reduction order is the contract of the SIMD linear and is the same in every kernel:
  * for an (x row, W row) pair, lane j of one accumulator sums {@code x[k]·w[k]} for
@@ -25,20 +24,61 @@ import jdk.incubator.vector.VectorSpecies;
  * depends only on its two rows, never on which kernel, tile or thread computed it. (Float
  * {@code reduceLanes} is avoided on purpose: its order is unspecified and may differ between the
  * interpreter and compiled code.)
+ *
+ * <p><b>Paired order (dense bf16 weights).</b> For a dense bf16 W ({@link #paired}) the same
+ * contract runs over k <em>permuted within blocks of 2L</em>: position k0 + i of a block holds
+ * k0 + 2i and position k0 + L + i holds k0 + 2i + 1 (i &lt; L), and kv is K rounded down to 2L
+ * ({@link #vectorPart}). So lane j's chain is k = 2j, 2j+1, 2L+2j, 2L+2j+1, ... The reason is the
+ * load: one L-lane int vector of W holds 2L bf16, and its even elements are {@code bits << 16}, its
+ * odd ones {@code bits & 0xFFFF0000}, two cheap integer ops per 2L weights where widening L shorts
+ * to L ints costs a cross-lane convert per L weights. Fewer micro-ops per weight byte keep more of
+ * W's cache lines in flight: the batch-1 GEMV over a cold 2048 x 8192 bf16 W read 35-50% faster
+ * (docs/perf/decode.md, eighth pass). The kernels take x already permuted ({@link #pairUp}); the
+ * prefill packs x and W in the same order, so it gives the decode's bits.
  */
 final class GemmF32 {
     static final VectorSpecies<Float> F = LinearSimd.F;
     static final int L = F.length();
     private static final VectorSpecies<Integer> I = LinearDequant.I;
-    private static final VectorSpecies<Short> S = LinearDequant.S;
     private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
 
     /** Whether bf16 weights can be read in place: the machine's vectors hold at least four shorts. */
     static boolean bf16Supported() {
-        return S != null;
+        return LinearDequant.S != null;
     }
 
     private GemmF32() {
+    }
+
+    /** Whether the linear's chains run in paired order: dense bf16 W (see the class comment). */
+    static boolean paired(LinearWeight w) {
+        return bf16Supported() && w instanceof LinearWeight.Dense d && d.w().dtype() == DType.BF16;
+    }
+
+    /** kv: the columns k &lt; kv that the vector chains cover; k &ge; kv is the in-order tail. */
+    static int vectorPart(int k, boolean paired) {
+        return k - k % (paired ? 2 * L : L);
+    }
+
+    private static final FloatVector EVENS = every2(0), ODDS = every2(1);
+
+    /** Lane indices into (a, b) concatenated: lane i picks element 2i + first. */
+    private static FloatVector every2(int first) {
+        float[] idx = new float[L];
+        for (int i = 0; i < L; i++) {
+            idx[i] = 2 * i + first;
+        }
+        return FloatVector.fromArray(F, idx, 0);
+    }
+
+    /** a[off .. off+kv) into paired order in place (kv a multiple of 2L): per block, evens then odds. */
+    static void pairUp(float[] a, int off, int kv) {
+        for (int b = off; b < off + kv; b += 2 * L) {
+            FloatVector lo = FloatVector.fromArray(F, a, b);
+            FloatVector hi = FloatVector.fromArray(F, a, b + L);
+            EVENS.selectFrom(lo, hi).intoArray(a, b);
+            ODDS.selectFrom(lo, hi).intoArray(a, b + L);
+        }
     }
 
     /*
@@ -183,59 +223,60 @@ final class GemmF32 {
         return a[0];
     }
 
-    /** L weights at byte offset {@code off}: bf16 widened to f32, or f32. */
-    private static FloatVector load(MemorySegment w, long off, boolean bf16) {
-        if (bf16) {
-            return ((IntVector) ShortVector.fromMemorySegment(S, w, off, LE).convertShape(VectorOperators.S2I, I, 0))
-                    .lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
-        }
-        return FloatVector.fromMemorySegment(F, w, off, LE);
-    }
-
     /**
-     * res[j] = lane-split dot(x[xi .. xi+kv), W row j) for x row x0 (offsets into x) and
-     * W rows at byte offsets w0..w3 of {@code w}: bf16 (widened exactly, {@code bits << 16}) or f32,
-     * little-endian; kv a multiple of L.
+     * res[4i + j] = lane-split dot(x row i, W row j) over k &lt; kv, for nx = 1, 2 or 4 x rows at
+     * offsets x0.. of x and the W rows at byte offsets w0..w3 of {@code w}, little-endian: f32, or
+     * bf16 in paired order (x rows permuted by {@link #pairUp}, kv a multiple of 2L), whose loop steps
+     * 2L and is a method of its own.
      */
-    static void dot1x4(float[] x, int x0, MemorySegment w, boolean bf16, long w0, long w1, long w2, long w3, int kv,
-            float[] buf, float[] res) {
-        int shift = bf16 ? 1 : 2; // log2 of the weight's byte size
+    static void dot1x4(float[] x, int x0, MemorySegment w, boolean bf16,
+            long w0, long w1, long w2, long w3, int kv, float[] buf, float[] res) {
+        if (bf16) {
+            dot1x4Bf16(x, x0, w, w0, w1, w2, w3, kv, buf, res);
+            return;
+        }
         FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
         for (int k = 0; k < kv; k += L) {
-            FloatVector v = FloatVector.fromArray(F, x, x0 + k);
-            long b = (long) k << shift;
-            a0 = v.fma(load(w, w0 + b, bf16), a0);
-            a1 = v.fma(load(w, w1 + b, bf16), a1);
-            a2 = v.fma(load(w, w2 + b, bf16), a2);
-            a3 = v.fma(load(w, w3 + b, bf16), a3);
+            FloatVector v0 = FloatVector.fromArray(F, x, x0 + k);
+            long b = 4L * k;
+            FloatVector u = FloatVector.fromMemorySegment(F, w, w0 + b, LE);
+            a0 = v0.fma(u, a0);
+            u = FloatVector.fromMemorySegment(F, w, w1 + b, LE);
+            a1 = v0.fma(u, a1);
+            u = FloatVector.fromMemorySegment(F, w, w2 + b, LE);
+            a2 = v0.fma(u, a2);
+            u = FloatVector.fromMemorySegment(F, w, w3 + b, LE);
+            a3 = v0.fma(u, a3);
         }
         a0.intoArray(buf, 0);
         a1.intoArray(buf, L);
         a2.intoArray(buf, 2 * L);
         a3.intoArray(buf, 3 * L);
-        GemmF32.reduce(buf, res, 4);
+        reduce(buf, res, 4);
     }
 
-    /** res[4i + j] = dot(x row i, W row j), i &lt; 2. */
-    static void dot2x4(float[] x, int x0, int x1, MemorySegment w, boolean bf16, long w0, long w1, long w2, long w3,
-            int kv, float[] buf, float[] res) {
-        int shift = bf16 ? 1 : 2;
+    static void dot2x4(float[] x, int x0, int x1, MemorySegment w, boolean bf16,
+            long w0, long w1, long w2, long w3, int kv, float[] buf, float[] res) {
+        if (bf16) {
+            dot2x4Bf16(x, x0, x1, w, w0, w1, w2, w3, kv, buf, res);
+            return;
+        }
         FloatVector a00 = FloatVector.zero(F), a01 = a00, a02 = a00, a03 = a00;
         FloatVector a10 = a00, a11 = a00, a12 = a00, a13 = a00;
         for (int k = 0; k < kv; k += L) {
             FloatVector v0 = FloatVector.fromArray(F, x, x0 + k);
             FloatVector v1 = FloatVector.fromArray(F, x, x1 + k);
-            long b = (long) k << shift;
-            FloatVector u = load(w, w0 + b, bf16);
+            long b = 4L * k;
+            FloatVector u = FloatVector.fromMemorySegment(F, w, w0 + b, LE);
             a00 = v0.fma(u, a00);
             a10 = v1.fma(u, a10);
-            u = load(w, w1 + b, bf16);
+            u = FloatVector.fromMemorySegment(F, w, w1 + b, LE);
             a01 = v0.fma(u, a01);
             a11 = v1.fma(u, a11);
-            u = load(w, w2 + b, bf16);
+            u = FloatVector.fromMemorySegment(F, w, w2 + b, LE);
             a02 = v0.fma(u, a02);
             a12 = v1.fma(u, a12);
-            u = load(w, w3 + b, bf16);
+            u = FloatVector.fromMemorySegment(F, w, w3 + b, LE);
             a03 = v0.fma(u, a03);
             a13 = v1.fma(u, a13);
         }
@@ -247,13 +288,15 @@ final class GemmF32 {
         a11.intoArray(buf, 5 * L);
         a12.intoArray(buf, 6 * L);
         a13.intoArray(buf, 7 * L);
-        GemmF32.reduce(buf, res, 8);
+        reduce(buf, res, 8);
     }
 
-    /** res[4i + j] = dot(x row i, W row j), i &lt; 4. */
-    static void dot4x4(float[] x, int x0, int x1, int x2, int x3, MemorySegment w, boolean bf16, long w0, long w1,
-            long w2, long w3, int kv, float[] buf, float[] res) {
-        int shift = bf16 ? 1 : 2;
+    static void dot4x4(float[] x, int x0, int x1, int x2, int x3, MemorySegment w, boolean bf16,
+            long w0, long w1, long w2, long w3, int kv, float[] buf, float[] res) {
+        if (bf16) {
+            dot4x4Bf16(x, x0, x1, x2, x3, w, w0, w1, w2, w3, kv, buf, res);
+            return;
+        }
         FloatVector a00 = FloatVector.zero(F), a01 = a00, a02 = a00, a03 = a00;
         FloatVector a10 = a00, a11 = a00, a12 = a00, a13 = a00;
         FloatVector a20 = a00, a21 = a00, a22 = a00, a23 = a00;
@@ -263,23 +306,23 @@ final class GemmF32 {
             FloatVector v1 = FloatVector.fromArray(F, x, x1 + k);
             FloatVector v2 = FloatVector.fromArray(F, x, x2 + k);
             FloatVector v3 = FloatVector.fromArray(F, x, x3 + k);
-            long b = (long) k << shift;
-            FloatVector u = load(w, w0 + b, bf16);
+            long b = 4L * k;
+            FloatVector u = FloatVector.fromMemorySegment(F, w, w0 + b, LE);
             a00 = v0.fma(u, a00);
             a10 = v1.fma(u, a10);
             a20 = v2.fma(u, a20);
             a30 = v3.fma(u, a30);
-            u = load(w, w1 + b, bf16);
+            u = FloatVector.fromMemorySegment(F, w, w1 + b, LE);
             a01 = v0.fma(u, a01);
             a11 = v1.fma(u, a11);
             a21 = v2.fma(u, a21);
             a31 = v3.fma(u, a31);
-            u = load(w, w2 + b, bf16);
+            u = FloatVector.fromMemorySegment(F, w, w2 + b, LE);
             a02 = v0.fma(u, a02);
             a12 = v1.fma(u, a12);
             a22 = v2.fma(u, a22);
             a32 = v3.fma(u, a32);
-            u = load(w, w3 + b, bf16);
+            u = FloatVector.fromMemorySegment(F, w, w3 + b, LE);
             a03 = v0.fma(u, a03);
             a13 = v1.fma(u, a13);
             a23 = v2.fma(u, a23);
@@ -301,7 +344,137 @@ final class GemmF32 {
         a31.intoArray(buf, 13 * L);
         a32.intoArray(buf, 14 * L);
         a33.intoArray(buf, 15 * L);
-        GemmF32.reduce16(buf, res);
+        reduce16(buf, res);
+    }
+
+    private static void dot1x4Bf16(float[] x, int x0, MemorySegment w,
+            long w0, long w1, long w2, long w3, int kv, float[] buf, float[] res) {
+        FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
+        for (int k = 0; k < kv; k += 2 * L) {
+            FloatVector e0 = FloatVector.fromArray(F, x, x0 + k), o0 = FloatVector.fromArray(F, x, x0 + k + L);
+            long b = 2L * k;
+            IntVector p = IntVector.fromMemorySegment(I, w, w0 + b, LE);
+            FloatVector lo = p.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
+            FloatVector hi = p.and(0xFFFF0000).reinterpretAsFloats();
+            a0 = o0.fma(hi, e0.fma(lo, a0));
+            p = IntVector.fromMemorySegment(I, w, w1 + b, LE);
+            lo = p.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
+            hi = p.and(0xFFFF0000).reinterpretAsFloats();
+            a1 = o0.fma(hi, e0.fma(lo, a1));
+            p = IntVector.fromMemorySegment(I, w, w2 + b, LE);
+            lo = p.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
+            hi = p.and(0xFFFF0000).reinterpretAsFloats();
+            a2 = o0.fma(hi, e0.fma(lo, a2));
+            p = IntVector.fromMemorySegment(I, w, w3 + b, LE);
+            lo = p.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
+            hi = p.and(0xFFFF0000).reinterpretAsFloats();
+            a3 = o0.fma(hi, e0.fma(lo, a3));
+        }
+        a0.intoArray(buf, 0);
+        a1.intoArray(buf, L);
+        a2.intoArray(buf, 2 * L);
+        a3.intoArray(buf, 3 * L);
+        reduce(buf, res, 4);
+    }
+
+    private static void dot2x4Bf16(float[] x, int x0, int x1, MemorySegment w,
+            long w0, long w1, long w2, long w3, int kv, float[] buf, float[] res) {
+        FloatVector a00 = FloatVector.zero(F), a01 = a00, a02 = a00, a03 = a00;
+        FloatVector a10 = a00, a11 = a00, a12 = a00, a13 = a00;
+        for (int k = 0; k < kv; k += 2 * L) {
+            FloatVector e0 = FloatVector.fromArray(F, x, x0 + k), o0 = FloatVector.fromArray(F, x, x0 + k + L);
+            FloatVector e1 = FloatVector.fromArray(F, x, x1 + k), o1 = FloatVector.fromArray(F, x, x1 + k + L);
+            long b = 2L * k;
+            IntVector p = IntVector.fromMemorySegment(I, w, w0 + b, LE);
+            FloatVector lo = p.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
+            FloatVector hi = p.and(0xFFFF0000).reinterpretAsFloats();
+            a00 = o0.fma(hi, e0.fma(lo, a00));
+            a10 = o1.fma(hi, e1.fma(lo, a10));
+            p = IntVector.fromMemorySegment(I, w, w1 + b, LE);
+            lo = p.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
+            hi = p.and(0xFFFF0000).reinterpretAsFloats();
+            a01 = o0.fma(hi, e0.fma(lo, a01));
+            a11 = o1.fma(hi, e1.fma(lo, a11));
+            p = IntVector.fromMemorySegment(I, w, w2 + b, LE);
+            lo = p.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
+            hi = p.and(0xFFFF0000).reinterpretAsFloats();
+            a02 = o0.fma(hi, e0.fma(lo, a02));
+            a12 = o1.fma(hi, e1.fma(lo, a12));
+            p = IntVector.fromMemorySegment(I, w, w3 + b, LE);
+            lo = p.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
+            hi = p.and(0xFFFF0000).reinterpretAsFloats();
+            a03 = o0.fma(hi, e0.fma(lo, a03));
+            a13 = o1.fma(hi, e1.fma(lo, a13));
+        }
+        a00.intoArray(buf, 0);
+        a01.intoArray(buf, L);
+        a02.intoArray(buf, 2 * L);
+        a03.intoArray(buf, 3 * L);
+        a10.intoArray(buf, 4 * L);
+        a11.intoArray(buf, 5 * L);
+        a12.intoArray(buf, 6 * L);
+        a13.intoArray(buf, 7 * L);
+        reduce(buf, res, 8);
+    }
+
+    private static void dot4x4Bf16(float[] x, int x0, int x1, int x2, int x3, MemorySegment w,
+            long w0, long w1, long w2, long w3, int kv, float[] buf, float[] res) {
+        FloatVector a00 = FloatVector.zero(F), a01 = a00, a02 = a00, a03 = a00;
+        FloatVector a10 = a00, a11 = a00, a12 = a00, a13 = a00;
+        FloatVector a20 = a00, a21 = a00, a22 = a00, a23 = a00;
+        FloatVector a30 = a00, a31 = a00, a32 = a00, a33 = a00;
+        for (int k = 0; k < kv; k += 2 * L) {
+            FloatVector e0 = FloatVector.fromArray(F, x, x0 + k), o0 = FloatVector.fromArray(F, x, x0 + k + L);
+            FloatVector e1 = FloatVector.fromArray(F, x, x1 + k), o1 = FloatVector.fromArray(F, x, x1 + k + L);
+            FloatVector e2 = FloatVector.fromArray(F, x, x2 + k), o2 = FloatVector.fromArray(F, x, x2 + k + L);
+            FloatVector e3 = FloatVector.fromArray(F, x, x3 + k), o3 = FloatVector.fromArray(F, x, x3 + k + L);
+            long b = 2L * k;
+            IntVector p = IntVector.fromMemorySegment(I, w, w0 + b, LE);
+            FloatVector lo = p.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
+            FloatVector hi = p.and(0xFFFF0000).reinterpretAsFloats();
+            a00 = o0.fma(hi, e0.fma(lo, a00));
+            a10 = o1.fma(hi, e1.fma(lo, a10));
+            a20 = o2.fma(hi, e2.fma(lo, a20));
+            a30 = o3.fma(hi, e3.fma(lo, a30));
+            p = IntVector.fromMemorySegment(I, w, w1 + b, LE);
+            lo = p.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
+            hi = p.and(0xFFFF0000).reinterpretAsFloats();
+            a01 = o0.fma(hi, e0.fma(lo, a01));
+            a11 = o1.fma(hi, e1.fma(lo, a11));
+            a21 = o2.fma(hi, e2.fma(lo, a21));
+            a31 = o3.fma(hi, e3.fma(lo, a31));
+            p = IntVector.fromMemorySegment(I, w, w2 + b, LE);
+            lo = p.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
+            hi = p.and(0xFFFF0000).reinterpretAsFloats();
+            a02 = o0.fma(hi, e0.fma(lo, a02));
+            a12 = o1.fma(hi, e1.fma(lo, a12));
+            a22 = o2.fma(hi, e2.fma(lo, a22));
+            a32 = o3.fma(hi, e3.fma(lo, a32));
+            p = IntVector.fromMemorySegment(I, w, w3 + b, LE);
+            lo = p.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
+            hi = p.and(0xFFFF0000).reinterpretAsFloats();
+            a03 = o0.fma(hi, e0.fma(lo, a03));
+            a13 = o1.fma(hi, e1.fma(lo, a13));
+            a23 = o2.fma(hi, e2.fma(lo, a23));
+            a33 = o3.fma(hi, e3.fma(lo, a33));
+        }
+        a00.intoArray(buf, 0);
+        a01.intoArray(buf, L);
+        a02.intoArray(buf, 2 * L);
+        a03.intoArray(buf, 3 * L);
+        a10.intoArray(buf, 4 * L);
+        a11.intoArray(buf, 5 * L);
+        a12.intoArray(buf, 6 * L);
+        a13.intoArray(buf, 7 * L);
+        a20.intoArray(buf, 8 * L);
+        a21.intoArray(buf, 9 * L);
+        a22.intoArray(buf, 10 * L);
+        a23.intoArray(buf, 11 * L);
+        a30.intoArray(buf, 12 * L);
+        a31.intoArray(buf, 13 * L);
+        a32.intoArray(buf, 14 * L);
+        a33.intoArray(buf, 15 * L);
+        reduce16(buf, res);
     }
 
     // ------------------------------------------------------------------ prefill: output columns across the lanes

@@ -321,6 +321,22 @@ abstract sealed class LinearDequant {
             };
         }
 
+        /**
+         * dst[off .. off+K) = W's bf16 row in GemmF32's paired order: position p of each block of 2L
+         * below kv holds column 2p (p &lt; L) or 2(p - L) + 1, the tail k &ge; kv in order. One
+         * L-lane int vector holds 2L weights: the even ones are {@code bits << 16}, the odd ones
+         * {@code bits & 0xFFFF0000}, exactly their f32 values.
+         */
+        void pairedRow(int row, float[] dst, int off, int kv) {
+            long base = w.layout().rowByteOffset(row);
+            for (int i = 0; i < kv; i += 2 * L) {
+                IntVector p = IntVector.fromMemorySegment(I, s, base + 2L * i, LE);
+                p.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().intoArray(dst, off + i);
+                p.and(0xFFFF0000).reinterpretAsFloats().intoArray(dst, off + i + L);
+            }
+            bf16Range(s, base + 2L * kv, dst, off + kv, k - kv);
+        }
+
         @Override
         void row(int row, float[] dst, int off) {
             long base = w.layout().rowByteOffset(row);

@@ -19,7 +19,8 @@ import jdk.incubator.vector.VectorSpecies;
  * <p>Every output element is computed the same way, whatever T, the thread count or the tile it
  * falls in: {@code v = fold(lane-split FMA dot over k < kv)} ({@link GemmF32}), then the tail
  * {@code v = fma(x'[k], W[k], v)} for kv ≤ k &lt; K in order (kv = K rounded down to the vector
- * length L), then {@code v + bias}, rounded once to out's dtype. Hence bit-identical results for
+ * length L, or to 2L for a dense bf16 W, whose chains run in GemmF32's paired order), then
+ * {@code v + bias}, rounded once to out's dtype. Hence bit-identical results for
  * any thread count and batch-invariant rows. The order depends on L, the machine's preferred
  * vector length (16 floats with AVX-512, 8 with AVX2): {@code -Djvllm.cpu.linear.bits=256} makes an
  * AVX-512 machine reproduce the bits of an AVX2 one.
@@ -91,13 +92,16 @@ final class LinearSimd {
             }
             DecodeOp op = plan[i];
             int n0 = (task - firstTask[i]) * nBlock;
-            tile(op.w, op.direct, op.x, op.bias, op.out, op.k, op.tRows, n0, Math.min(op.n, n0 + nBlock));
+            tile(op.w, op.direct, op.x, op.bias, op.out, op.k, op.kv, op.tRows, n0, Math.min(op.n, n0 + nBlock));
         });
     }
 
-    /** One op of {@link #runDecode}: its x' [T, K], bias and output, and its weight (in place where it can be). */
+    /**
+     * One op of {@link #runDecode}: its x' [T, K] (in paired order for a dense bf16 W, see
+     * {@link GemmF32}), bias and output, and its weight (in place where it can be).
+     */
     private static final class DecodeOp {
-        final int tRows, k, n;
+        final int tRows, k, kv, n;
         final LinearDequant w;
         final Direct direct;
         final float[] x;
@@ -110,9 +114,14 @@ final class LinearSimd {
             n = a.weight().outFeatures();
             w = LinearDequant.of(a.weight());
             direct = Direct.of(a.weight());
+            boolean paired = GemmF32.paired(a.weight());
+            kv = GemmF32.vectorPart(k, paired);
             x = new float[tRows * k];
             for (int t = 0; t < tRows; t++) {
                 LinearKernel.activationRow(a, t, x, t * k);
+                if (paired) {
+                    GemmF32.pairUp(x, t * k, kv);
+                }
             }
             bias = LinearKernel.biasF32(a);
             out = new Out(a.out());
@@ -147,9 +156,8 @@ final class LinearSimd {
      * out[0..tRows, n0..n1): W rows four at a time, each against every x row, from an f32
      * panel or, when {@code direct} is given, straight from W's storage (same bits either way).
      */
-    private static void tile(LinearDequant w, Direct direct, float[] x, float[] bias, Out out, int k, int tRows,
-            int n0, int n1) {
-        int kv = k - k % L;
+    private static void tile(LinearDequant w, Direct direct, float[] x, float[] bias, Out out, int k, int kv,
+            int tRows, int n0, int n1) {
         // one x row against an int8 W: converted in registers, read in place (same bits)
         GemmQuant.Rows4 packed = direct == null && tRows == 1 ? GemmQuant.Rows4.of(w) : null;
         boolean inPlace = direct != null || packed != null;

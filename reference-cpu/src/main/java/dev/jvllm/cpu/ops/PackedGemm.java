@@ -17,7 +17,8 @@ import jdk.incubator.vector.FloatVector;
  * The prefill linear (T &gt; {@link LinearSimd#DIRECT_MAX_ROWS}): {@link GemmF32#kernel} over packed
  * operands, giving the bits of the decode kernels (see GemmF32 for why).
  *
- * <p>Packing, with kv = K rounded down to L and M = kv / L:
+ * <p>Packing, with kv = {@link GemmF32#vectorPart} and M = kv / L; for a dense bf16 W, x' and W
+ * rows are both taken in GemmF32's paired order (the column index below is the paired position):
  * <ul>
  *   <li>A (x', all rows, once per call): blocks of XB rows, {@code ap[blk][j][m][i] = x'[blk*XB + i, j + m*L]}
  *       (rows past T are zeros); the tail columns k &ge; kv stay row-major in {@code xTail[t][k - kv]};</li>
@@ -50,12 +51,13 @@ final class PackedGemm {
         int tRows = a.x().dim(0);
         int k = a.weight().inFeatures();
         int n = a.weight().outFeatures();
-        int kv = k - k % L;
+        boolean paired = GemmF32.paired(a.weight());
+        int kv = GemmF32.vectorPart(k, paired);
         int tail = k - kv;
         int blocks = (tRows + XB - 1) / XB;
         float[] ap = new float[blocks * XB * kv];
         float[] xTail = new float[tRows * tail];
-        ctx.pool().forEach(blocks, blk -> packA(a, blk, tRows, k, kv, ap, xTail));
+        ctx.pool().forEach(blocks, blk -> packA(a, blk, tRows, k, kv, paired, ap, xTail));
 
         int panels = (n + NR - 1) / NR;
         float[] biasP = Arrays.copyOf(bias, panels * NR);
@@ -71,13 +73,14 @@ final class PackedGemm {
             int nc = task / fc;
             int p0 = nc * panelsPerChunk;
             int t0 = tc * blocksPerChunk * XB;
-            new Task(w, k, kv, n, ap, xTail, biasP, out).run(p0, Math.min(panels, p0 + panelsPerChunk), t0,
+            new Task(w, paired, k, kv, n, ap, xTail, biasP, out).run(p0, Math.min(panels, p0 + panelsPerChunk), t0,
                     Math.min(tRows, t0 + blocksPerChunk * XB));
         });
     }
 
     /** Packs rows [blk*XB, blk*XB + XB) of x' into A block blk, and their tail columns into xTail. */
-    private static void packA(Linear a, int blk, int tRows, int k, int kv, float[] ap, float[] xTail) {
+    private static void packA(Linear a, int blk, int tRows, int k, int kv, boolean paired, float[] ap,
+            float[] xTail) {
         Scratch s = Scratch.get(k);
         float[] rows = s.rows; // x'[blk*XB + i, :] at i*k; rows past T are zeros
         int tail = k - kv;
@@ -85,6 +88,9 @@ final class PackedGemm {
             int t = blk * XB + i;
             if (t < tRows) {
                 LinearKernel.activationRow(a, t, rows, i * k);
+                if (paired) {
+                    GemmF32.pairUp(rows, i * k, kv);
+                }
                 System.arraycopy(rows, i * k + kv, xTail, t * tail, tail);
             } else {
                 Arrays.fill(rows, i * k, (i + 1) * k, 0f);
@@ -127,14 +133,17 @@ final class PackedGemm {
     /** One task: its share of the output, and the buffers of the thread that runs it. */
     private static final class Task {
         final LinearDequant w;
+        final boolean paired;
         final int k, kv, steps, n;
         final float[] ap, xTail, bias;
         final LinearSimd.Out out;
         final float[] bp, wRows, tile, row, scratch;
         final float[][] stack;
 
-        Task(LinearDequant w, int k, int kv, int n, float[] ap, float[] xTail, float[] bias, LinearSimd.Out out) {
+        Task(LinearDequant w, boolean paired, int k, int kv, int n, float[] ap, float[] xTail, float[] bias,
+                LinearSimd.Out out) {
             this.w = w;
+            this.paired = paired;
             this.k = k;
             this.kv = kv;
             this.steps = kv / L;
@@ -167,10 +176,12 @@ final class PackedGemm {
             for (int v = 0; v < NV; v++) {
                 for (int i = 0; i < L; i++) {
                     int r = c0 + v * L + i;
-                    if (r < n) {
-                        w.row(r, wRows, i * k);
-                    } else {
+                    if (r >= n) {
                         Arrays.fill(wRows, i * k, (i + 1) * k, 0f);
+                    } else if (paired) {
+                        ((LinearDequant.Dense) w).pairedRow(r, wRows, i * k, kv);
+                    } else {
+                        w.row(r, wRows, i * k);
                     }
                 }
                 for (int m = 0; m < steps; m++) {

@@ -707,6 +707,77 @@ class LinearKernelTest {
         }
     }
 
+    /** The paired order's rows: position p of a block of 2L below kv is column 2p or 2(p - L) + 1. */
+    @Test
+    void pairedBf16RowsHoldTheElementSpecificationInPairedOrder() {
+        int lanes = GemmF32.L;
+        for (int k : new int[] {2 * lanes, 3 * 2 * lanes + 5, 99}) {
+            Tensor w = Tensors.fromFloats(SIMD, DType.BF16, uniform(new SplittableRandom(k), 7 * k, -3, 3), 7, k);
+            LinearWeight.Dense dense = new LinearWeight.Dense(w);
+            assertTrue(GemmF32.paired(dense) == GemmF32.bf16Supported());
+            if (!GemmF32.paired(dense)) {
+                return;
+            }
+            LinearDequant.Dense d = (LinearDequant.Dense) LinearDequant.of(dense);
+            int kv = GemmF32.vectorPart(k, true);
+            assertEquals(k - k % (2 * lanes), kv);
+            float[] row = new float[k + 2];
+            for (int n = 0; n < 7; n++) {
+                row[k + 1] = 12345;
+                d.pairedRow(n, row, 1, kv);
+                assertEquals(12345f, row[k + 1], "pairedRow() wrote after its range");
+                for (int q = 0; q < k; q++) {
+                    int p = q % (2 * lanes);
+                    int col = q >= kv ? q : q - p + (p < lanes ? 2 * p : 2 * (p - lanes) + 1);
+                    assertEquals(Float.floatToRawIntBits(d.at(n, col)), Float.floatToRawIntBits(row[1 + q]),
+                            "K " + k + " [" + n + ", position " + q + " = column " + col + "]");
+                }
+            }
+        }
+    }
+
+    /**
+     * A dense bf16 W follows the paired chain order bit for bit, computed here one FMA at a time:
+     * lane j sums k = 2j, 2j+1, 2L+2j, 2L+2j+1, ... below kv, then fold(), then the tail in order,
+     * then the bias; at decode (T = 1, 3) and prefill (T = 20) shapes, with a tail (K % 2L = 7).
+     */
+    @Test
+    void denseBf16FollowsThePairedChainOrder() {
+        int lanes = GemmF32.L;
+        if (!GemmF32.bf16Supported()) {
+            return;
+        }
+        int k = 2 * lanes * 9 + 7, n = 11;
+        int kv = GemmF32.vectorPart(k, true);
+        for (int t : new int[] {1, 3, 20}) {
+            Case c = Case.random(Format.DENSE_BF16, t, k, n, DType.F32, DType.F32, true, false, 50 + t);
+            float[] got = c.run(SIMD);
+            float[] wBits = Tensors.toFloats(Tensors.fromFloats(SIMD, DType.BF16, c.w().dense, n, k));
+            for (int row = 0; row < t; row++) {
+                for (int j = 0; j < n; j++) {
+                    float[] chains = new float[lanes];
+                    for (int lane = 0; lane < lanes; lane++) {
+                        float acc = 0f;
+                        for (int b = 0; b < kv; b += 2 * lanes) {
+                            for (int odd = 0; odd < 2; odd++) {
+                                int col = b + 2 * lane + odd;
+                                acc = Math.fma(c.x()[row * k + col], wBits[j * k + col], acc);
+                            }
+                        }
+                        chains[lane] = acc;
+                    }
+                    float v = GemmF32.fold(chains);
+                    for (int col = kv; col < k; col++) {
+                        v = Math.fma(c.x()[row * k + col], wBits[j * k + col], v);
+                    }
+                    v += c.bias()[j];
+                    assertEquals(Float.floatToRawIntBits(v), Float.floatToRawIntBits(got[row * n + j]),
+                            "T " + t + ", row " + row + ", column " + j);
+                }
+            }
+        }
+    }
+
     @Test
     void theTestsOwnE4m3DecodingAgreesWithNumerics() {
         // at() decodes with Numerics; the f64 reference above decodes with e4m3(): they must agree on every code
