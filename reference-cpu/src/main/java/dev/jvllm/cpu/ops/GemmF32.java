@@ -231,28 +231,61 @@ final class GemmF32 {
      */
     static void dot1x4(float[] x, int x0, MemorySegment w, boolean bf16,
             long w0, long w1, long w2, long w3, int kv, float[] buf, float[] res) {
-        if (bf16) {
-            dot1x4Bf16(x, x0, w, w0, w1, w2, w3, kv, buf, res);
+        if (kv > ROW_STREAM_MAX_K) {
+            if (bf16) {
+                dot1x4Bf16(x, x0, w, w0, w1, w2, w3, kv, buf, res);
+            } else {
+                dot1x4F32(x, x0, w, w0, w1, w2, w3, kv, buf, res);
+            }
             return;
         }
-        FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
-        for (int k = 0; k < kv; k += L) {
-            FloatVector v0 = FloatVector.fromArray(F, x, x0 + k);
-            long b = 4L * k;
-            FloatVector u = FloatVector.fromMemorySegment(F, w, w0 + b, LE);
-            a0 = v0.fma(u, a0);
-            u = FloatVector.fromMemorySegment(F, w, w1 + b, LE);
-            a1 = v0.fma(u, a1);
-            u = FloatVector.fromMemorySegment(F, w, w2 + b, LE);
-            a2 = v0.fma(u, a2);
-            u = FloatVector.fromMemorySegment(F, w, w3 + b, LE);
-            a3 = v0.fma(u, a3);
+        if (bf16) {
+            rowBf16(x, x0, w, w0, kv, buf, 0);
+            rowBf16(x, x0, w, w1, kv, buf, L);
+            rowBf16(x, x0, w, w2, kv, buf, 2 * L);
+            rowBf16(x, x0, w, w3, kv, buf, 3 * L);
+        } else {
+            rowF32(x, x0, w, w0, kv, buf, 0);
+            rowF32(x, x0, w, w1, kv, buf, L);
+            rowF32(x, x0, w, w2, kv, buf, 2 * L);
+            rowF32(x, x0, w, w3, kv, buf, 3 * L);
         }
-        a0.intoArray(buf, 0);
-        a1.intoArray(buf, L);
-        a2.intoArray(buf, 2 * L);
-        a3.intoArray(buf, 3 * L);
         reduce(buf, res, 4);
+    }
+
+    /**
+     * Up to this K, {@link #dot1x4} reads its four W rows one after another (x row, 4·K bytes, stays
+     * in L1 for all four); above it, side by side, so that x is read once per four rows.
+     */
+    static final int ROW_STREAM_MAX_K = 4096;
+
+    /*
+     * One x row, K <= ROW_STREAM_MAX_K: the four W rows one after another, each a single accumulator.
+     * A row's chain is serial (one or two dependent FMAs per vector of W), which costs nothing at the
+     * speed W streams in, and consecutive rows make W one sequential stream. Side by side (below, and
+     * the kernels for 2 and 4 x rows, which share each W vector between x rows) they are 4 streams K
+     * apart, which one core read 25-40% slower (docs/perf/decode.md, eighth pass). At K = 8192 the
+     * side-by-side form is faster: x (32 KiB) no longer stays in L1 while a row streams past it.
+     */
+
+    /** buf[b0 .. b0+L) = lane chains of dot(x row x0, the f32 W row at byte offset w0) over k &lt; kv. */
+    private static void rowF32(float[] x, int x0, MemorySegment w, long w0, int kv, float[] buf, int b0) {
+        FloatVector a = FloatVector.zero(F);
+        for (int k = 0; k < kv; k += L) {
+            a = FloatVector.fromArray(F, x, x0 + k).fma(FloatVector.fromMemorySegment(F, w, w0 + 4L * k, LE), a);
+        }
+        a.intoArray(buf, b0);
+    }
+
+    /** The same for a bf16 W row in paired order (x row permuted, kv a multiple of 2L). */
+    private static void rowBf16(float[] x, int x0, MemorySegment w, long w0, int kv, float[] buf, int b0) {
+        FloatVector a = FloatVector.zero(F);
+        for (int k = 0; k < kv; k += 2 * L) {
+            IntVector p = IntVector.fromMemorySegment(I, w, w0 + 2L * k, LE);
+            a = FloatVector.fromArray(F, x, x0 + k).fma(p.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats(), a);
+            a = FloatVector.fromArray(F, x, x0 + k + L).fma(p.and(0xFFFF0000).reinterpretAsFloats(), a);
+        }
+        a.intoArray(buf, b0);
     }
 
     static void dot2x4(float[] x, int x0, int x1, MemorySegment w, boolean bf16,
@@ -347,6 +380,24 @@ final class GemmF32 {
         reduce16(buf, res);
     }
 
+    private static void dot1x4F32(float[] x, int x0, MemorySegment w,
+            long w0, long w1, long w2, long w3, int kv, float[] buf, float[] res) {
+        FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
+        for (int k = 0; k < kv; k += L) {
+            FloatVector v0 = FloatVector.fromArray(F, x, x0 + k);
+            long b = 4L * k;
+            a0 = v0.fma(FloatVector.fromMemorySegment(F, w, w0 + b, LE), a0);
+            a1 = v0.fma(FloatVector.fromMemorySegment(F, w, w1 + b, LE), a1);
+            a2 = v0.fma(FloatVector.fromMemorySegment(F, w, w2 + b, LE), a2);
+            a3 = v0.fma(FloatVector.fromMemorySegment(F, w, w3 + b, LE), a3);
+        }
+        a0.intoArray(buf, 0);
+        a1.intoArray(buf, L);
+        a2.intoArray(buf, 2 * L);
+        a3.intoArray(buf, 3 * L);
+        reduce(buf, res, 4);
+    }
+
     private static void dot1x4Bf16(float[] x, int x0, MemorySegment w,
             long w0, long w1, long w2, long w3, int kv, float[] buf, float[] res) {
         FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
@@ -354,21 +405,17 @@ final class GemmF32 {
             FloatVector e0 = FloatVector.fromArray(F, x, x0 + k), o0 = FloatVector.fromArray(F, x, x0 + k + L);
             long b = 2L * k;
             IntVector p = IntVector.fromMemorySegment(I, w, w0 + b, LE);
-            FloatVector lo = p.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
-            FloatVector hi = p.and(0xFFFF0000).reinterpretAsFloats();
-            a0 = o0.fma(hi, e0.fma(lo, a0));
+            a0 = e0.fma(p.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats(), a0);
+            a0 = o0.fma(p.and(0xFFFF0000).reinterpretAsFloats(), a0);
             p = IntVector.fromMemorySegment(I, w, w1 + b, LE);
-            lo = p.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
-            hi = p.and(0xFFFF0000).reinterpretAsFloats();
-            a1 = o0.fma(hi, e0.fma(lo, a1));
+            a1 = e0.fma(p.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats(), a1);
+            a1 = o0.fma(p.and(0xFFFF0000).reinterpretAsFloats(), a1);
             p = IntVector.fromMemorySegment(I, w, w2 + b, LE);
-            lo = p.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
-            hi = p.and(0xFFFF0000).reinterpretAsFloats();
-            a2 = o0.fma(hi, e0.fma(lo, a2));
+            a2 = e0.fma(p.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats(), a2);
+            a2 = o0.fma(p.and(0xFFFF0000).reinterpretAsFloats(), a2);
             p = IntVector.fromMemorySegment(I, w, w3 + b, LE);
-            lo = p.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
-            hi = p.and(0xFFFF0000).reinterpretAsFloats();
-            a3 = o0.fma(hi, e0.fma(lo, a3));
+            a3 = e0.fma(p.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats(), a3);
+            a3 = o0.fma(p.and(0xFFFF0000).reinterpretAsFloats(), a3);
         }
         a0.intoArray(buf, 0);
         a1.intoArray(buf, L);

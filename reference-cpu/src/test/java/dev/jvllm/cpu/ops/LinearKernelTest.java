@@ -747,35 +747,42 @@ class LinearKernelTest {
         if (!GemmF32.bf16Supported()) {
             return;
         }
-        int k = 2 * lanes * 9 + 7, n = 11;
-        int kv = GemmF32.vectorPart(k, true);
-        for (int t : new int[] {1, 3, 20}) {
-            Case c = Case.random(Format.DENSE_BF16, t, k, n, DType.F32, DType.F32, true, false, 50 + t);
-            float[] got = c.run(SIMD);
-            float[] wBits = Tensors.toFloats(Tensors.fromFloats(SIMD, DType.BF16, c.w().dense, n, k));
-            for (int row = 0; row < t; row++) {
-                for (int j = 0; j < n; j++) {
-                    float[] chains = new float[lanes];
-                    for (int lane = 0; lane < lanes; lane++) {
-                        float acc = 0f;
-                        for (int b = 0; b < kv; b += 2 * lanes) {
-                            for (int odd = 0; odd < 2; odd++) {
-                                int col = b + 2 * lane + odd;
-                                acc = Math.fma(c.x()[row * k + col], wBits[j * k + col], acc);
-                            }
-                        }
-                        chains[lane] = acc;
+        int n = 11;
+        // K past GemmF32.ROW_STREAM_MAX_K: the batch-1 kernel reads its W rows side by side there
+        for (int k : new int[] {2 * lanes * 9 + 7, GemmF32.ROW_STREAM_MAX_K + 2 * lanes * 3 + 7}) {
+            int kv = GemmF32.vectorPart(k, true);
+            for (int t : new int[] {1, 3, 20}) {
+                Case c = Case.random(Format.DENSE_BF16, t, k, n, DType.F32, DType.F32, true, false, 50 + t);
+                float[] got = c.run(SIMD);
+                float[] wBits = Tensors.toFloats(Tensors.fromFloats(SIMD, DType.BF16, c.w().dense, n, k));
+                for (int row = 0; row < t; row++) {
+                    for (int j = 0; j < n; j++) {
+                        assertEquals(Float.floatToRawIntBits(pairedChains(c.x(), row * k, wBits, j * k, k, kv)
+                                + c.bias()[j]), Float.floatToRawIntBits(got[row * n + j]),
+                                "K " + k + ", T " + t + ", row " + row + ", column " + j);
                     }
-                    float v = GemmF32.fold(chains);
-                    for (int col = kv; col < k; col++) {
-                        v = Math.fma(c.x()[row * k + col], wBits[j * k + col], v);
-                    }
-                    v += c.bias()[j];
-                    assertEquals(Float.floatToRawIntBits(v), Float.floatToRawIntBits(got[row * n + j]),
-                            "T " + t + ", row " + row + ", column " + j);
                 }
             }
         }
+    }
+
+    /** dot(x[x0..], w[w0..]) over K in the paired chain order, one FMA at a time, before the bias. */
+    private static float pairedChains(float[] x, int x0, float[] w, int w0, int k, int kv) {
+        int lanes = GemmF32.L;
+        float[] chains = new float[lanes];
+        for (int lane = 0; lane < lanes; lane++) {
+            float acc = 0f;
+            for (int b = 0; b < kv; b += 2 * lanes) {
+                acc = Math.fma(x[x0 + b + 2 * lane], w[w0 + b + 2 * lane], acc);
+                acc = Math.fma(x[x0 + b + 2 * lane + 1], w[w0 + b + 2 * lane + 1], acc);
+            }
+            chains[lane] = acc;
+        }
+        float v = GemmF32.fold(chains);
+        for (int col = kv; col < k; col++) {
+            v = Math.fma(x[x0 + col], w[w0 + col], v);
+        }
+        return v;
     }
 
     @Test
@@ -851,7 +858,8 @@ class LinearKernelTest {
     @ParameterizedTest
     @EnumSource(value = Format.class, names = {"DENSE_BF16", "DENSE_F32", "DENSE_F16", "INT8"})
     void aRowGivesTheSameBitsAloneAsInsideABatch(Format format) {
-        for (int k : new int[] {333, 1100}) { // 1100: several K chunks of the prefill path, and a tail
+        // 1100: several K chunks of the prefill path, and a tail; 4300: past GemmF32.ROW_STREAM_MAX_K
+        for (int k : new int[] {333, 1100, 4300}) {
             Case batch = Case.random(format, 67, k, 45, DType.F32, DType.F32, true, false, 31);
             float[] all = batch.run(SIMD);
             for (int row : new int[] {0, 3, 64, 66}) {
