@@ -33,7 +33,7 @@ import jdk.incubator.vector.VectorSpecies;
  * odd ones {@code bits & 0xFFFF0000}, two cheap integer ops per 2L weights where widening L shorts
  * to L ints costs a cross-lane convert per L weights. Fewer micro-ops per weight byte keep more of
  * W's cache lines in flight: the batch-1 GEMV over a cold 2048 x 8192 bf16 W read 35-50% faster
- * (docs/perf/decode.md, eighth pass). The kernels take x already permuted ({@link #pairUp}); the
+ * (docs/perf/decode.md, "Eighth pass"). The kernels take x already permuted ({@link #pairUp}); the
  * prefill packs x and W in the same order, so it gives the decode's bits.
  */
 final class GemmF32 {
@@ -264,7 +264,7 @@ final class GemmF32 {
      * A row's chain is serial (one or two dependent FMAs per vector of W), which costs nothing at the
      * speed W streams in, and consecutive rows make W one sequential stream. Side by side (below, and
      * the kernels for 2 and 4 x rows, which share each W vector between x rows) they are 4 streams K
-     * apart, which one core read 25-40% slower (docs/perf/decode.md, eighth pass). At K = 8192 the
+     * apart, which one core read 25-40% slower (docs/perf/decode.md, "Eighth pass"). At K = 8192 the
      * side-by-side form is faster: x (32 KiB) no longer stays in L1 while a row streams past it.
      */
 
