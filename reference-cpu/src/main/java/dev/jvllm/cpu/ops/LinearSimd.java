@@ -114,7 +114,7 @@ final class LinearSimd {
             n = a.weight().outFeatures();
             w = LinearDequant.of(a.weight());
             direct = Direct.of(a.weight());
-            boolean paired = GemmF32.paired(a.weight());
+            boolean paired = direct != null && direct.bf16(); // GemmF32.paired(a.weight())
             kv = GemmF32.vectorPart(k, paired);
             x = new float[tRows * k];
             for (int t = 0; t < tRows; t++) {
@@ -129,17 +129,18 @@ final class LinearSimd {
     }
 
     /**
-     * A dense bf16 or f32 W read in place: its storage and row offsets. (A panel pays one f32 write
-     * and read per weight, which decode, at one or a few flops per weight, cannot hide.)
+     * A dense bf16 (in paired order: {@link GemmF32#paired}) or f32 W read in place: its storage and
+     * row offsets. (A panel pays one f32 write and read per weight, which decode, at one or a few
+     * flops per weight, cannot hide.)
      */
     private record Direct(MemorySegment seg, Tensor w, boolean bf16) {
         static Direct of(LinearWeight weight) {
             if (!(weight instanceof LinearWeight.Dense d)) {
                 return null;
             }
-            DType dt = d.w().dtype();
-            if (dt == DType.F32 || (dt == DType.BF16 && GemmF32.bf16Supported())) {
-                return new Direct(CpuTensor.of(d.w()).storage(), d.w(), dt == DType.BF16);
+            boolean paired = GemmF32.paired(weight);
+            if (paired || d.w().dtype() == DType.F32) {
+                return new Direct(CpuTensor.of(d.w()).storage(), d.w(), paired);
             }
             return null;
         }
