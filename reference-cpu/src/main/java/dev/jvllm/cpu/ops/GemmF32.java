@@ -255,7 +255,8 @@ final class GemmF32 {
 
     /**
      * Up to this K, {@link #dot1x4} reads its four W rows one after another (x row, 4·K bytes, stays
-     * in L1 for all four); above it, side by side, so that x is read once per four rows.
+     * in L1 for all four); above it, side by side, so that x is read once per four rows, and a dense
+     * bf16 W eight rows at a time ({@link #dot1x8Bf16}) where eight are left.
      */
     static final int ROW_STREAM_MAX_K = 4096;
 
@@ -265,8 +266,51 @@ final class GemmF32 {
      * speed W streams in, and consecutive rows make W one sequential stream. Side by side (below, and
      * the kernels for 2 and 4 x rows, which share each W vector between x rows) they are 4 streams K
      * apart, which one core read 25-40% slower (docs/perf/decode.md, "Eighth pass"). At K = 8192 the
-     * side-by-side form is faster: x (32 KiB) no longer stays in L1 while a row streams past it.
+     * side-by-side form is faster: x (32 KiB) no longer stays in L1 while a row streams past it, and
+     * every x vector a row meets is an L1 miss that takes a fill buffer W's misses need. Eight rows
+     * side by side halve x's reads per W byte again: the down projection (2048 x 8192) read 21-24
+     * GB/s in a decode step against 8-17 with four (docs/perf/decode.md, "Ninth pass").
      */
+
+    /**
+     * res[0..8) = lane-split dot(x row x0, each of the 8 bf16 W rows at byte offsets rows[0..8)) over
+     * k &lt; kv in paired order: {@link #dot1x4}'s bits for each row, eight rows side by side (8
+     * accumulators, one x load per 16 weights of 8 rows). For K &gt; {@link #ROW_STREAM_MAX_K}.
+     */
+    static void dot1x8Bf16(float[] x, int x0, MemorySegment w, long[] rows, int kv, float[] buf, float[] res) {
+        long w0 = rows[0], w1 = rows[1], w2 = rows[2], w3 = rows[3];
+        long w4 = rows[4], w5 = rows[5], w6 = rows[6], w7 = rows[7];
+        FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
+        for (int k = 0; k < kv; k += 2 * L) {
+            FloatVector e = FloatVector.fromArray(F, x, x0 + k), o = FloatVector.fromArray(F, x, x0 + k + L);
+            long b = 2L * k;
+            IntVector p = IntVector.fromMemorySegment(I, w, w0 + b, LE);
+            a0 = o.fma(p.and(0xFFFF0000).reinterpretAsFloats(), e.fma(p.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats(), a0));
+            p = IntVector.fromMemorySegment(I, w, w1 + b, LE);
+            a1 = o.fma(p.and(0xFFFF0000).reinterpretAsFloats(), e.fma(p.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats(), a1));
+            p = IntVector.fromMemorySegment(I, w, w2 + b, LE);
+            a2 = o.fma(p.and(0xFFFF0000).reinterpretAsFloats(), e.fma(p.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats(), a2));
+            p = IntVector.fromMemorySegment(I, w, w3 + b, LE);
+            a3 = o.fma(p.and(0xFFFF0000).reinterpretAsFloats(), e.fma(p.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats(), a3));
+            p = IntVector.fromMemorySegment(I, w, w4 + b, LE);
+            a4 = o.fma(p.and(0xFFFF0000).reinterpretAsFloats(), e.fma(p.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats(), a4));
+            p = IntVector.fromMemorySegment(I, w, w5 + b, LE);
+            a5 = o.fma(p.and(0xFFFF0000).reinterpretAsFloats(), e.fma(p.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats(), a5));
+            p = IntVector.fromMemorySegment(I, w, w6 + b, LE);
+            a6 = o.fma(p.and(0xFFFF0000).reinterpretAsFloats(), e.fma(p.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats(), a6));
+            p = IntVector.fromMemorySegment(I, w, w7 + b, LE);
+            a7 = o.fma(p.and(0xFFFF0000).reinterpretAsFloats(), e.fma(p.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats(), a7));
+        }
+        a0.intoArray(buf, 0);
+        a1.intoArray(buf, L);
+        a2.intoArray(buf, 2 * L);
+        a3.intoArray(buf, 3 * L);
+        a4.intoArray(buf, 4 * L);
+        a5.intoArray(buf, 5 * L);
+        a6.intoArray(buf, 6 * L);
+        a7.intoArray(buf, 7 * L);
+        reduce(buf, res, 8);
+    }
 
     /** buf[b0 .. b0+L) = lane chains of dot(x row x0, the f32 W row at byte offset w0) over k &lt; kv. */
     private static void rowF32(float[] x, int x0, MemorySegment w, long w0, int kv, float[] buf, int b0) {

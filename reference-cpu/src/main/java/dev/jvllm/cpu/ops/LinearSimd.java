@@ -28,7 +28,9 @@ import jdk.incubator.vector.VectorSpecies;
  * <p>Prefill (T &gt; {@link #DIRECT_MAX_ROWS}) runs {@link PackedGemm}: the same chains and fold with
  * output columns across the vector lanes, over packed operands. Decode (T ≤ 8): x' (all T rows,
  * f32) is prepared once; tasks split N into ≥ 8 per thread and walk their rows four W rows at a
- * time, each meeting all T rows of x while it sits in L1 (the 4×4 / 2×4 / 1×4 micro-kernels).
+ * time, each meeting all T rows of x while it sits in L1 (the 4×4 / 2×4 / 1×4 micro-kernels), or
+ * eight at a time for one x row against a dense bf16 W with K past
+ * {@link GemmF32#ROW_STREAM_MAX_K} (the down projection: {@link GemmF32#dot1x8Bf16}).
  * Dense bf16 and f32 rows are read in place (decode is bound by reading W), and so are int8 rows at
  * T = 1, converted in registers ({@link GemmQuant}); other formats are dequantized into an f32 panel
  * [4, K] ({@link LinearDequant#row}). Several decode ops (a layer's shards) can share one parallel
@@ -80,7 +82,7 @@ final class LinearSimd {
             totalN += plan[i].tRows == 0 ? 0 : plan[i].n;
         }
         int wantTasks = 8 * ctx.threads();
-        int nBlock = (int) Math.max(4, ((totalN + wantTasks - 1) / wantTasks + 3) / 4 * 4);
+        int nBlock = (int) Math.max(8, ((totalN + wantTasks - 1) / wantTasks + 7) / 8 * 8); // whole 8-row groups
         int[] firstTask = new int[plan.length + 1]; // tasks of op i: [firstTask[i], firstTask[i + 1])
         for (int i = 0; i < plan.length; i++) {
             firstTask[i + 1] = firstTask[i] + (plan[i].tRows == 0 ? 0 : (plan[i].n + nBlock - 1) / nBlock);
@@ -168,10 +170,12 @@ final class LinearSimd {
         float[] res = new float[16];
         float[] buf = new float[16 * L]; // the kernels' accumulators, reduced in place
         float[] tileOut = new float[tRows * COLUMN_CHUNK]; // out[0..tRows, c0..c0+64) in f32
+        // one x row against a dense bf16 W past ROW_STREAM_MAX_K: eight W rows side by side (same bits)
+        long[] wide = bf16 && tRows == 1 && kv > GemmF32.ROW_STREAM_MAX_K ? new long[8] : null;
         for (int c0 = n0; c0 < n1; c0 += COLUMN_CHUNK) {
             int cols = Math.min(COLUMN_CHUNK, n1 - c0);
-            for (int j = c0; j < c0 + cols; j += 4) {
-                int nr = Math.min(4, c0 + cols - j);
+            for (int j = c0, nr; j < c0 + cols; j += nr) {
+                nr = wide != null && j + 8 <= c0 + cols ? 8 : Math.min(4, c0 + cols - j);
                 // a partial group repeats its last row; the extra results are dropped
                 int r1 = Math.min(1, nr - 1), r2 = Math.min(2, nr - 1), r3 = Math.min(3, nr - 1);
                 if (packed != null) {
@@ -190,7 +194,12 @@ final class LinearSimd {
                     int rem = tRows - t;
                     int rt = rem >= 3 ? Math.min(4, rem) : rem;
                     int x0 = t * k;
-                    if (packed != null) {
+                    if (nr == 8) {
+                        for (int r = 0; r < 8; r++) {
+                            wide[r] = direct.row(j + r);
+                        }
+                        GemmF32.dot1x8Bf16(x, x0, ws, wide, kv, buf, res);
+                    } else if (packed != null) {
                         packed.dot(x, x0, kv, buf, res);
                     } else if (rt >= 3) {
                         GemmF32.dot4x4(x, x0, x0 + k, x0 + 2 * k, x0 + (rt - 1) * k, ws, bf16, w0, w1, w2, w3, kv, buf, res);
