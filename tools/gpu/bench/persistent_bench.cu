@@ -17,6 +17,7 @@
 //   nvcc -O3 -std=c++17 -gencode arch=compute_90a,code=sm_90a -I accel-cuda/src/main/cuda \
 //        -o .gpu/pb/persistent_bench tools/gpu/bench/persistent_bench.cu     # here
 //   .gpu/pb/persistent_bench [rounds] [reps]                                  # on the GPU machine (carry .gpu/pb)
+// Variants aU, a+U and dU launch the same chains with every op in one kernel function (one_function).
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -305,6 +306,25 @@ __device__ __forceinline__ uint4 rms_word(const uint4& xw, const uint4& rw, int 
     rsum = pack8<DT_BF16>(r);
     ss = block_sum(ss, scratch);
     return rms_scale8<DT_BF16>(r, w, rms_inv(ss, 2048, EPS), 0);
+}
+
+// Every op of the chains in one kernel function (op 0: linear.cu's GEMV, 1: norm.cu's RMS norm, 2:
+// nothing), launched as separate dependent launches like the chains of two or three functions: what a
+// change of kernel function between consecutive launches costs (variants aU, a+U, dU).
+__global__ void __launch_bounds__(gemv1::GV_WARPS * 32, gemv1::GV_BLOCKS_PER_SM) one_function(int op, View x,
+        View w, View bias, View out, int n, int k, int hasBias, View act, int fn, int splits, View nx, View nw,
+        View nr, View nro, View no, int hasRes, unsigned* sink) {
+    if (op == OP_GEMV) {
+        extern __shared__ uint4 usx[];
+        gemv1::gemv(w, bias, out, n, k, hasBias, act, fn, splits, usx, [&](uint4* s) { gemv1::stage_x(x, k, s); });
+    } else if (op == OP_NORM) {
+        normk::rms<DT_BF16, DT_BF16>(nx, nw, nr, nro, no, 2048, EPS, hasRes, 0);
+    } else {
+        pdl_begin();
+        if (threadIdx.x >= blockDim.x) {  // never: only so that the op has a body
+            *sink = 1;
+        }
+    }
 }
 
 // MODE 0 (variant b): a whole barrier before each stage. MODE 1 (variant c): arrive after a stage; the
@@ -649,6 +669,31 @@ int main(int argc, char** argv) {
             CK(cudaLaunchKernelEx(&c, empty_dependent, sink));
         }
     };
+    // the same launches, every one of them the one_function kernel
+    auto enqueue_one = [&](const HOp& h) {
+        cudaLaunchConfig_t c;
+        cudaLaunchAttribute a[1];
+        View none = view(nullptr, 0, DT_F32);
+        if (h.kind == OP_GEMV) {
+            int splits;
+            int blocks = gemv_grid(h, splits);
+            pdl_cfg(c, a, dim3(blocks), dim3(gemv1::GV_WARPS * 32), (size_t) h.k * 2);
+            View vx = view(h.x, h.k), vw = view(h.w, h.k), vo = view(h.out, h.n), va = view(h.act, h.n / 2);
+            CK(cudaLaunchKernelEx(&c, one_function, (int) OP_GEMV, vx, vw, none, vo, h.n, h.k, 0, va, h.fn, splits,
+                                  none, none, none, none, none, 0, sink));
+        } else if (h.kind == OP_NORM) {
+            pdl_cfg(c, a, dim3(1), dim3(256), 0);
+            const NormD& n = h.nd;
+            View vx = view(n.x, E), vw = view(n.nw, E), vr = view(n.hasRes ? n.res : n.x, E),
+                 vro = view(n.hasRes ? (const void*) n.resOut : (const void*) n.x, E), vo = view(n.out, E);
+            CK(cudaLaunchKernelEx(&c, one_function, (int) OP_NORM, none, none, none, none, 0, 0, 0, none, 0, 1,
+                                  vx, vw, vr, vro, vo, n.hasRes, sink));
+        } else {
+            pdl_cfg(c, a, dim3(sms), dim3(256), 0);
+            CK(cudaLaunchKernelEx(&c, one_function, (int) OP_NOP, none, none, none, none, 0, 0, 0, none, 0, 1,
+                                  none, none, none, none, none, 0, sink));
+        }
+    };
     auto capture = [&](auto enqueue) {
         cudaGraph_t g;
         cudaGraphExec_t ge;
@@ -661,6 +706,9 @@ int main(int argc, char** argv) {
     };
     auto pdl_graph = [&](const std::vector<HOp>& ops) {
         return capture([&]() { for (const HOp& h : ops) enqueue_pdl(h); });
+    };
+    auto one_graph = [&](const std::vector<HOp>& ops) {
+        return capture([&]() { for (const HOp& h : ops) enqueue_one(h); });
     };
     // stage tables: as they are (fold 0), each run of norms folded into the next GEMV's staging (fold 1),
     // or (fold 2) a lone norm folded into the next GEMV and a pair of norms one norm stage of two
@@ -786,12 +834,15 @@ int main(int argc, char** argv) {
     V.push_back(pvariant("cS3 as cS, barrier flavor 3", (void*) persist<1, 0, 3, 1>, tabG0, 'G'));
     V.push_back(pvariant("cSN as cS, no barriers (timing only)", (void*) persist<2, 0, 0, 1>, tabG0, 'T'));
     V.push_back(pvariant("cK1 as cS, in the step kernel (KIND 1)", (void*) persist<1, 1, 0, 1>, tabG0, 'G'));
+    V.push_back(gvariant("aU a, every launch the one_function kernel", one_graph(g0), 'N'));
     V.push_back(gvariant("a+ a, an empty PDL kernel after each GEMV", pdl_graph(gEmpty), 'N'));
+    V.push_back(gvariant("a+U a+, every launch the one_function kernel", one_graph(gEmpty), 'N'));
     V.push_back(pvariant("c+ cK1, an empty stage after each GEMV", (void*) persist<1, 1, 0, 1>, tabGN, 'N'));
     V.push_back(pvariant("c+1 c+, barrier flavor 1", (void*) persist<1, 1, 1, 1>, tabGN, 'N'));
     V.push_back(pvariant("c+2 c+, barrier flavor 2", (void*) persist<1, 1, 2, 1>, tabGN, 'N'));
     V.push_back(pvariant("c+3 c+, barrier flavor 3", (void*) persist<1, 1, 3, 1>, tabGN, 'N'));
     V.push_back(gvariant("dA step-like 65 GEMV + 65 norms, PDL chain", pdl_graph(dops), 'Q'));
+    V.push_back(gvariant("dU dA, every launch the one_function kernel", one_graph(dops), 'D'));
     V.push_back(pvariant("dB same, persistent, 130 stages, wait then load", (void*) persist<0, 1, 0, 1>, tabDS, 'D'));
     V.push_back(pvariant("dC same, persistent, 130 stages, load then wait", (void*) persist<1, 1, 0, 1>, tabDS, 'D'));
     V.push_back(pvariant("dC1 dC, barrier flavor 1", (void*) persist<1, 1, 1, 1>, tabDS, 'D'));
