@@ -5,8 +5,8 @@
 // (b, c) as stages of one cooperative kernel of SMs x 2 blocks, a grid-wide barrier on a device
 // counter between stages: (b) waits at the barrier before the stage's first weight loads, (c) issues
 // them before it waits (as the PDL kernel does before pdl_wait). The GEMV's arithmetic is linear.cu's
-// gemv1::gemv copied verbatim, with blockIdx.x / gridDim.x replaced by a virtual block index and grid
-// and its pdl_begin() by the stage's wait; outputs are checked bit for bit against (a). Every variant
+// gemv1::gemv_over, the kernel's body for a virtual block index and grid with the stage's wait in place
+// of its pdl_begin(); outputs are checked bit for bit against (a). Every variant
 // is timed by graph replay; every projection of a step has its own weights (2077 MB, past the L2).
 // Also: four grid-barrier implementations (FLAVOR, see GridBar), the views' dtype fixed at compile time
 // (SLIM), the same stages with no barrier at all (MODE 2: wrong outputs, the floor under any barrier),
@@ -31,146 +31,10 @@
 #define CK(x) do { cudaError_t e_ = (x); if (e_ != cudaSuccess) { \
     fprintf(stderr, "%s:%d %s: %s\n", __FILE__, __LINE__, #x, cudaGetErrorString(e_)); exit(1); } } while (0)
 
-// gemv1::gemv (linear.cu) as it is, but for a virtual block vb of a virtual grid of vg blocks, and
-// with the wait for its inputs (pdl_begin() there) a parameter. Do not edit the arithmetic.
+// The GEMV stages run linear.cu's own body, gemv1::gemv_over (a virtual block of a virtual grid, the
+// wait a parameter), so the arithmetic is the kernel's.
 namespace pgemv {
 using namespace gemv1;
-
-template <typename Stage, typename Wait>
-__device__ __forceinline__ void gemv_v(View w, View bias, View out, int n, int k, int hasBias, View act, int fn,
-        int splits, uint4* sx, int vb, int vg, Wait wait, Stage stage) {
-    __shared__ float part[2][GV_WARPS][GV_R];  // the splits' partial sums, by round parity
-    const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
-    const bool gated = act.p != nullptr;
-    const int items = gated ? n / 2 : (n + GV_R - 1) / GV_R;
-    const int units = items * splits;
-    const int words = k / 8, batches = (words + 32 * GV_B - 1) / (32 * GV_B);
-    const int stride = vg * GV_WARPS;
-    auto row = [&](int item, int r) { return gated ? item + r * (n / 2) : item * GV_R + r; };
-    auto first = [&](int u) { return (u % splits) * batches / splits; };
-    auto last = [&](int u) { return ((u % splits) + 1) * batches / splits - 1; };
-    auto issue = [&](uint4 (&buf)[GV_R][GV_B], int u, int b) {  // all of the batch's loads in flight
-        const int item = u / splits;
-#pragma unroll
-        for (int r = 0; r < GV_R; r++) {
-            const char* wr = at(w, min(row(item, r), n - 1), 0);  // rows past n repeat the last one, not stored
-#pragma unroll
-            for (int j = 0; j < GV_B; j++) {
-                int c = 32 * GV_B * b + lane + 32 * j;
-                buf[r][j] = c < words ? load_stream(wr + 16LL * c) : make_uint4(0, 0, 0, 0);
-            }
-        }
-    };
-    float acc[GV_R] = {};
-    int rounds = 0;
-    // The gated epilogue, f(gate) · up, for up to 32 items at once, one per lane: its f64 exp is a chain
-    // of dependent instructions that the warp would otherwise wait on once per item (1.4 µs of each
-    // Llama-1B gate/up launch on an H200, with about 4 items per warp).
-    int pending = 0, actItem = -1;  // items kept; the lane's item, or -1
-    float actGate = 0.0f, actUp = 0.0f;
-    auto finish_act = [&]() {
-        if (actItem >= 0) {
-            st(act, 0, actItem, __fmul_rn(act::activate(fn, actGate, 0.0f), actUp));
-        }
-        actItem = -1;
-        pending = 0;
-    };
-    auto consume = [&](const uint4 (&buf)[GV_R][GV_B], int u, int b) {
-#pragma unroll
-        for (int j = 0; j < GV_B; j++) {
-            int c = 32 * GV_B * b + lane + 32 * j;
-            if (c < words) {
-                uint4 xv = sx[c];
-#pragma unroll
-                for (int r = 0; r < GV_R; r++) {
-                    acc[r] = dot8(buf[r][j], xv, acc[r]);
-                }
-            }
-        }
-        if (b < last(u)) {
-            return;
-        }
-        float v[GV_R];
-#pragma unroll
-        for (int r = 0; r < GV_R; r++) {
-            v[r] = warp_sum(acc[r]);
-            acc[r] = 0.0f;
-        }
-        if (splits > 1) {
-            const int parity = rounds++ & 1;  // a warp is at most one round ahead of its item's others
-            if (lane == 0) {
-#pragma unroll
-                for (int r = 0; r < GV_R; r++) {
-                    part[parity][warp][r] = v[r];
-                }
-            }
-            asm volatile("bar.sync %0, %1;" ::"r"(1 + warp / splits), "r"(32 * splits) : "memory");
-            if (u % splits != 0) {
-                return;
-            }
-#pragma unroll
-            for (int r = 0; r < GV_R; r++) {
-                v[r] = part[parity][warp][r];
-                for (int t = 1; t < splits; t++) {
-                    v[r] = __fadd_rn(v[r], part[parity][warp + t][r]);
-                }
-            }
-        }
-        const int item = u / splits;
-#pragma unroll
-        for (int r = 0; r < GV_R; r++) {
-            if (hasBias) {
-                v[r] = __fadd_rn(v[r], ld(bias, 0, min(row(item, r), n - 1)));
-            }
-            if (lane == 0 && (gated || row(item, r) < n)) {
-                st(out, 0, row(item, r), v[r]);
-            }
-        }
-        if (gated) {  // lane `pending` keeps the item for finish_act (every lane holds v)
-            if (lane == pending) {
-                actItem = item;
-                actGate = round_to(out.dt, v[0]);
-                actUp = round_to(out.dt, v[1]);
-            }
-            if (++pending == 32) {
-                finish_act();
-            }
-        }
-    };
-    // the warp's batches in order: (u, b) for b in its slice, then (u + stride, its first), ...
-    auto next = [&](int& u, int& b) {
-        if (b++ == last(u)) {
-            u += stride;
-            b = first(u);
-        }
-    };
-    uint4 bufA[GV_R][GV_B], bufB[GV_R][GV_B];
-    int u = vb * GV_WARPS + warp, b = first(u);
-    if (u < units) {
-        issue(bufA, u, b);
-    }
-    wait();
-    stage(sx);
-    while (u < units) {  // two batches per pass, so that the buffers are named statically
-        int u2 = u, b2 = b;
-        next(u2, b2);
-        if (u2 < units) {
-            issue(bufB, u2, b2);
-        }
-        consume(bufA, u, b);
-        if (u2 >= units) {
-            break;
-        }
-        u = u2, b = b2;
-        next(u2, b2);
-        if (u2 < units) {
-            issue(bufA, u2, b2);
-        }
-        consume(bufB, u, b);
-        u = u2, b = b2;
-    }
-    finish_act();
-}
 
 // gemv1::stage_x, the loads past L1 (x is written by other blocks of the same kernel)
 __device__ __forceinline__ void stage_x_cg(const View& x, int k, uint4* sx) {
@@ -374,7 +238,7 @@ __global__ void __launch_bounds__(PB_THREADS, 2) persist(const PStage* __restric
                     }
                     asm volatile("cp.async.commit_group;" ::: "memory");
                 }
-                pgemv::gemv_v(w, bias, out, n, k, 0, act, fn, splits, psx, vb, vgrid, wait, [&](uint4* sxp) {
+                gemv1::gemv_over(w, bias, out, n, k, 0, act, fn, splits, psx, vb, vgrid, wait, [&](uint4* sxp) {
                     if (!(KIND && nnorm > 0)) {
                         pgemv::stage_x_cg(x, k, sxp);
                         return;

@@ -61,16 +61,19 @@ __device__ __forceinline__ float dot8(const uint4& w, const uint4& x, float acc)
 // warp's butterfly sum; with S > 1 the S partial sums meet in shared memory (a named barrier per item's
 // warps) and split 0's warp adds them in split order. The bits depend on S (LinearKernels.splits picks
 // it from the shape alone), never on GV_B or the grid.
-template <typename Stage>
-__device__ __forceinline__ void gemv(View w, View bias, View out, int n, int k, int hasBias, View act, int fn,
-        int splits, uint4* sx, Stage stage) {
+//
+// gemv_over is the body for block vb of a grid of vg blocks, with wait() where the kernel calls
+// pdl_begin(): the form tools/gpu/bench/persistent_bench.cu runs as a stage of one persistent kernel.
+template <typename Stage, typename Wait>
+__device__ __forceinline__ void gemv_over(View w, View bias, View out, int n, int k, int hasBias, View act, int fn,
+        int splits, uint4* sx, int vb, int vg, Wait wait, Stage stage) {
     __shared__ float part[2][GV_WARPS][GV_R];  // the splits' partial sums, by round parity
     const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
     const bool gated = act.p != nullptr;
     const int items = gated ? n / 2 : (n + GV_R - 1) / GV_R;
     const int units = items * splits;
     const int words = k / 8, batches = (words + 32 * GV_B - 1) / (32 * GV_B);
-    const int stride = gridDim.x * GV_WARPS;
+    const int stride = vg * GV_WARPS;
     auto row = [&](int item, int r) { return gated ? item + r * (n / 2) : item * GV_R + r; };
     auto first = [&](int u) { return (u % splits) * batches / splits; };
     auto last = [&](int u) { return ((u % splits) + 1) * batches / splits - 1; };
@@ -170,11 +173,11 @@ __device__ __forceinline__ void gemv(View w, View bias, View out, int n, int k, 
         }
     };
     uint4 bufA[GV_R][GV_B], bufB[GV_R][GV_B];
-    int u = blockIdx.x * GV_WARPS + warp, b = first(u);
+    int u = vb * GV_WARPS + warp, b = first(u);
     if (u < units) {
         issue(bufA, u, b);
     }
-    pdl_begin();
+    wait();
     stage(sx);
     while (u < units) {  // two batches per pass, so that the buffers are named statically
         int u2 = u, b2 = b;
@@ -195,6 +198,12 @@ __device__ __forceinline__ void gemv(View w, View bias, View out, int n, int k, 
         u = u2, b = b2;
     }
     finish_act();
+}
+
+template <typename Stage>
+__device__ __forceinline__ void gemv(View w, View bias, View out, int n, int k, int hasBias, View act, int fn,
+        int splits, uint4* sx, Stage stage) {
+    gemv_over(w, bias, out, n, k, hasBias, act, fn, splits, sx, blockIdx.x, gridDim.x, [] { pdl_begin(); }, stage);
 }
 
 // Stages RMSNorm(x (+ residual)) of the one bf16 row (K = hidden, a multiple of 256, at most 8192)
