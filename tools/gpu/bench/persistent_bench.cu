@@ -32,34 +32,8 @@
     fprintf(stderr, "%s:%d %s: %s\n", __FILE__, __LINE__, #x, cudaGetErrorString(e_)); exit(1); } } while (0)
 
 // The GEMV stages run linear.cu's own body, gemv1::gemv_over (a virtual block of a virtual grid, the
-// wait a parameter), so the arithmetic is the kernel's.
-namespace pgemv {
-using namespace gemv1;
-
-// gemv1::stage_x, the loads past L1 (x is written by other blocks of the same kernel)
-__device__ __forceinline__ void stage_x_cg(const View& x, int k, uint4* sx) {
-    const int words = k / 8;
-    for (int c0 = threadIdx.x; c0 < words; c0 += 4 * blockDim.x) {
-        uint4 v[4];
-#pragma unroll
-        for (int j = 0; j < 4; j++) {
-            const int c = c0 + j * blockDim.x;
-            if (c < words) {
-                v[j] = __ldcg((const uint4*) at(x, 0, 8LL * c));
-            }
-        }
-#pragma unroll
-        for (int j = 0; j < 4; j++) {
-            const int c = c0 + j * blockDim.x;
-            if (c < words) {
-                sx[c] = v[j];
-            }
-        }
-    }
-    __syncthreads();
-}
-
-}  // namespace pgemv
+// wait a parameter), staging x with gemv1::stage_x<true> (past L1: other blocks wrote it), so the
+// arithmetic is the kernel's.
 
 // ---- grid barrier on a monotonically increasing 64-bit counter ----
 // Every block arrives once per barrier, and no block arrives at barrier j + 1 before all arrived at j,
@@ -240,7 +214,7 @@ __global__ void __launch_bounds__(PB_THREADS, 2) persist(const PStage* __restric
                 }
                 gemv1::gemv_over(w, bias, out, n, k, 0, act, fn, splits, psx, vb, vgrid, wait, [&](uint4* sxp) {
                     if (!(KIND && nnorm > 0)) {
-                        pgemv::stage_x_cg(x, k, sxp);
+                        gemv1::stage_x<true>(x, k, sxp);
                         return;
                     }
                     asm volatile("cp.async.wait_all;" ::: "memory");

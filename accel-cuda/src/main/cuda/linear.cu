@@ -257,7 +257,9 @@ __device__ __forceinline__ void stage_rms(View x, View nw, View residual, View r
     }
 }
 
-// x (one bf16 row of K) into shared memory as K / 8 words
+// x (one bf16 row of K) into shared memory as K / 8 words. PAST_L1: loaded past L1 (__ldcg), for an
+// x that other blocks of the same kernel wrote (persistent_bench's stages).
+template <bool PAST_L1 = false>
 __device__ __forceinline__ void stage_x(const View& x, int k, uint4* sx) {
     const int words = k / 8;
     for (int c0 = threadIdx.x; c0 < words; c0 += 4 * blockDim.x) {
@@ -266,7 +268,8 @@ __device__ __forceinline__ void stage_x(const View& x, int k, uint4* sx) {
         for (int j = 0; j < 4; j++) {
             const int c = c0 + j * blockDim.x;
             if (c < words) {
-                v[j] = *(const uint4*) at(x, 0, 8LL * c);
+                const uint4* p = (const uint4*) at(x, 0, 8LL * c);
+                v[j] = PAST_L1 ? __ldcg(p) : *p;
             }
         }
 #pragma unroll
