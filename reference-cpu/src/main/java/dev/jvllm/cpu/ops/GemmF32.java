@@ -268,8 +268,8 @@ final class GemmF32 {
      * apart, which one core read 25-40% slower (docs/perf/decode.md, "Eighth pass"). At K = 8192 the
      * side-by-side form is faster: x (32 KiB) no longer stays in L1 while a row streams past it, and
      * every x vector a row meets is an L1 miss that takes a fill buffer W's misses need. Eight rows
-     * side by side halve x's reads per W byte again: the down projection (2048 x 8192) read 21-24
-     * GB/s in a decode step against 8-17 with four (docs/perf/decode.md, "Ninth pass").
+     * side by side halve x's reads per W byte again: the down projection (2048 x 8192) read 24-28
+     * GB/s in a decode step against 12-18 with four (docs/perf/decode.md, "Ninth pass").
      */
 
     /**
