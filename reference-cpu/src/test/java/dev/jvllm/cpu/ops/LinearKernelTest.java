@@ -833,6 +833,8 @@ class LinearKernelTest {
         // N split into several tasks for every pool; T = 67 spans two T-blocks (64 + 3 rows)
         List<Case> cases = List.of(
                 Case.random(Format.DENSE_BF16, 1, 333, 67, DType.F32, DType.F32, true, false, 21),
+                // past GemmF32.ROW_STREAM_MAX_K: 8-row groups in tasks of 56, 32 and 8 rows, a partial last group
+                Case.random(Format.DENSE_BF16, 1, GemmF32.ROW_STREAM_MAX_K + 204, 403, DType.F32, DType.F32, true, false, 28),
                 Case.random(Format.DENSE_BF16, 67, 333, 37, DType.BF16, DType.BF16, true, true, 22),
                 Case.random(Format.DENSE_F32, 67, 129, 21, DType.F32, DType.F32, false, false, 23),
                 Case.random(Format.INT4_ACTORDER, 1, 264, 37, DType.BF16, DType.F32, false, false, 24),
