@@ -156,8 +156,9 @@ final class LinearSimd {
     private static final int COLUMN_CHUNK = 64;
 
     /**
-     * out[0..tRows, n0..n1): W rows four at a time, each against every x row, from an f32
-     * panel or, when {@code direct} is given, straight from W's storage (same bits either way).
+     * out[0..tRows, n0..n1): W rows four at a time (eight for one x row against a dense bf16 W past
+     * {@link GemmF32#ROW_STREAM_MAX_K}), each against every x row, from an f32 panel or, when
+     * {@code direct} is given, straight from W's storage (same bits either way).
      */
     private static void tile(LinearDequant w, Direct direct, float[] x, float[] bias, Out out, int k, int kv,
             int tRows, int n0, int n1) {
