@@ -344,4 +344,167 @@ class CudaFusionTest extends CudaDeviceTest {
         }
         assertArrayEquals(outs[0], outs[1], "the linear read q before the held rotary ran");
     }
+    /**
+     * One q/k/v GEMV + rotary + cache write problem: x [1, hidden], W [(hq + 2 hk) d, hidden] (bias
+     * optional), caches [8 blocks, 4, hk, d] of {@code cacheType}; one position and one slot.
+     */
+    private final class Qkv implements AutoCloseable {
+        final int hidden, hq, hk, d, rotaryDim, width;
+        final boolean neox;
+        final float[] x;
+        final Tensor tx, tw, tbias, out, cosSin, pos, slot, kCache, vCache;
+
+        Qkv(int hidden, int hq, int hk, int d, int rotaryDim, boolean neox, boolean bias, DType cacheType, int position,
+                int slotIndex, long seed) {
+            this.hidden = hidden;
+            this.hq = hq;
+            this.hk = hk;
+            this.d = d;
+            this.rotaryDim = rotaryDim;
+            this.neox = neox;
+            width = (hq + 2 * hk) * d;
+            SplittableRandom r = new SplittableRandom(seed);
+            x = random(r, hidden, 2);
+            tx = Tensors.fromFloats(cuda, DType.BF16, x, 1, hidden);
+            tw = Tensors.fromFloats(cuda, DType.BF16, random(r, width * hidden, 0.05), width, hidden);
+            tbias = bias ? Tensors.fromFloats(cuda, DType.BF16, random(r, width, 1), width) : null;
+            out = cuda.allocate(DType.BF16, 1, width);
+            cosSin = Tensors.fromFloats(cuda, DType.F32, random(r, 64 * rotaryDim, 1), 64, rotaryDim);
+            pos = Tensors.fromInts(cuda, new int[] {position}, 1);
+            slot = Tensors.fromInts(cuda, new int[] {slotIndex}, 1);
+            kCache = cuda.allocate(cacheType, 8, 4, hk, d);
+            vCache = cuda.allocate(cacheType, 8, 4, hk, d);
+        }
+
+        /** The three ops, with {@code between} after the first two (a synchronize: apart). */
+        void ops(Runnable between) {
+            cuda.linear(new Linear(tx, new LinearWeight.Dense(tw), tbias, out));
+            between.run();
+            Tensor q = out.narrowLast(0, hq * d), k = out.narrowLast(hq * d, hk * d), v = out.narrowLast((hq + hk) * d, hk * d);
+            cuda.rotary(new Rotary(pos, q, k, cosSin, d, rotaryDim, neox));
+            between.run();
+            cuda.kvCacheWrite(new KvCacheWrite(k, v, kCache, vCache, slot));
+        }
+
+        void ops() {
+            ops(() -> { });
+        }
+
+        /** [q | k | v, k cache, v cache] after x shifted by {@code shift} and the caches zeroed. */
+        float[][] run(float shift, Runnable ops) {
+            float[] xs = x.clone();
+            for (int i = 0; i < xs.length; i++) {
+                xs[i] += shift;
+            }
+            Tensors.writeFloats(tx, xs);
+            Tensors.writeFloats(kCache, new float[(int) kCache.numel()]);
+            Tensors.writeFloats(vCache, new float[(int) vCache.numel()]);
+            ops.run();
+            return new float[][] {Tensors.toFloats(out), Tensors.toFloats(kCache), Tensors.toFloats(vCache)};
+        }
+
+        float[][] apart(float shift) {
+            return run(shift, () -> ops(cuda::synchronize));
+        }
+
+        @Override
+        public void close() {
+            for (Tensor t : new Tensor[] {tx, tw, tbias, out, cosSin, pos, slot, kCache, vCache}) {
+                if (t != null) {
+                    t.close();
+                }
+            }
+        }
+
+        @Override
+        public String toString() {
+            return "hidden " + hidden + ", heads " + hq + "/" + hk + " of " + d + ", rotaryDim " + rotaryDim + ", neox " + neox
+                    + ", bias " + (tbias != null) + ", cache " + kCache.dtype();
+        }
+    }
+
+    private static void assertQkvEqual(float[][] want, float[][] got, Object what) {
+        assertArrayEquals(want[0], got[0], "q | k | v: " + what);
+        assertArrayEquals(want[1], got[1], "k cache: " + what);
+        assertArrayEquals(want[2], got[2], "v cache: " + what);
+    }
+
+    @Test
+    void rotaryAndCacheWriteFuseIntoTheQkvGemv() {
+        Object[][] cases = {
+            // hidden, hq, hk, d, rotaryDim, neox, bias, cache, position, slot
+            {2048, 32, 8, 64, 64, true, false, DType.BF16, 37, 5},
+            {256, 4, 2, 64, 32, false, true, DType.BF16, 63, 27},
+            {512, 2, 1, 128, 128, true, true, DType.F32, 9, -1},
+            {1024, 8, 8, 16, 8, true, false, DType.F16, 5, 7},
+            {4096, 6, 2, 128, 64, true, true, DType.BF16, 0, 0},
+        };
+        long seed = 300;
+        for (Object[] c : cases) {
+            try (Qkv k = new Qkv((int) c[0], (int) c[1], (int) c[2], (int) c[3], (int) c[4], (boolean) c[5], (boolean) c[6],
+                    (DType) c[7], (int) c[8], (int) c[9], seed++)) {
+                float[][] want = k.apart(0f);
+                long before = cuda.fusedRotaries();
+                assertQkvEqual(want, k.run(0f, k::ops), k);
+                assertEquals(before + 1, cuda.fusedRotaries(), "did not fuse: " + k);
+                assertQkvEqual(want, k.run(0f, k::ops), "second run (pair rows reused), " + k); // the copy's made once
+                assertEquals(before + 2, cuda.fusedRotaries());
+            }
+        }
+    }
+
+    @Test
+    void qkvRotaryFusionReplaysInAGraphAndFreesItsPairRowsWithTheWeight() {
+        long bytes = cuda.linearPairRowBytes();
+        try (Qkv k = new Qkv(2048, 16, 4, 64, 64, true, false, DType.BF16, 11, 3, 17)) {
+            // a capture does not make the pair rows: without them the ops run as before
+            long before = cuda.fusedRotaries();
+            try (OpGraph g = cuda.capture(k::ops)) {
+                assertEquals(before, cuda.fusedRotaries(), "fused in a capture without pair rows");
+                float[][] want = k.apart(0.5f);
+                assertQkvEqual(want, k.run(0.5f, g::replay), "replayed unfused");
+            }
+            k.run(0f, k::ops); // eager: makes them
+            assertEquals(bytes + (long) (16 + 4) * 64 * 2048 * 2, cuda.linearPairRowBytes());
+            try (OpGraph g = cuda.capture(k::ops)) {
+                assertEquals(before + 2, cuda.fusedRotaries(), "not fused in the capture");
+                for (int rep = 0; rep < 3; rep++) {
+                    float[][] want = k.apart(0.25f * rep);
+                    assertQkvEqual(want, k.run(0.25f * rep, g::replay), "replay " + rep);
+                }
+            }
+        }
+        assertEquals(bytes, cuda.linearPairRowBytes(), "the pair rows outlived their weight");
+    }
+
+    @Test
+    void fusedQkvRotaryReportsBadInputAsApart() {
+        for (boolean fused : new boolean[] {false, true}) {
+            for (int[] bad : new int[][] {{64, 1}, {3, 128}, {-1, 2}, {4, -2}}) {
+                try (Qkv k = new Qkv(256, 2, 1, 64, 64, true, false, DType.BF16, bad[0], bad[1], 5)) {
+                    long before = cuda.fusedRotaries();
+                    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                            () -> k.run(0f, fused ? k::ops : () -> k.ops(cuda::synchronize)));
+                    String want = bad[0] < 0 || bad[0] >= 64 ? "rotary: positions[0] = " + bad[0]
+                            : "kv_cache_write: slotMapping[0] = " + bad[1];
+                    assertTrue(e.getMessage().contains(want), fused + " " + java.util.Arrays.toString(bad) + ": " + e.getMessage());
+                    assertEquals(before + (fused ? 1 : 0), cuda.fusedRotaries(), "fused: " + fused);
+                }
+            }
+        }
+    }
+
+    @Test
+    void aHeldQkvGemvAndRotaryRunApartBeforeAnotherOp() {
+        try (Qkv k = new Qkv(512, 4, 2, 64, 64, true, true, DType.BF16, 7, 2, 9)) {
+            float[][] want = k.apart(0f);
+            long before = cuda.fusedRotaries();
+            Tensors.writeFloats(k.tx, k.x);
+            Tensor q = k.out.narrowLast(0, 4 * 64), kk = k.out.narrowLast(4 * 64, 2 * 64);
+            cuda.linear(new Linear(k.tx, new LinearWeight.Dense(k.tw), k.tbias, k.out));
+            cuda.rotary(new Rotary(k.pos, q, kk, k.cosSin, 64, 64, true));
+            assertArrayEquals(want[0], Tensors.toFloats(k.out), "a read released the GEMV, then the rotary");
+            assertEquals(before, cuda.fusedRotaries());
+        }
+    }
 }
