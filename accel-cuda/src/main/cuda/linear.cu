@@ -64,16 +64,9 @@ __device__ __forceinline__ float dot8(const uint4& w, const uint4& x, float acc)
 //
 // gemv_over is the body for block vb of a grid of vg blocks, with wait() where the kernel calls
 // pdl_begin(): the form tools/gpu/bench/persistent_bench.cu runs as a stage of one persistent kernel.
-// Rows: PlainRows, or an epilogue that says where row p's weights are (epi.weight_row(w, n, p)) and,
-// when epi.on(), stores each item's two sums itself (epi.store(item, v), every lane of the item's
-// finishing warp, v before the bias; see RotRows).
-struct PlainRows {
-    static constexpr bool plain = true;
-};
-
-template <typename Stage, typename Wait, typename Epi = PlainRows>
+template <typename Stage, typename Wait>
 __device__ __forceinline__ void gemv_over(View w, View bias, View out, int n, int k, int hasBias, View act, int fn,
-        int splits, uint4* sx, int vb, int vg, Wait wait, Stage stage, Epi epi = Epi{}) {
+        int splits, uint4* sx, int vb, int vg, Wait wait, Stage stage) {
     __shared__ float part[2][GV_WARPS][GV_R];  // the splits' partial sums, by round parity
     const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
     const bool gated = act.p != nullptr;
@@ -88,12 +81,7 @@ __device__ __forceinline__ void gemv_over(View w, View bias, View out, int n, in
         const int item = u / splits;
 #pragma unroll
         for (int r = 0; r < GV_R; r++) {
-            const char* wr;
-            if constexpr (Epi::plain) {
-                wr = at(w, min(row(item, r), n - 1), 0);  // rows past n repeat the last one, not stored
-            } else {
-                wr = epi.weight_row(w, n, row(item, r));
-            }
+            const char* wr = at(w, min(row(item, r), n - 1), 0);  // rows past n repeat the last one, not stored
 #pragma unroll
             for (int j = 0; j < GV_B; j++) {
                 int c = 32 * GV_B * b + lane + 32 * j;
@@ -157,31 +145,23 @@ __device__ __forceinline__ void gemv_over(View w, View bias, View out, int n, in
             }
         }
         const int item = u / splits;
-        if constexpr (!Epi::plain) {
-            if (epi.on()) {
-                epi.store(item, v);
-                return;
+#pragma unroll
+        for (int r = 0; r < GV_R; r++) {
+            if (hasBias) {
+                v[r] = __fadd_rn(v[r], ld(bias, 0, min(row(item, r), n - 1)));
+            }
+            if (lane == 0 && (gated || row(item, r) < n)) {
+                st(out, 0, row(item, r), v[r]);
             }
         }
-        {
-#pragma unroll
-            for (int r = 0; r < GV_R; r++) {
-                if (hasBias) {
-                    v[r] = __fadd_rn(v[r], ld(bias, 0, min(row(item, r), n - 1)));
-                }
-                if (lane == 0 && (gated || row(item, r) < n)) {
-                    st(out, 0, row(item, r), v[r]);
-                }
+        if (gated) {  // lane `pending` keeps the item for finish_act (every lane holds v)
+            if (lane == pending) {
+                actItem = item;
+                actGate = round_to(out.dt, v[0]);
+                actUp = round_to(out.dt, v[1]);
             }
-            if (gated) {  // lane `pending` keeps the item for finish_act (every lane holds v)
-                if (lane == pending) {
-                    actItem = item;
-                    actGate = round_to(out.dt, v[0]);
-                    actUp = round_to(out.dt, v[1]);
-                }
-                if (++pending == 32) {
-                    finish_act();
-                }
+            if (++pending == 32) {
+                finish_act();
             }
         }
     };
@@ -329,141 +309,3 @@ extern "C" __global__ void __launch_bounds__(gemv1::GV_WARPS * 32, gemv1::GV_BLO
 
 GEMV_RMS(linear_gemv_rms_bf16, DT_BF16)
 GEMV_RMS(linear_gemv_rms_f32, DT_F32)
-
-// ---- the q/k/v GEMV with the rotary and the KV-cache write as its epilogue ----
-//
-// One token: out = round(x · Wᵀ (+ bias)) for a fused q/k/v projection (out = [q | k | v], qCols =
-// heads · headSize, kCols = the v width = kvHeads · headSize), then rot_apply_kv's results: q and k
-// rotated in place at positions[0], the rotated k and v stored into the caches at slots[0]
-// (CudaBackend holds the GEMV and the rotary back until the cache write comes; LinearKernels.runRotary).
-// The bits are those of the three ops apart. Its own kernel function: linear_gemv_bf16 taking this form
-// as a runtime option ran every GEMV of a decode step slower (docs/performance.md run 16).
-//
-// A GEMV item is two adjacent weight rows (gemv). The rotary pairs channel i of a head with
-// i + rotaryDim/2 (Neox) or 2i with 2i + 1 (GPT-J); so that an item is one pair, the GEMV reads the q
-// and k rows from wp, W's first qCols + kCols rows in pair order (linear_rot_permute: wp row
-// h·D + 2i = W row h·D + i, wp row h·D + 2i + 1 = W row h·D + i + rotaryDim/2, channels past
-// rotaryDim in place; for GPT-J wp is W itself), and v's rows from W. Reading rows i and
-// i + rotaryDim/2 of W directly in one warp cost the GEMV 1.5 µs per call against adjacent rows on an
-// H200 (docs/performance.md run 11).
-//
-// A bad position (outside cosSin's maxPositions rows) is reported (errCode) and q and k stay
-// unrotated (k stored so); a slot outside [-1, capacity) is reported (kvErrCode) and nothing is
-// stored in the caches; slot -1 stores nothing. caches: [capacity, kCols] rows.
-namespace gemv1 {
-// linear_gemv_rot_bf16's rows and epilogue (see there); on() whenever it runs.
-struct RotRows {
-    static constexpr bool plain = false;
-    View wp, bias, out, kCache, vCache, cosSin;
-    int qk, qCols, headSize, rotaryDim, neox, hasBias, maxPositions;
-    long long capacity;
-    int item0, pos0;  // the warp's first item, and the position its cos/sin were read for before the wait (-1: none)
-    float cos0, sin0;
-    const int& pos;          // the kernel's, read after the wait and used only here, so that no warp waits
-    const long long& slot;   // for them before its weights
-    __device__ bool on() const {
-        return qk > 0;
-    }
-    __device__ const char* weight_row(const View& w, int n, int p) const {
-        return p < qk ? at(wp, p, 0) : at(w, min(p, n - 1), 0);  // rows past n repeat the last one, not stored
-    }
-    // the item's rows 2 item and 2 item + 1 (of wp, then of W): W rows o0 and o1
-    __device__ void store(int item, const float (&v)[GV_R]) const {
-        const int p0 = 2 * item, half = rotaryDim / 2;
-        int o0 = p0, o1 = p0 + 1, pair = -1;
-        if (p0 < qk) {
-            const int c = p0 % headSize;  // q's and k's heads both start at multiples of headSize
-            if (c < rotaryDim) {
-                pair = c / 2;
-                if (neox) {
-                    o0 = p0 - c + pair;
-                    o1 = o0 + half;
-                }
-            }
-        }
-        float a = v[0], b = v[1];
-        if (hasBias) {
-            a = __fadd_rn(a, ld(bias, 0, o0));
-            b = __fadd_rn(b, ld(bias, 0, o1));
-        }
-        a = round_to(out.dt, a);  // as the GEMV stores them and the rotary reads them
-        b = round_to(out.dt, b);
-        if (pair >= 0 && pos >= 0 && pos < maxPositions) {  // rotary::rotate_head's pair
-            float c = cos0, s = sin0;
-            if (item != item0 || pos != pos0) {
-                const float* cs = (const float*) at(cosSin, pos, 0);
-                c = cs[pair];
-                s = cs[half + pair];
-            }
-            const float ra = fmaf(a, c, -(b * s)), rb = fmaf(b, c, a * s);
-            a = round_to(out.dt, ra);
-            b = round_to(out.dt, rb);
-        }
-        if ((threadIdx.x & 31) == 0) {
-            st(out, 0, o0, a);
-            st(out, 0, o1, b);
-            if (slot >= 0 && slot < capacity && p0 >= qCols) {
-                const View& cache = p0 < qk ? kCache : vCache;
-                const int base = p0 < qk ? qCols : qk;
-                st(cache, slot, o0 - base, a);
-                st(cache, slot, o1 - base, b);
-            }
-        }
-    }
-};
-}  // namespace gemv1
-
-extern "C" __global__ void __launch_bounds__(gemv1::GV_WARPS * 32, gemv1::GV_BLOCKS_PER_SM) linear_gemv_rot_bf16(
-        View x, View w, View wp, View bias, View out, int n, int k, int hasBias, int splits, const int* positions,
-        View cosSin, int maxPositions, int qCols, int kCols, int headSize, int rotaryDim, int neox, int* err,
-        int errCode, View kCache, View vCache, const int* slots, long long capacity, int kvErrCode) {
-    extern __shared__ uint4 sx[];
-    const int qk = qCols + kCols;
-    // Before the wait, the cos/sin pair of the warp's first item for the position then in memory: the
-    // table is the model's constant, and the epilogue uses the pair only if the position read after
-    // the wait is the same (a decode step's position is the host's input, uploaded before the launch).
-    const int item0 = (blockIdx.x * gemv1::GV_WARPS + (threadIdx.x >> 5)) / splits;
-    int pos0 = -1;
-    float cos0 = 0.0f, sin0 = 0.0f;
-    if (2 * item0 < qk && (2 * item0) % headSize < rotaryDim) {
-        const int p = positions[0], pair = (2 * item0) % headSize / 2;
-        if (p >= 0 && p < maxPositions) {
-            const float* cs = (const float*) at(cosSin, p, 0);
-            pos0 = p;
-            cos0 = cs[pair];
-            sin0 = cs[rotaryDim / 2 + pair];
-        }
-    }
-    int pos = -1;
-    long long slot = -1;
-    const gemv1::RotRows rot{wp, bias, out, kCache, vCache, cosSin, qk, qCols, headSize, rotaryDim, neox, hasBias,
-            maxPositions, capacity, item0, pos0, cos0, sin0, pos, slot};
-    gemv1::gemv_over(w, bias, out, n, k, hasBias, View{}, 0, splits, sx, blockIdx.x, gridDim.x, [] { pdl_begin(); },
-            [&](uint4* s) {
-                pos = positions[0];  // after the wait: they may come from the kernel before
-                slot = slots[0];
-                gemv1::stage_x(x, k, s);
-            },
-            rot);
-    if (blockIdx.x == 0 && threadIdx.x == 0) {  // as the rotary, then the cache write, would report them
-        if (pos < 0 || pos >= maxPositions) {
-            report_error(err, errCode, 0, pos, maxPositions);
-        }
-        if (slot < -1 || slot >= capacity) {
-            report_error(err, kvErrCode, 0, (int) slot, (int) capacity);
-        }
-    }
-}
-
-// wp's rows for linear_gemv_rot_bf16 with Neox pairs: wp row p (p < rows, rows a multiple of
-// headSize) = W row h·D + i for p = h·D + 2i, h·D + i + rotaryDim/2 for p = h·D + 2i + 1 (2i + 1 <
-// rotaryDim), W row p past rotaryDim. One block per row, K / 8 16-byte words (bf16 W).
-extern "C" __global__ void linear_rot_permute(View w, View wp, int k, int headSize, int rotaryDim) {
-    const int p = blockIdx.x, c = p % headSize;
-    const int src = c < rotaryDim ? p - c + c / 2 + (c % 2) * (rotaryDim / 2) : p;
-    const uint4* from = (const uint4*) at(w, src, 0);
-    uint4* to = (uint4*) at(wp, p, 0);
-    for (int j = threadIdx.x; j < k / 8; j += blockDim.x) {
-        to[j] = from[j];
-    }
-}

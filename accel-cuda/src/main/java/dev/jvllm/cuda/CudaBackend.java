@@ -35,9 +35,8 @@ import java.util.function.Function;
  * activation may read ({@link LinearKernels#mayGate}) runs with that activation as its epilogue; a
  * rotary runs with the KV-cache write of its k at any batch ({@link RotaryKernels#runWithCacheWrite});
  * with the norm fold on, a batch-1 RMSNorm ({@link LinearKernels#foldable}) runs inside the GEMV that
- * reads its output ({@link LinearKernels#runFused}); a batch-1 rotary of a held GEMV's q and k and the
- * cache write after it run as that GEMV's epilogue ({@link LinearKernels#runRotary}). Each pair costs
- * a decode step one launch instead of two (the last, one instead of three). Anything else (another op, a transfer, a synchronize, the end of a capture,
+ * reads its output ({@link LinearKernels#runFused}). Each pair costs a decode step one launch
+ * instead of two. Anything else (another op, a transfer, a synchronize, the end of a capture,
  * closing a tensor, a collective) first enqueues what is held as it would have run. Held ops'
  * tensors stay alive while they are held, since closing one releases them first. The bits are
  * those of the ops run one by one (CudaFusionTest).
@@ -52,10 +51,9 @@ public final class CudaBackend implements Backend {
     private Linear heldLinear;         // a batch-1 GEMV (heldNorm folded in, if set) waiting for a gated activation, or null
     private long foldedNorms;          // norms that ran inside a GEMV (tests check the fusion happened)
     private long fusedActivations;     // gated activations that ran inside a GEMV
-    private Rotary heldRotary;         // a rotary waiting for the cache write of its k (with heldLinear: of its GEMV's output), or null
+    private Rotary heldRotary;         // a rotary waiting for the cache write of its k, or null
     private long fusedCacheWrites;     // KV-cache writes that ran inside the rotary launch
-    private long fusedRotaries;        // rotaries (and their cache writes) that ran as the q/k/v GEMV's epilogue
-    private boolean fuseNorm, fuseGated, fuseRotary, fuseQkv; // the fusions that run (fusions(String))
+    private boolean fuseNorm, fuseGated, fuseRotary; // the fusions that run (fusions(String))
     private CudaGroup.Rank groupRank;  // null unless CudaProvider.createGroup made this backend
     private boolean closed;
 
@@ -158,18 +156,16 @@ public final class CudaBackend implements Backend {
         fuseNorm = on.contains("norm");
         fuseGated = on.contains("gated");
         fuseRotary = on.contains("rotary");
-        fuseQkv = on.contains("qkv");
     }
 
     /**
      * Which fusions of held ops run (see the class comment), from {@code -Djvllm.cuda.fuse=}: a comma
      * list of {@code norm} (norm into the GEMV after it), {@code gated} (gated activation into the GEMV
-     * before it), {@code rotary} (KV-cache write into the rotary before it), {@code qkv} (a batch-1
-     * rotary and the cache write after it as the epilogue of the q/k/v GEMV before them), or
-     * {@code all} / {@code none}; an unknown name fails the backend's creation, naming it.
+     * before it), {@code rotary} (KV-cache write into the rotary before it), or {@code all} /
+     * {@code none}; an unknown name fails the backend's creation, naming it.
      */
     static Set<String> fusions(String spec) {
-        Set<String> all = Set.of("norm", "gated", "rotary", "qkv");
+        Set<String> all = Set.of("norm", "gated", "rotary");
         String s = spec.trim().toLowerCase(java.util.Locale.ROOT);
         if (s.equals("all") || s.equals("true")) {
             return all;
@@ -182,7 +178,7 @@ public final class CudaBackend implements Backend {
             }
             if (!all.contains(p)) {
                 throw new IllegalArgumentException("-Djvllm.cuda.fuse=" + spec + ": unknown fusion '" + p
-                        + "'; give a comma list of norm, gated, rotary, qkv, or all / none");
+                        + "'; give a comma list of norm, gated, rotary, or all / none");
             }
             on.add(p);
         }
@@ -210,7 +206,6 @@ public final class CudaBackend implements Backend {
 
     void free(DeviceAllocator.Block block) {
         releaseHeld();
-        linearKernels().forget(block); // copies made from it
         gpu.allocator().free(block);
     }
 
@@ -542,7 +537,7 @@ public final class CudaBackend implements Backend {
     public void gatedActivation(GatedActivation a) {
         open();
         Linear lin = heldLinear;
-        if (lin != null && heldRotary == null && linearKernels().canFuse(heldNorm, lin, a)) {
+        if (lin != null && linearKernels().canFuse(heldNorm, lin, a)) {
             runHeldLinear(a);
             return;
         }
@@ -551,6 +546,11 @@ public final class CudaBackend implements Backend {
 
     /** Enqueues the held ops, if any, as they would have run without waiting (see the class comment). */
     void releaseHeld() {
+        Rotary r = heldRotary;
+        if (r != null) {
+            heldRotary = null;
+            dispatch(r);
+        }
         if (heldLinear != null) {
             runHeldLinear(null); // canFuse accepted it (and the held norm, if any) when it was held
         }
@@ -558,11 +558,6 @@ public final class CudaBackend implements Backend {
         if (norm != null) {
             heldNorm = null;
             dispatch(norm);
-        }
-        Rotary r = heldRotary; // after the GEMV it may read
-        if (r != null) {
-            heldRotary = null;
-            dispatch(r);
         }
     }
 
@@ -603,16 +598,6 @@ public final class CudaBackend implements Backend {
         return fusedActivations;
     }
 
-    /** How many rotaries (with the cache write after them) have run as the epilogue of the q/k/v GEMV before them. */
-    long fusedRotaries() {
-        return fusedRotaries;
-    }
-
-    /** Device bytes of the weights' rows copied in rotary-pair order for the q/k/v fusion (tests). */
-    long linearPairRowBytes() {
-        return linearKernels().pairRowBytes();
-    }
-
     /** How many KV-cache writes have run inside the rotary launch before them. */
     long fusedCacheWrites() {
         return fusedCacheWrites;
@@ -639,11 +624,6 @@ public final class CudaBackend implements Backend {
     @Override
     public void rotary(Rotary a) {
         open();
-        if (fuseQkv && heldLinear != null && heldNorm == null && heldRotary == null && a.k() != null && supports(a)
-                && a.positions().dim(0) == 1 && a.q().dim(0) == 1) {
-            heldRotary = a; // with the GEMV: both wait for the cache write (kvCacheWrite checks the rest)
-            return;
-        }
         releaseHeld();
         if (fuseRotary && profiler == null && a.k() != null && supports(a)) {
             heldRotary = a;
@@ -655,23 +635,8 @@ public final class CudaBackend implements Backend {
     @Override
     public void kvCacheWrite(KvCacheWrite a) {
         open();
-        Linear lin = heldLinear;
         Rotary r = heldRotary;
-        if (lin != null && r != null) {
-            if (supports(a) && rotaryKernels().canFuse(r, a) && linearKernels().canFuseRotary(lin, r, a, capturing)) {
-                heldLinear = null;
-                heldRotary = null;
-                gpu.makeCurrent();
-                if (linearKernels().runRotary(lin, r, a)) {
-                    fusedRotaries++;
-                    return;
-                }
-                heldLinear = lin; // no room for the weight's pair rows
-                heldRotary = r;
-            }
-            runHeldLinear(null); // then the rotary and this write, as they would have run without it
-        }
-        if (r != null && fuseRotary && supports(a) && rotaryKernels().canFuse(r, a)) {
+        if (r != null && supports(a) && rotaryKernels().canFuse(r, a)) {
             heldRotary = null;
             gpu.makeCurrent();
             rotaryKernels().runWithCacheWrite(r, a);

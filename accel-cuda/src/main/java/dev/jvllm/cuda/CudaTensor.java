@@ -45,11 +45,6 @@ final class CudaTensor implements Tensor {
         return block.pointer + layout.byteOffset();
     }
 
-    /** The allocator block this tensor (or view) lives in. */
-    DeviceAllocator.Block block() {
-        return block;
-    }
-
     /** Whether the byte ranges of two tensors' elements may overlap (same block, intersecting extents). */
     boolean overlaps(CudaTensor o) {
         if (block != o.block || numel() == 0 || o.numel() == 0) {

@@ -4,18 +4,13 @@ import dev.jvllm.api.DType;
 import dev.jvllm.api.Tensor;
 import dev.jvllm.api.ops.ActivationKind;
 import dev.jvllm.api.ops.GatedActivation;
-import dev.jvllm.api.ops.KvCacheWrite;
 import dev.jvllm.api.ops.Linear;
 import dev.jvllm.api.ops.LinearWeight;
 import dev.jvllm.api.ops.OpArgs;
 import dev.jvllm.api.ops.OpKind;
 import dev.jvllm.api.ops.RmsNorm;
-import dev.jvllm.api.ops.Rotary;
-import dev.jvllm.api.TensorLayout;
 import java.util.ArrayList;
-import java.util.IdentityHashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.Set;
 
 /**
@@ -234,135 +229,6 @@ final class LinearKernels implements KernelFamily {
                 .view(a.out()).i32(n).i32(k).i32(a.bias() != null ? 1 : 0)
                 .view(gated != null ? gated.out() : null).i32(gated != null ? gated.fn().ordinal() : 0).i32(splits)
                 .launch();
-    }
-
-    // ---- the q/k/v GEMV with the rotary and the KV-cache write as its epilogue (linear_gemv_rot_bf16) ----
-
-    /**
-     * A weight's q and k rows in rotary-pair order (linear.cu {@code linear_rot_permute}) for the
-     * Neox form of {@link #runRotary}, or null rows where the device had no room for them:
-     * {@code layout} and the rotary's shape say which view of the weight's block it was made from.
-     */
-    private record PairRows(TensorLayout layout, int qkRows, int headSize, int rotaryDim, CudaTensor rows) {
-    }
-
-    /** The pair-ordered copies of weights' rows, by the weight's block (dropped when it is freed: {@link #forget}). */
-    private final Map<DeviceAllocator.Block, List<PairRows>> pairRows = new IdentityHashMap<>();
-
-    /**
-     * Whether {@link #runRotary} can run the batch-1 GEMV {@code a}, the rotary {@code r} of its q and
-     * k and the cache write {@code w} of its k and v as one kernel: the GEMV applies with no norm
-     * folded in ({@link #canFuse}); a's output is [q | k | v] with q = its first heads · headSize
-     * columns, k and v the next two equal parts, exactly the views r and w name; one position and
-     * one slot; and the caches overlap none of the GEMV's tensors ({@code rotary} has checked them
-     * against its own and w's through {@link RotaryKernels#canFuse}). A Neox rotary needs the weight's
-     * pair-ordered rows: made at the first fused run, so not while {@code capturing} (a capture then
-     * runs the ops as before).
-     */
-    boolean canFuseRotary(Linear a, Rotary r, KvCacheWrite w, boolean capturing) {
-        if (!canFuse(null, a, null) || r.positions().dim(0) != 1 || w.slotMapping().dim(0) != 1
-                || r.headSize() % 2 != 0) {
-            return false;
-        }
-        Tensor out = a.out();
-        int qCols = r.q().cols(), kCols = r.k().cols();
-        if (out.cols() != qCols + 2 * kCols || qCols % r.headSize() != 0 || kCols % r.headSize() != 0) {
-            return false;
-        }
-        if (!gpu.tensor(r.q()).sameView(gpu.tensor(out.narrowLast(0, qCols)))
-                || !gpu.tensor(r.k()).sameView(gpu.tensor(out.narrowLast(qCols, kCols)))
-                || !gpu.tensor(w.v()).sameView(gpu.tensor(out.narrowLast(qCols + kCols, kCols)))) {
-            return false;
-        }
-        LinearWeight.Dense dense = (LinearWeight.Dense) a.weight();
-        for (Tensor cache : new Tensor[] {w.kCache(), w.vCache()}) {
-            CudaTensor c = gpu.tensor(cache);
-            for (Tensor t : new Tensor[] {a.x(), dense.w(), a.bias(), out}) {
-                if (t != null && c.overlaps(gpu.tensor(t))) {
-                    return false;
-                }
-            }
-        }
-        PairRows p = r.neox() ? pairRowsOf(dense.w(), qCols + kCols, r) : null;
-        return !r.neox() ? true : p != null ? p.rows() != null : !capturing;
-    }
-
-    /**
-     * Runs what {@link #canFuseRotary} accepted: the results and reported errors of the GEMV, then
-     * {@code r}, then {@code w} (as {@link RotaryKernels#runWithCacheWrite}), in one launch, and returns
-     * true. The first Neox run for a weight copies its q and k rows in pair order (q/k rows × K bf16 of
-     * device memory, kept until the weight is freed); when the device has no room for them, nothing
-     * runs and it returns false (the caller runs the ops apart, as it will for that weight from then on).
-     */
-    boolean runRotary(Linear a, Rotary r, KvCacheWrite w) {
-        LinearWeight.Dense dense = (LinearWeight.Dense) a.weight();
-        int n = dense.outFeatures(), k = dense.inFeatures();
-        int qCols = r.q().cols(), kCols = r.k().cols();
-        Tensor wp = dense.w();
-        if (r.neox()) {
-            PairRows p = pairRowsOf(dense.w(), qCols + kCols, r);
-            if (p == null) {
-                CudaTensor rows = null;
-                try {
-                    rows = gpu.temp(DType.BF16, qCols + kCols, k);
-                } catch (CudaException e) { // out of device memory: remembered as a copy of nothing
-                }
-                p = new PairRows(gpu.tensor(dense.w()).layout(), qCols + kCols, r.headSize(), r.rotaryDim(), rows);
-                pairRows.computeIfAbsent(gpu.tensor(dense.w()).block(), b -> new ArrayList<>()).add(p);
-                if (rows != null) {
-                    gpu.kernel("linear_rot_permute").grid(qCols + kCols).block(128).view(dense.w()).view(rows).i32(k)
-                            .i32(r.headSize()).i32(r.rotaryDim()).launch();
-                }
-            }
-            if (p.rows() == null) {
-                return false;
-            }
-            wp = p.rows();
-        }
-        long items = n / 2;
-        int splits = GEMV_SPLITS ? gemvSplits(items, k) : 1;
-        long blocks = Math.min((items * splits + GEMV_WARPS - 1) / GEMV_WARPS,
-                (long) GEMV_BLOCKS_PER_SM * gpu.multiprocessors());
-        long capacity = (long) w.kCache().dim(0) * w.kCache().dim(1);
-        gpu.kernel("linear_gemv_rot_bf16").dependent().sharedBytes(k * 2).grid(blocks).block(GEMV_WARPS * 32)
-                .view(a.x()).view(dense.w()).view(wp).view(a.bias()).view(a.out()).i32(n).i32(k)
-                .i32(a.bias() != null ? 1 : 0).i32(splits).ptr(r.positions()).view(r.cosSin()).i32(r.cosSin().dim(0))
-                .i32(qCols).i32(kCols).i32(r.headSize()).i32(r.rotaryDim()).i32(r.neox() ? 1 : 0)
-                .ptr(gpu.errorWord()).i32(DeviceErrors.code(OpKind.ROTARY, 1)).view(w.kCache(), kCols)
-                .view(w.vCache(), kCols).ptr(w.slotMapping()).i64(capacity)
-                .i32(DeviceErrors.code(OpKind.KV_CACHE_WRITE, AttentionKernels.WRITE_DETAIL)).launch();
-        return true;
-    }
-
-    /** The pair-ordered rows made (or, rows null, not made) for this view of a weight and this rotary, or null. */
-    private PairRows pairRowsOf(Tensor weight, int qkRows, Rotary r) {
-        CudaTensor cw = gpu.tensor(weight);
-        for (PairRows p : pairRows.getOrDefault(cw.block(), List.of())) {
-            if (p.layout().equals(cw.layout()) && p.qkRows() == qkRows && p.headSize() == r.headSize()
-                    && p.rotaryDim() == r.rotaryDim()) {
-                return p;
-            }
-        }
-        return null;
-    }
-
-    /** Frees the pair-ordered copies made from a block that is being freed. */
-    void forget(DeviceAllocator.Block block) {
-        List<PairRows> copies = pairRows.remove(block);
-        if (copies != null) {
-            copies.stream().filter(p -> p.rows() != null).forEach(p -> p.rows().close());
-        }
-    }
-
-    /** Device bytes held by pair-ordered copies of weights' rows (memory reports, tests). */
-    long pairRowBytes() {
-        long bytes = 0;
-        for (List<PairRows> l : pairRows.values()) {
-            for (PairRows p : l) {
-                bytes += p.rows() != null ? p.rows().numel() * 2L : 0;
-            }
-        }
-        return bytes;
     }
 
     /** {@code -Djvllm.cuda.gemvSplits=false}: one slice per row pair whatever the shape (comparisons). */

@@ -58,7 +58,7 @@ class CudaLayoutsTest {
     @Test
     void fusionListsParse() {
         assertEquals(Set.of("gated", "rotary"), CudaBackend.fusions(" Gated , rotary"));
-        assertEquals(Set.of("norm", "gated", "rotary", "qkv"), CudaBackend.fusions("all"));
+        assertEquals(Set.of("norm", "gated", "rotary"), CudaBackend.fusions("all"));
         assertEquals(Set.of(), CudaBackend.fusions("none"));
         assertEquals(Set.of(), CudaBackend.fusions(""));
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> CudaBackend.fusions("gated,silu"));
