@@ -17,7 +17,8 @@
 //   nvcc -O3 -std=c++17 -gencode arch=compute_90a,code=sm_90a -I accel-cuda/src/main/cuda \
 //        -o .gpu/pb/persistent_bench tools/gpu/bench/persistent_bench.cu     # here
 //   .gpu/pb/persistent_bench [rounds] [reps]                                  # on the GPU machine (carry .gpu/pb)
-// Variants aU, a+U and dU launch the same chains with every op in one kernel function (one_function).
+// Variants aU, a+U and dU launch the same chains with every op in one kernel function (one_function);
+// cS1pN and dM1pN prefetch N further batches of each warp's weights into L2 before a barrier (PF).
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -170,7 +171,10 @@ __global__ void __launch_bounds__(gemv1::GV_WARPS * 32, gemv1::GV_BLOCKS_PER_SM)
 // and then waits. MODE 2: no barrier at all (timing only, wrong outputs: the floor under any barrier). KIND 0: GEMV stages only; KIND 1: GEMV (with norms folded into the staging of x),
 // norm (block 0 computes and writes it) and empty stages. SLIM 1: the views' dtype (bf16) and strides
 // fixed at compile time instead of read from the table (fewer registers; the same arithmetic).
-template <int MODE, int KIND, int FLAVOR, int SLIM>
+// PF (MODE 1, GEMV stages): before waiting at the barrier, each warp also prefetches into L2 the PF
+// batches of weights after its first (which it has issued into registers), so that HBM keeps
+// streaming while the grid synchronises.
+template <int MODE, int KIND, int FLAVOR, int SLIM, int PF = 0>
 __global__ void __launch_bounds__(PB_THREADS, 2) persist(const PStage* __restrict__ tab, int nst,
         unsigned long long* ctr) {
     extern __shared__ uint4 psx[];
@@ -197,6 +201,30 @@ __global__ void __launch_bounds__(PB_THREADS, 2) persist(const PStage* __restric
                 bar.wait();
             }
         };
+        auto prefetch_then_wait = [&]() {  // a GEMV stage's wait: gemv_over's batch order, PF batches ahead
+            if (PF > 0 && MODE == 1 && s > 0) {
+                const int lane = t & 31, warp = t >> 5, row = lane >> 4, line = lane & 15;
+                const bool gated = act.p != nullptr;
+                const int items = gated ? n / 2 : (n + 1) / 2, units = items * splits, words = k / 8;
+                const int batches = (words + 32 * gemv1::GV_B - 1) / (32 * gemv1::GV_B), stride = vgrid * gemv1::GV_WARPS;
+                int u = vb * gemv1::GV_WARPS + warp, b = (u % splits) * batches / splits;
+                for (int i = 0; i < PF; i++) {
+                    if (b++ == ((u % splits) + 1) * batches / splits - 1) {
+                        u += stride;
+                        b = (u % splits) * batches / splits;
+                    }
+                    if (u >= units) {
+                        break;
+                    }
+                    const int item = u / splits, r = gated ? item + row * (n / 2) : min(item * 2 + row, n - 1);
+                    const long long off = 16LL * 32 * gemv1::GV_B * b + 128 * line;  // a row's batch: 16 lines
+                    if (off < 16LL * words) {
+                        prefetch_l2(at(w, r, 0) + off);
+                    }
+                }
+            }
+            wait();
+        };
         if (op == OP_GEMV) {
             if (vb < vgrid) {
                 const View bias{nullptr, 0, DT_F32, 0};
@@ -212,7 +240,7 @@ __global__ void __launch_bounds__(PB_THREADS, 2) persist(const PStage* __restric
                     }
                     asm volatile("cp.async.commit_group;" ::: "memory");
                 }
-                gemv1::gemv_over(w, bias, out, n, k, 0, act, fn, splits, psx, vb, vgrid, wait, [&](uint4* sxp) {
+                gemv1::gemv_over(w, bias, out, n, k, 0, act, fn, splits, psx, vb, vgrid, prefetch_then_wait, [&](uint4* sxp) {
                     if (!(KIND && nnorm > 0)) {
                         gemv1::stage_x<true>(x, k, sxp);
                         return;
@@ -670,6 +698,9 @@ int main(int argc, char** argv) {
     V.push_back(pvariant("cS1 as cS, barrier flavor 1", (void*) persist<1, 0, 1, 1>, tabG0, 'G'));
     V.push_back(pvariant("cS2 as cS, barrier flavor 2", (void*) persist<1, 0, 2, 1>, tabG0, 'G'));
     V.push_back(pvariant("cS3 as cS, barrier flavor 3", (void*) persist<1, 0, 3, 1>, tabG0, 'G'));
+    V.push_back(pvariant("cS1p2 cS1, 2 batches prefetched to L2 before the wait", (void*) persist<1, 0, 1, 1, 2>, tabG0, 'G'));
+    V.push_back(pvariant("cS1p4 cS1, 4 batches prefetched", (void*) persist<1, 0, 1, 1, 4>, tabG0, 'G'));
+    V.push_back(pvariant("cS1p8 cS1, 8 batches prefetched", (void*) persist<1, 0, 1, 1, 8>, tabG0, 'G'));
     V.push_back(pvariant("cSN as cS, no barriers (timing only)", (void*) persist<2, 0, 0, 1>, tabG0, 'T'));
     V.push_back(pvariant("cK1 as cS, in the step kernel (KIND 1)", (void*) persist<1, 1, 0, 1>, tabG0, 'G'));
     V.push_back(gvariant("aU a, every launch the one_function kernel", one_graph(g0), 'N'));
@@ -695,6 +726,9 @@ int main(int argc, char** argv) {
     V.push_back(pvariant("dM same, 81 stages: N1/N2 folded, rot+attn 1 stage", (void*) persist<1, 1, 0, 1>, tabDM, 'D'));
     V.push_back(pvariant("dM1 dM, barrier flavor 1", (void*) persist<1, 1, 1, 1>, tabDM, 'D'));
     V.push_back(pvariant("dM2 dM, barrier flavor 2", (void*) persist<1, 1, 2, 1>, tabDM, 'D'));
+    V.push_back(pvariant("dM1p2 dM1, 2 batches prefetched to L2 before the wait", (void*) persist<1, 1, 1, 1, 2>, tabDM, 'D'));
+    V.push_back(pvariant("dM1p4 dM1, 4 batches prefetched", (void*) persist<1, 1, 1, 1, 4>, tabDM, 'D'));
+    V.push_back(pvariant("dM1p8 dM1, 8 batches prefetched", (void*) persist<1, 1, 1, 1, 8>, tabDM, 'D'));
     V.push_back(pvariant("dMN dM, no barriers (timing only)", (void*) persist<2, 1, 0, 1>, tabDM, 'T'));
     const size_t nStep = V.size();
     V.push_back(gvariant("e  130 empty PDL kernels", pdl_graph(empties), 'T'));
