@@ -704,14 +704,26 @@ constexpr int VW = 8;  // warps per block of the vector decode form
 //   values  - acc[h][0..7] += p(key) V[key][channels], p shuffled from the lane that owns the key.
 // At the end the RPI lanes of a channel group are summed (xor shuffles), the VW warps combined in
 // shared memory, and the result stored (splits == 1) or written as split partials for attn_merge.
-// Block (0, 0, 0) validates the metadata and zeroes the rows of no sequence after its own work, off
-// the critical path of its tile.
+// Block (numSeqs, 0, 0), one past the sequences' blocks (AttentionKernels.decodeVec), validates the
+// metadata and zeroes the rows of no sequence beside them: done after a sequence block's own work, the
+// checks ended that block, and so the launch, about 1 µs later (docs/performance.md run 16). The other
+// blocks (numSeqs, y, z) do nothing.
 template <int CT, int G, int DM>
 __device__ void decode_vec(View q, View kCache, View vCache, View out, const int* qStart, const int* seqLens,
         const int* blockTables, long long tableStride, int numSeqs, int tokens, int numHeads, int numKvHeads,
         int headSize, float scale, int window, float softCap, int blockSize, int maxBlocks, int numBlocks,
         int splits, int chunk, int kvGroup, float* partAcc, float* partMl, int* err, int errCode) {
     extern __shared__ float smem[];
+    if (blockIdx.x == numSeqs) {
+        pdl_begin();
+#ifndef ATTN_NO_CHECKS
+        if (blockIdx.y == 0 && blockIdx.z == 0) {
+            decode_checks(out, qStart, seqLens, blockTables, tableStride, numSeqs, tokens, numHeads * headSize,
+                    maxBlocks, blockSize, numBlocks, err, errCode);
+        }
+#endif
+        return;
+    }
     constexpr int KW = DM / 8;           // 16-byte words of a key row at most
     const int D = headSize, LPR = D / 8, RPI = 32 / LPR;
     float* sQ = smem;                    // [G][DM], zeros past D
@@ -843,10 +855,6 @@ __device__ void decode_vec(View q, View kCache, View vCache, View out, const int
         }
         __syncthreads();
         combine_warps(sM, sL, sAcc, VW, G, D, gq * G, out, t, z, tokens, numHeads, splits, partAcc, partMl);
-    }
-    if (blockIdx.x == 0 && blockIdx.y == 0 && blockIdx.z == 0) {
-        decode_checks(out, qStart, seqLens, blockTables, tableStride, numSeqs, tokens, numHeads * D, maxBlocks,
-                blockSize, numBlocks, err, errCode);
     }
 }
 

@@ -293,7 +293,8 @@ final class AttentionKernels implements KernelFamily {
      * per (sequence, query heads of one KV head, key split), each warp with a whole 32-key tile's loads in
      * flight; splits only when the blocks would not fill the device, every split keeping at least one pass
      * of the block's warps (256 keys); a KV head's query heads shared by several blocks while the blocks
-     * would fill less than half the device. It also zeroes the rows of no sequence.
+     * would fill less than half the device. An extra block validates the metadata and zeroes the rows of
+     * no sequence.
      */
     private void decodeVec(PagedAttention a, int tokens, int group) {
         int[] sc = keySplits((long) a.numSeqs() * a.numKvHeads(), 2L * gpu.multiprocessors(), a.maxSeqLen(),
@@ -313,7 +314,8 @@ final class AttentionKernels implements KernelFamily {
         String name = DECODE_VEC_KERNELS[a.kCache().dtype() == DType.BF16 ? 1 : 0][dm == 64 ? 0 : 1]
                 [Integer.numberOfTrailingZeros(perBlock)];
         try (Partials p = new Partials(a, tokens, splits)) {
-            launchDecode(gpu.kernel(name).grid(a.numSeqs(), a.numHeads() / perBlock, splits)
+            // one block past the sequences' (x = numSeqs) checks the metadata beside them (attention.cu decode_vec)
+            launchDecode(gpu.kernel(name).grid(a.numSeqs() + 1, a.numHeads() / perBlock, splits)
                     .block(VECTOR_DECODE_WARPS * 32).sharedBytes(shared), a, tokens, splits, chunk, group, p);
         }
     }
