@@ -752,7 +752,10 @@ __device__ void decode_vec(View q, View kCache, View vCache, View out, const int
             }
         }
     }
-    pdl_begin();
+    // The next kernel is let launch only at the end (below): launched at the wait, the o projection's
+    // blocks issued their first weights while this block read its tile of K and V rows, which are on
+    // the step's critical path (docs/performance.md run 16: replay 0.883 -> 0.876 ms at 192 tokens).
+    pdl_wait();
     const int L = seqLens[b], t = qStart[b], qLen = qStart[b + 1] - t;
     if (qLen == 1 && L >= 1 && (L + blockSize - 1) / blockSize <= maxBlocks) {
         const int p = L - 1;
@@ -856,6 +859,7 @@ __device__ void decode_vec(View q, View kCache, View vCache, View out, const int
         __syncthreads();
         combine_warps(sM, sL, sAcc, VW, G, D, gq * G, out, t, z, tokens, numHeads, splits, partAcc, partMl);
     }
+    pdl_launch_next();
 }
 
 }  // namespace attn
