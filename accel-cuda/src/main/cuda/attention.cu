@@ -550,9 +550,9 @@ __device__ __forceinline__ void cache_load8(const char* p, int c, int D, bool ve
 //            key's row pointer and probabilities shuffled from the lane that owns it; the V rows
 //            are read coalesced).
 // The DW warps' (m, l, acc) are combined in shared memory at the end; with splits > 1 each split
-// writes its combined (m, l, acc) for attn_merge, the flash form's layout. Block (0, 0, 0) also
-// validates the metadata and writes the zeros of rows that belong to no sequence (the decode form
-// replaces attn_zero_padding). A whole tile of 32 keys is one memory latency per lane instead of
+// writes its combined (m, l, acc) for attn_merge, the flash form's layout. Block (numSeqs, 0, 0), one
+// past the sequences' blocks, validates the metadata and writes the zeros of rows that belong to no
+// sequence (the decode form replaces attn_zero_padding); the other blocks (numSeqs, y, z) do nothing. A whole tile of 32 keys is one memory latency per lane instead of
 // the flash form's 8-key tiles walked by one block with two barriers each (decodes ran 21 µs per
 // layer at 192 keys on an H200 with the flash form; docs/performance.md).
 template <int CT, int G>
@@ -566,9 +566,12 @@ __device__ void decode(View q, View kCache, View vCache, View out, const int* qS
     float* sM = sQ + G * DP;            // [DW][G]
     float* sL = sM + DW * G;            // [DW][G]
     float* sAcc = sL + DW * G;          // [DW][G][D]
-    if (blockIdx.x == 0 && blockIdx.y == 0 && blockIdx.z == 0) {
-        decode_checks(out, qStart, seqLens, blockTables, tableStride, numSeqs, tokens, numHeads * D, maxBlocks,
-                blockSize, numBlocks, err, errCode);
+    if (blockIdx.x == numSeqs) {        // the checks' own blocks, as in decode_vec
+        if (blockIdx.y == 0 && blockIdx.z == 0) {
+            decode_checks(out, qStart, seqLens, blockTables, tableStride, numSeqs, tokens, numHeads * D, maxBlocks,
+                    blockSize, numBlocks, err, errCode);
+        }
+        return;
     }
     const int b = blockIdx.x, g = blockIdx.y, z = blockIdx.z;
     const int L = seqLens[b], t = qStart[b], qLen = qStart[b + 1] - t;

@@ -257,8 +257,9 @@ final class AttentionKernels implements KernelFamily {
             default -> throw new IllegalArgumentException("paged_attention: cache " + a.kCache().describe());
         };
         try (Partials p = new Partials(a, tokens, splits)) {
+            // one block past the sequences' (x = numSeqs) checks the metadata beside them (attention.cu decode)
             launchDecode(gpu.kernel(DECODE_KERNELS[cache][Integer.numberOfTrailingZeros(group)])
-                    .grid(a.numSeqs(), a.numKvHeads(), splits).block(DECODE_WARPS * 32).sharedBytes(shared),
+                    .grid(a.numSeqs() + 1, a.numKvHeads(), splits).block(DECODE_WARPS * 32).sharedBytes(shared),
                     a, tokens, splits, chunk, vec ? 1 : 0, p);
         }
     }

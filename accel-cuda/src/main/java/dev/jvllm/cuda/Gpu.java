@@ -50,7 +50,7 @@ final class Gpu implements AutoCloseable {
     private final Launch launch;
     private final Staging staging;
     private final DeviceErrors errors;
-    private final long foldTicket;
+    private final long ticket;
     private final String name;
     private final int computeCapability;
     private final int multiprocessors;
@@ -85,11 +85,11 @@ final class Gpu implements AutoCloseable {
         this.launch = new Launch(this);
         this.staging = new Staging(this);
         this.errors = new DeviceErrors(stream);
-        this.foldTicket = Driver.memAllocOrZero(16);
-        if (foldTicket == 0) {
-            throw new CudaException("out of device memory for the 16-byte ticket word of the norm-folded GEMV");
+        this.ticket = Driver.memAllocOrZero(16);
+        if (ticket == 0) {
+            throw new CudaException("out of device memory for the 16-byte ticket word");
         }
-        Driver.memsetAsync(foldTicket, (byte) 0, 16, stream);
+        Driver.memsetAsync(ticket, (byte) 0, 16, stream);
     }
 
     /** Makes this device's primary context current on the calling thread (a no-op when it already is). */
@@ -127,12 +127,13 @@ final class Gpu implements AutoCloseable {
     }
 
     /**
-     * The device word the norm-folded GEMV's blocks count themselves on (0 between launches; the last
-     * block sets it back; linear.cu {@code stage_rms}). Launches on this stream run one at a time, so
-     * one word serves them all.
+     * The device word on which a kernel's blocks count themselves to elect the last one (0 between
+     * launches; the last block sets it back): linear.cu {@code stage_rms}, argmax.cu
+     * {@code argmax_split}. Each touches it only after its {@code pdl_wait()}, so two launches on this
+     * stream never use it at once, and one word serves them all.
      */
-    long foldTicket() {
-        return foldTicket;
+    long ticket() {
+        return ticket;
     }
 
     /** The device address of the error word kernels report bad input to. */
@@ -374,7 +375,7 @@ final class Gpu implements AutoCloseable {
                 Driver.hostFree(slot.buffer);
             }
             errors.close();
-            Driver.memFree(foldTicket);
+            Driver.memFree(ticket);
             allocator.close();
             module.close();
             Driver.streamDestroy(stream);

@@ -223,7 +223,7 @@ final class LinearKernels implements KernelFamily {
             l = gpu.kernel(norm.weight().dtype() == DType.BF16 ? "linear_gemv_rms_bf16" : "linear_gemv_rms_f32").dependent()
                     .sharedBytes(k * 4).view(norm.x()).view(norm.weight()).view(norm.residual())
                     .view(norm.residualOut()).view(norm.out()).f32(norm.eps()).i32(norm.residual() != null ? 1 : 0)
-                    .i32(norm.gemma() ? 1 : 0).ptr(gpu.foldTicket());
+                    .i32(norm.gemma() ? 1 : 0).ptr(gpu.ticket());
         }
         l.grid(blocks).block(GEMV_WARPS * 32).view(dense.w()).view(a.bias())
                 .view(a.out()).i32(n).i32(k).i32(a.bias() != null ? 1 : 0)

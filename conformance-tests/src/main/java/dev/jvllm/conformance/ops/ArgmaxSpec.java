@@ -44,7 +44,11 @@ public final class ArgmaxSpec extends OpSpec<ArgmaxSpec.Case> {
                 new Case(4, 33, DType.F32, Pattern.NAN_INF),
                 new Case(2, 769, DType.F16, Pattern.MASKED),
                 new Case(1, 151_936, DType.F32, Pattern.PEAKED), // Qwen2's vocabulary, one decode row
-                new Case(2, 32_000, DType.BF16, Pattern.RANDOM)); // Llama-2's
+                new Case(2, 32_000, DType.BF16, Pattern.RANDOM), // Llama-2's
+                // a decode batch's rows, each long enough for a backend to split it over blocks: ties
+                // (the lowest index must win across the pieces) and NaN / ±∞ somewhere in a long row
+                new Case(8, 32_000, DType.F32, Pattern.TIES),
+                new Case(3, 50_001, DType.F32, Pattern.NAN_INF));
     }
 
     @Override

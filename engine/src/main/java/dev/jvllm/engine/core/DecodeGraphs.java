@@ -34,6 +34,11 @@ import java.util.Map;
  * one key in block 0 (read only) and state slot −1 (stateful ops skip it): they touch no sequence's
  * cache or state, and their logits are dropped.
  *
+ * <p>A step whose every row is greedy can have its argmax recorded in the graph too ({@link #runGreedy}):
+ * a shape of its own whose output is the tokens, so the argmax runs as the graph's last kernel
+ * instead of a launch of its own after the replay (the host enqueues one op less per step; the GPU
+ * time between two async steps' replays fell by 1.3–2 µs on an H200, docs/performance.md run 17).
+ *
  * <p>The first step of a shape runs eagerly through the same body (lazy one-time work such as
  * cuBLAS's handle happens there, and a state update is never applied twice); the second captures it
  * and replays. If a capture fails (an op that involves the host), graphs are turned off for the
@@ -53,15 +58,19 @@ final class DecodeGraphs implements AutoCloseable {
     /** Shortest context bucket: fewer shapes for short contexts, whose attention is cheap anyway. */
     static final int MIN_CONTEXT = 256;
 
-    private record Shape(int batch, int context) {
+    /** A captured shape; {@code greedy}: the graph ends in the rows' argmax. */
+    private record Shape(int batch, int context, boolean greedy) {
     }
 
-    /** A shape's fixed input tensor (I32 metadata, layout of {@link #metadata}), its graph and output logits. */
+    /**
+     * A shape's fixed input tensor (I32 metadata, layout of {@link #metadata}), its graph and output:
+     * F32 logits [B, vocab], or for a greedy shape I32 tokens [B].
+     */
     private static final class Entry {
         final Tensor meta;
         int eagerRuns;
         OpGraph graph;
-        Tensor logits;
+        Tensor out;
 
         Entry(Tensor meta) {
             this.meta = meta;
@@ -214,6 +223,19 @@ final class DecodeGraphs implements AutoCloseable {
      * else the chunk's.
      */
     Tensor run(List<ModelRunner.Chunk> chunks, Tensor tokenIds) {
+        return step(chunks, tokenIds, false);
+    }
+
+    /**
+     * {@link #run} of a step whose every row is greedy: the rows' argmax, I32 [chunks] (after a replay
+     * a view of the graph's output, valid until the next step; the caller closes it either way), or
+     * null as for run.
+     */
+    Tensor runGreedy(List<ModelRunner.Chunk> chunks, Tensor tokenIds) {
+        return step(chunks, tokenIds, true);
+    }
+
+    private Tensor step(List<ModelRunner.Chunk> chunks, Tensor tokenIds, boolean greedy) {
         if (disabledReason != null && mode == Mode.GRAPHS) {
             return null;
         }
@@ -226,7 +248,7 @@ final class DecodeGraphs implements AutoCloseable {
         if (batch < 0 || maxSeq > maxModelLen) {
             return null;
         }
-        Shape shape = new Shape(batch, contextBucket(maxSeq, maxModelLen));
+        Shape shape = new Shape(batch, contextBucket(maxSeq, maxModelLen), greedy);
         Backend be = model.context().backend();
         Entry e = entries.get(shape);
         if (e == null) {
@@ -249,7 +271,7 @@ final class DecodeGraphs implements AutoCloseable {
             }
         }
         e.graph.replay();
-        return e.logits.slice(0, n); // a view: closing it frees nothing, and the next replay rewrites it
+        return e.out.slice(0, n); // a view: closing it frees nothing, and the next replay rewrites it
     }
 
     /** The graph captured for the shape these chunks pad to, or null (profiling: DecodeStepProfile). */
@@ -258,7 +280,8 @@ final class DecodeGraphs implements AutoCloseable {
         for (ModelRunner.Chunk c : chunks) {
             maxSeq = Math.max(maxSeq, c.start() + 1);
         }
-        Entry e = entries.get(new Shape(batchBucket(batchSizes, chunks.size()), contextBucket(maxSeq, maxModelLen)));
+        Entry e = entries.get(new Shape(batchBucket(batchSizes, chunks.size()), contextBucket(maxSeq, maxModelLen),
+                false));
         return e == null ? null : e.graph;
     }
 
@@ -266,7 +289,7 @@ final class DecodeGraphs implements AutoCloseable {
         Tensor[] out = new Tensor[1];
         try {
             e.graph = model.context().backend().capture(() -> out[0] = body(e.meta, shape));
-            e.logits = out[0];
+            e.out = out[0];
             return true;
         } catch (RuntimeException failure) {
             if (out[0] != null) {
@@ -279,7 +302,10 @@ final class DecodeGraphs implements AutoCloseable {
         }
     }
 
-    /** The forward pass and logits of a padded decode batch whose metadata is in {@code meta}: F32 [B, vocab]. */
+    /**
+     * The forward pass and logits of a padded decode batch whose metadata is in {@code meta}: F32 [B,
+     * vocab], or for a greedy shape their rows' argmax, I32 [B].
+     */
     private Tensor body(Tensor meta, Shape shape) {
         int b = shape.batch;
         int w = tableWidth(shape.context, blockSize);
@@ -293,16 +319,25 @@ final class DecodeGraphs implements AutoCloseable {
                 : new StateBatch(qsl, meta.slice(5 * b + 1 + b * w, b), meta.slice(6 * b + 1 + b * w, b));
         ForwardContext fc = new ForwardContext(pos, shape.context - 1, qsl, lens, tables, slots, 1, shape.context, kv,
                 sb, states);
+        Tensor logits;
         try (Tensor hidden = model.forward(ids, fc)) {
-            return model.computeLogits(hidden);
+            logits = model.computeLogits(hidden);
+        }
+        if (!shape.greedy) {
+            return logits;
+        }
+        try (logits) {
+            return Sampler.argmax(logits);
         }
     }
 
-    /** A copy of the first {@code n} rows of {@code logits} (the real sequences'), which the caller closes. */
-    private static Tensor firstRows(Backend be, Tensor logits, int n) {
-        Tensor out = be.allocate(logits.dtype(), n, logits.cols());
+    /** A copy of the first {@code n} rows of {@code all} (the real sequences'), which the caller closes. */
+    private static Tensor firstRows(Backend be, Tensor all, int n) {
+        int[] shape = all.shape().clone();
+        shape[0] = n;
+        Tensor out = be.allocateUninitialized(all.dtype(), shape); // the copy writes every element
         try {
-            be.copy(new Copy(logits.slice(0, n), out));
+            be.copy(new Copy(all.slice(0, n), out));
             return out;
         } catch (RuntimeException ex) {
             out.close();
@@ -316,9 +351,9 @@ final class DecodeGraphs implements AutoCloseable {
                 e.graph.close();
                 e.graph = null;
             }
-            if (e.logits != null) {
-                e.logits.close();
-                e.logits = null;
+            if (e.out != null) {
+                e.out.close();
+                e.out = null;
             }
         }
     }

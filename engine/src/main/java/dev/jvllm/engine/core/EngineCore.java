@@ -535,8 +535,12 @@ public final class EngineCore implements AutoCloseable {
             rows.add(row(seq, starts[i] + 1 - seq.promptLength()));
         }
         Tensor tokens;
-        try (Tensor logits = runner.execute(chunks, ids)) {
-            tokens = sampler.tokensOnDevice(logits, rows);
+        if (Sampler.allGreedy(rows)) {
+            tokens = runner.executeGreedy(chunks, ids); // in the decode graph: no argmax launch of its own
+        } else {
+            try (Tensor logits = runner.execute(chunks, ids)) {
+                tokens = sampler.tokensOnDevice(logits, rows);
+            }
         }
         try {
             return new InFlight(List.copyOf(seqs), starts, tokens, tokens.backend().readLater(tokens));

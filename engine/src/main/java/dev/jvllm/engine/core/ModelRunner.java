@@ -162,15 +162,40 @@ final class ModelRunner implements AutoCloseable {
     }
 
     /**
+     * The greedy tokens of a decode-only step ({@link DecodeGraphs#isDecode}): the rows' argmax of
+     * {@link #execute(List, Tensor)}'s logits, I32 [chunks] on rank 0's backend, which the caller
+     * closes and reads before the next call. A step replayed from a graph runs the argmax inside it.
+     */
+    Tensor executeGreedy(List<Chunk> chunks, Tensor tokenIds) {
+        if (!DecodeGraphs.isDecode(chunks)) {
+            throw new IllegalArgumentException("executeGreedy takes decode-only steps (one token and its logits per chunk)");
+        }
+        checkDeviceIds(chunks, tokenIds);
+        if (graphs != null) {
+            Tensor tokens = graphs.runGreedy(chunks, tokenIds);
+            if (tokens != null) {
+                return tokens;
+            }
+        }
+        try (Tensor logits = execute(chunks, tokenIds)) {
+            return Sampler.argmax(logits);
+        }
+    }
+
+    private void checkDeviceIds(List<Chunk> chunks, Tensor tokenIds) {
+        if (tokenIds != null && (ranks.size() != 1 || !DecodeGraphs.isDecode(chunks) || tokenIds.numel() != chunks.size())) {
+            throw new IllegalArgumentException("device-side input ids need one rank and a decode-only step of "
+                    + tokenIds.numel() + " sequences; got " + ranks.size() + " ranks and " + chunks.size() + " chunks");
+        }
+    }
+
+    /**
      * {@link #execute(List)} of a decode-only step whose input ids are on the device already: row i's
      * id is {@code tokenIds[i]} (I32 [chunks], e.g. the previous step's sampled tokens), and the
      * chunks' own ids are ignored. One rank only (the ids live on its backend).
      */
     Tensor execute(List<Chunk> chunks, Tensor tokenIds) {
-        if (tokenIds != null && (ranks.size() != 1 || !DecodeGraphs.isDecode(chunks) || tokenIds.numel() != chunks.size())) {
-            throw new IllegalArgumentException("device-side input ids need one rank and a decode-only step of "
-                    + tokenIds.numel() + " sequences; got " + ranks.size() + " ranks and " + chunks.size() + " chunks");
-        }
+        checkDeviceIds(chunks, tokenIds);
         if (graphs != null && DecodeGraphs.isDecode(chunks)) {
             Tensor logits = graphs.run(chunks, tokenIds);
             if (logits != null) {

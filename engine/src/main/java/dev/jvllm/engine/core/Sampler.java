@@ -271,19 +271,37 @@ final class Sampler {
         }
     }
 
+    /** Whether every row picks its argmax (what {@link #tokensOnDevice} then does for rows that {@link #devicePicks}). */
+    static boolean allGreedy(List<Row> rows) {
+        for (Row row : rows) {
+            if (!row.params().greedy()) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** The rows' argmax, I32 [rows] on the logits' backend, which the caller closes. */
+    static Tensor argmax(Tensor logits) {
+        Backend b = logits.backend();
+        Tensor out = b.allocateUninitialized(DType.I32, logits.dim(0)); // argmax writes every row
+        try {
+            b.argmax(new Argmax(logits, out));
+            return out;
+        } catch (RuntimeException e) {
+            out.close();
+            throw e;
+        }
+    }
+
     private static Tensor chooseOnDevice(Tensor logits, List<Row> rows) {
+        if (allGreedy(rows)) {
+            return argmax(logits);
+        }
         int s = rows.size();
         Backend b = logits.backend();
-        boolean allGreedy = true;
-        for (Row row : rows) {
-            allGreedy &= row.params().greedy();
-        }
-        Tensor out = b.allocateUninitialized(DType.I32, s); // argmax and sample write every row
+        Tensor out = b.allocateUninitialized(DType.I32, s); // sample writes every row
         try {
-            if (allGreedy) {
-                b.argmax(new Argmax(logits, out));
-                return out;
-            }
             float[] temperature = new float[s];
             int[] topK = new int[s];
             float[] topP = new float[s];

@@ -22,7 +22,8 @@ import org.junit.jupiter.params.provider.ValueSource;
  * Decode steps replayed from CUDA graphs: over a script of padded batches, sequences finishing and
  * joining, and mixed steps in between, a replay's logits equal bit for bit those of the same padded
  * step run eagerly, and match the unpadded eager step's (other GEMM shapes and attention splits:
- * rounding only); the engine gives the same greedy tokens with graphs as with {@code enforceEager}.
+ * rounding only); a greedy step's graph, which ends in the argmax, gives the argmax of those logits;
+ * the engine gives the same greedy tokens with graphs as with {@code enforceEager}.
  * Skipped without a usable GPU (with the provider's reason), and for a fixture whose ops the backend
  * does not run yet (naming the op).
  */
@@ -56,6 +57,12 @@ class CudaDecodeGraphsTest {
             try (ModelRunner graphs = RunnerScript.runner(model, DecodeGraphs.Mode.GRAPHS);
                     ModelRunner eager = RunnerScript.runner(model, DecodeGraphs.Mode.EAGER)) {
                 script.compare(eager, graphs, RunnerScript.close(2e-4f));
+            }
+            try (ModelRunner padded = RunnerScript.runner(model, DecodeGraphs.Mode.PADDED_EAGER);
+                    ModelRunner graphs = RunnerScript.runner(model, DecodeGraphs.Mode.GRAPHS)) {
+                script.compareGreedy(padded, graphs); // the argmax inside the graph
+                assertNull(graphs.graphsOffReason());
+                assertEquals(4, graphs.capturedShapes(), "greedy shapes of batch buckets 1, 2, 4 and 8");
             }
         } catch (UnsupportedOperationException e) {
             Assumptions.abort("cuda cannot run " + arch + " yet: " + e.getMessage());

@@ -108,4 +108,22 @@ class DecodeGraphsTest {
                     RunnerScript.runner(model, DecodeGraphs.Mode.GRAPHS).graphsOffReason());
         }
     }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"llama", "jamba"})
+    void greedyStepsGiveTheArgmaxOfTheirLogits(String arch) {
+        CausalLM model = EngineFixtures.model(arch);
+        boolean stateful = !model.context().stateLayers().isEmpty();
+        // padded: the argmax runs in the step's body (what a graph records); eager: after the logits
+        for (DecodeGraphs.Mode mode : new DecodeGraphs.Mode[] {DecodeGraphs.Mode.PADDED_EAGER, DecodeGraphs.Mode.EAGER}) {
+            try (ModelRunner logits = RunnerScript.runner(model, mode);
+                    ModelRunner greedy = RunnerScript.runner(model, mode)) {
+                RunnerScript.of(arch.hashCode(), stateful).compareGreedy(logits, greedy);
+            }
+        }
+        try (ModelRunner r = RunnerScript.runner(model, DecodeGraphs.Mode.EAGER)) {
+            assertThrows(IllegalArgumentException.class, () -> r.executeGreedy(List.of(new ModelRunner.Chunk(
+                    new int[] {1, 2}, 0, new int[] {0}, -1, new int[] {1})), null), "a prefill is no decode step");
+        }
+    }
 }

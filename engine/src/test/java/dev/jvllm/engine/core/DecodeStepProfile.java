@@ -31,6 +31,11 @@ import java.util.List;
  *       read of the ids, one synchronize per step: what the engine's step costs apart from
  *       scheduling and sampling bookkeeping;</li>
  *   <li>{@code eager}: the same step run op by op ({@code --enforce-eager}).</li>
+ *   <li>{@code chained}: the GPU's ops of {@code --async-scheduling}'s steady state, enqueued one step
+ *       ahead of the host's read (metadata upload, the ids copied on the device from the step
+ *       before's tokens, replay, argmax, the tokens' read into pinned memory), and the same chain
+ *       with one of its ops left out, so the difference to {@code replay} is what those ops cost
+ *       the GPU between replays; and the engine's form, the argmax recorded at the end of the graph.</li>
  * </ul>
  * With {@code --ncu}, one replay runs between {@code cuProfilerStart} and {@code cuProfilerStop}, so
  * {@code ncu --profile-from-start off --graph-profiling node} reports each kernel of one step.
@@ -93,6 +98,22 @@ public final class DecodeStepProfile {
             double eagerMs = time(Math.max(10, steps / 4), () -> stepOnce(eager, be, step), null);
             System.out.printf("decode step, batch %d, context %d: replay %.3f ms (GPU), runner+argmax+read %.3f ms,"
                     + " eager %.3f ms%n", batch, context, replay, runner, eagerMs);
+            for (int round = 0; round < 2; round++) {
+                double inGraph = chainedGreedy(graphs, be, step, steps);
+                double full = chained(graphs, be, step, steps, true, true, true);
+                double noIds = chained(graphs, be, step, steps, false, true, true);
+                double noRead = chained(graphs, be, step, steps, true, true, false);
+                double noArgmax = chained(graphs, be, step, steps, true, false, false);
+                double replay2 = time(steps, graph::replay, be);
+                System.out.printf("chained per step: argmax in the graph %.4f ms; argmax after it %.4f, without the ids"
+                        + " copy %.4f, without the read %.4f, without argmax and read %.4f; replay %.4f ms%n", inGraph, full,
+                        noIds, noRead, noArgmax, replay2);
+            }
+            try (Tensor logits = graphs.execute(step); Tensor ids = be.allocate(DType.I32, batch)) {
+                double argmaxMs = time(steps, () -> be.argmax(new Argmax(logits, ids)), be);
+                System.out.printf("argmax of %d x %d logits alone, back to back: %.1f us%n", batch, logits.cols(),
+                        argmaxMs * 1e3);
+            }
             // host time of the calls alone, the GPU running behind them
             be.synchronize();
             double launchUs = hostOnly(50, graph::replay, be);
@@ -115,6 +136,57 @@ public final class DecodeStepProfile {
                 System.out.println("profiled one replay (cuProfilerStart " + rc + ", cuProfilerStop " + rc2 + ")");
             }
         }
+    }
+
+    /**
+     * Mean ms per step of {@code steps} decode steps chained as the async engine does: step i's ids
+     * from step i − 1's argmax ({@code ids}), its tokens' read awaited after step i + 1 is enqueued.
+     */
+    private static double chained(ModelRunner r, Backend be, List<ModelRunner.Chunk> step, int steps, boolean ids,
+            boolean argmax, boolean read) {
+        return chain(be, step.size(), steps, read, prev -> {
+            try (Tensor logits = r.execute(step, ids ? prev : null)) {
+                return argmax ? Sampler.argmax(logits) : null;
+            }
+        });
+    }
+
+    /** {@link #chained} with the argmax recorded in the step's graph ({@link ModelRunner#executeGreedy}), as the engine runs it. */
+    private static double chainedGreedy(ModelRunner r, Backend be, List<ModelRunner.Chunk> step, int steps) {
+        return chain(be, step.size(), steps, true, prev -> r.executeGreedy(step, prev));
+    }
+
+    /**
+     * Mean ms per step of {@code steps} calls of {@code launch} (the previous step's tokens or null →
+     * this step's tokens or null), each step's tokens read ({@code read}) once the next is enqueued.
+     */
+    private static double chain(Backend be, int rows, int steps, boolean read,
+            java.util.function.UnaryOperator<Tensor> launch) {
+        be.synchronize();
+        java.lang.foreign.MemorySegment host = java.lang.foreign.Arena.ofAuto().allocate(4L * rows);
+        Tensor prev = null;
+        dev.jvllm.api.PendingRead pending = null;
+        long t0 = System.nanoTime();
+        for (int i = 0; i < steps; i++) {
+            Tensor tokens = launch.apply(prev);
+            dev.jvllm.api.PendingRead next = read && tokens != null ? be.readLater(tokens) : null;
+            if (pending != null) {
+                pending.await(host);
+            }
+            if (prev != null) {
+                prev.close();
+            }
+            prev = tokens;
+            pending = next;
+        }
+        if (pending != null) {
+            pending.await(host);
+        }
+        if (prev != null) {
+            prev.close();
+        }
+        be.synchronize();
+        return (System.nanoTime() - t0) / 1e6 / steps;
     }
 
     private static void stepOnce(ModelRunner r, Backend be, List<ModelRunner.Chunk> step) {

@@ -1,9 +1,12 @@
 package dev.jvllm.engine.core;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
+import dev.jvllm.api.DType;
 import dev.jvllm.api.Tensor;
 import dev.jvllm.api.Tensors;
+import dev.jvllm.api.ops.Argmax;
 import dev.jvllm.models.CausalLM;
 import java.util.ArrayList;
 import java.util.List;
@@ -111,6 +114,29 @@ final class RunnerScript {
                     + (DecodeGraphs.isDecode(steps.get(i)) ? ", decode" : "") + ")";
             assertEquals(e.length, a.length, name);
             check.compare(name, e, a);
+        }
+    }
+
+    /**
+     * Runs every step on both runners; at each decode step {@code actual}'s {@link ModelRunner#executeGreedy}
+     * gives the argmax of {@code expected}'s logits (other steps run as usual on both).
+     */
+    void compareGreedy(ModelRunner expected, ModelRunner actual) {
+        for (int i = 0; i < steps.size(); i++) {
+            List<ModelRunner.Chunk> step = steps.get(i);
+            if (!DecodeGraphs.isDecode(step)) {
+                logits(expected, step);
+                logits(actual, step);
+                continue;
+            }
+            int[] want;
+            try (Tensor l = expected.execute(step); Tensor ids = l.backend().allocate(DType.I32, l.dim(0))) {
+                l.backend().argmax(new Argmax(l, ids));
+                want = Tensors.toInts(ids);
+            }
+            try (Tensor got = actual.executeGreedy(step, null)) {
+                assertArrayEquals(want, Tensors.toInts(got), "step " + i + " (" + step.size() + " decodes)");
+            }
         }
     }
 
