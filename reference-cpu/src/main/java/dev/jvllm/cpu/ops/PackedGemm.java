@@ -23,8 +23,10 @@ import jdk.incubator.vector.FloatVector;
  *   <li>A (x', all rows, once per call): blocks of XB rows, {@code ap[blk][j][m][i] = x'[blk*XB + i, j + m*L]}
  *       (rows past T are zeros); the tail columns k &ge; kv stay row-major in {@code xTail[t][k - kv]};</li>
  *   <li>W (one panel of NR output columns at a time, by the task that owns it):
- *       {@code bp[j][m][c] = W[n0 + c, j + m*L]}, then the tail {@code bp[kv + q][c] = W[n0 + c, kv + q]}
- *       (columns past N are zeros). Any weight format, dequantized row by row ({@link LinearDequant#row}).</li>
+ *       {@code bp[j][m][c] = W[n0 + c, j + m*L]} at {@code j*laneStride + m*NR + c} ({@link #laneStride}),
+ *       then the tail {@code bp[kv + q][c] = W[n0 + c, kv + q]} at {@code L*laneStride + q*NR + c}
+ *       (columns past N are zeros). Any weight format, dequantized row by row ({@link LinearDequant#row})
+ *       into rows {@link #rowStride} apart.</li>
  * </ul>
  * Both are L x L block transposes. Per W element packed, a task does 2·T flops (the panel serves
  * every row of its T-range), per x element 2·N.
@@ -82,18 +84,19 @@ final class PackedGemm {
     private static void packA(Linear a, int blk, int tRows, int k, int kv, boolean paired, float[] ap,
             float[] xTail) {
         Scratch s = Scratch.get(k);
-        float[] rows = s.rows; // x'[blk*XB + i, :] at i*k; rows past T are zeros
+        int rs = rowStride(k);
+        float[] rows = s.rows; // x'[blk*XB + i, :] at i*rs; rows past T are zeros
         int tail = k - kv;
         for (int i = 0; i < XB; i++) {
             int t = blk * XB + i;
             if (t < tRows) {
-                LinearKernel.activationRow(a, t, rows, i * k);
+                LinearKernel.activationRow(a, t, rows, i * rs);
                 if (paired) {
-                    GemmF32.pairUp(rows, i * k, kv);
+                    GemmF32.pairUp(rows, i * rs, kv);
                 }
-                System.arraycopy(rows, i * k + kv, xTail, t * tail, tail);
+                System.arraycopy(rows, i * rs + kv, xTail, t * tail, tail);
             } else {
-                Arrays.fill(rows, i * k, (i + 1) * k, 0f);
+                Arrays.fill(rows, i * rs, i * rs + k, 0f);
             }
         }
         int steps = kv / L;
@@ -102,13 +105,36 @@ final class PackedGemm {
         for (int m = 0; m < steps; m++) {
             for (int i0 = 0; i0 < XB; i0 += L) {
                 // rows i0..i0+L at columns m*L + j  ->  ap[base + (j*steps + m)*XB + i0 + i]
-                GemmF32.transpose(rows, i0 * k + m * L, k, ap, base + m * XB + i0, steps * XB, scratch);
+                GemmF32.transpose(rows, i0 * rs + m * L, rs, ap, base + m * XB + i0, steps * XB, scratch);
             }
         }
     }
 
     /**
-     * A thread's working buffers, kept between calls (a W panel is 192·K bytes: allocating it per
+     * The stride of the rows the transposes read: K plus one cache line, so that the L rows of a
+     * transpose do not all map to one L1 set, as rows 8 or 32 KiB apart (K = 2048, 8192) did
+     * (docs/performance.md, tenth pass).
+     */
+    private static int rowStride(int k) {
+        return k + 64 / Float.BYTES;
+    }
+
+    /**
+     * The distance of lane j + 1's steps from lane j's in a packed panel: its steps' NR columns plus
+     * one cache line, so that a transpose's L stores (one per lane) do not all map to one L1 set (at
+     * K = 2048 and 8192 the lanes were a multiple of 4 KiB apart).
+     */
+    private static int laneStride(int kv) {
+        return kv / L * NR + 64 / Float.BYTES;
+    }
+
+    /** Floats a packed panel of K columns takes at most: L lanes, then the tail's K − kv (&lt; 2L) steps of NR columns. */
+    private static int panelLength(int k) {
+        return L * laneStride(k) + 2 * L * NR;
+    }
+
+    /**
+     * A thread's working buffers, kept between calls (a W panel is 4·NR·K bytes: allocating it per
      * task would be most of a small call's garbage) and grown to the largest K seen.
      */
     private static final class Scratch {
@@ -122,9 +148,11 @@ final class PackedGemm {
 
         static Scratch get(int k) {
             Scratch s = OF_THREAD.get();
-            if (s.bp.length < k * NR) {
-                s.rows = new float[Math.max(L, XB) * k];
-                s.bp = new float[k * NR];
+            if (s.rows.length < Math.max(L, XB) * rowStride(k)) {
+                s.rows = new float[Math.max(L, XB) * rowStride(k)];
+            }
+            if (s.bp.length < panelLength(k)) {
+                s.bp = new float[panelLength(k)];
             }
             return s;
         }
@@ -134,7 +162,7 @@ final class PackedGemm {
     private static final class Task {
         final LinearDequant w;
         final boolean paired;
-        final int k, kv, steps, n;
+        final int k, kv, steps, laneStride, n;
         final float[] ap, xTail, bias;
         final LinearSimd.Out out;
         final float[] bp, wRows, tile, row, scratch;
@@ -147,6 +175,7 @@ final class PackedGemm {
             this.k = k;
             this.kv = kv;
             this.steps = kv / L;
+            this.laneStride = laneStride(kv);
             this.n = n;
             this.ap = ap;
             this.xTail = xTail;
@@ -173,23 +202,24 @@ final class PackedGemm {
         /** bp = W rows [c0, c0 + NR) packed (rows past N are zeros). */
         private void packW(int c0) {
             int tail = k - kv;
+            int rs = rowStride(k);
             for (int v = 0; v < NV; v++) {
                 for (int i = 0; i < L; i++) {
                     int r = c0 + v * L + i;
                     if (r >= n) {
-                        Arrays.fill(wRows, i * k, (i + 1) * k, 0f);
+                        Arrays.fill(wRows, i * rs, i * rs + k, 0f);
                     } else if (paired) {
-                        ((LinearDequant.Dense) w).pairedRow(r, wRows, i * k, kv);
+                        ((LinearDequant.Dense) w).pairedRow(r, wRows, i * rs, kv);
                     } else {
-                        w.row(r, wRows, i * k);
+                        w.row(r, wRows, i * rs);
                     }
                 }
                 for (int m = 0; m < steps; m++) {
-                    GemmF32.transpose(wRows, m * L, k, bp, m * NR + v * L, steps * NR, scratch);
+                    GemmF32.transpose(wRows, m * L, rs, bp, m * NR + v * L, laneStride, scratch);
                 }
                 for (int q = 0; q < tail; q++) {
                     for (int i = 0; i < L; i++) {
-                        bp[(kv + q) * NR + v * L + i] = wRows[i * k + kv + q];
+                        bp[L * laneStride + q * NR + v * L + i] = wRows[i * rs + kv + q];
                     }
                 }
             }
@@ -209,7 +239,7 @@ final class PackedGemm {
                         int t = tb + g * MR;
                         int blk = t / XB;
                         int a0 = blk * XB * kv + (j * steps + s0) * XB + (t - blk * XB);
-                        GemmF32.kernel(ap, a0, bp, (j * steps + s0) * NR, n1, dst, g * MR * NR, s0 > 0);
+                        GemmF32.kernel(ap, a0, bp, j * laneStride + s0 * NR, n1, dst, g * MR * NR, s0 > 0);
                     }
                 }
                 if (ones > 0) {
@@ -224,7 +254,7 @@ final class PackedGemm {
                 for (int v = 0; v < NV; v++) {
                     FloatVector acc = FloatVector.fromArray(F, sum, s0 + v * L);
                     for (int q = 0; q < tail; q++) {
-                        acc = FloatVector.broadcast(F, xTail[t * tail + q]).fma(FloatVector.fromArray(F, bp, (kv + q) * NR
+                        acc = FloatVector.broadcast(F, xTail[t * tail + q]).fma(FloatVector.fromArray(F, bp, L * laneStride + q * NR
                                 + v * L), acc);
                     }
                     acc.add(FloatVector.fromArray(F, bias, c0 + v * L)).intoArray(row, v * L);
