@@ -552,9 +552,10 @@ __device__ __forceinline__ void cache_load8(const char* p, int c, int D, bool ve
 // The DW warps' (m, l, acc) are combined in shared memory at the end; with splits > 1 each split
 // writes its combined (m, l, acc) for attn_merge, the flash form's layout. Block (numSeqs, 0, 0), one
 // past the sequences' blocks, validates the metadata and writes the zeros of rows that belong to no
-// sequence (the decode form replaces attn_zero_padding); the other blocks (numSeqs, y, z) do nothing. A whole tile of 32 keys is one memory latency per lane instead of
-// the flash form's 8-key tiles walked by one block with two barriers each (decodes ran 21 µs per
-// layer at 192 keys on an H200 with the flash form; docs/performance.md).
+// sequence (the decode form replaces attn_zero_padding); the other blocks (numSeqs, y, z) do nothing.
+// A whole tile of 32 keys is one memory latency per lane instead of the flash form's 8-key tiles
+// walked by one block with two barriers each (decodes ran 21 µs per layer at 192 keys on an H200 with
+// the flash form; docs/performance.md).
 template <int CT, int G>
 __device__ void decode(View q, View kCache, View vCache, View out, const int* qStart, const int* seqLens,
         const int* blockTables, long long tableStride, int numSeqs, int tokens, int numHeads, int numKvHeads,

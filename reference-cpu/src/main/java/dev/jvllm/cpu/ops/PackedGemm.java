@@ -139,7 +139,7 @@ final class PackedGemm {
      */
     private static final class Scratch {
         private static final ThreadLocal<Scratch> OF_THREAD = ThreadLocal.withInitial(Scratch::new);
-        float[] rows = new float[0]; // L (W) or XB (x) rows of K, f32: the source of the transposes
+        float[] rows = new float[0]; // L (W) or XB (x) rows of K, rowStride(K) apart, f32: the source of the transposes
         float[] bp = new float[0]; // a packed panel: [j][m][NR] then [tail][NR]
         final float[][] stack = new float[LOG_L + 1][T_BLOCK * NR]; // level l: sums of 2^l lanes, [row][NR]
         final float[] tile = new float[T_BLOCK * NR]; // the current lane's sums, [row][NR]
