@@ -1,4 +1,5 @@
 // Data movement: cast, fill, gather_rows (copy needs no kernel: cuMemcpy2DAsync). See DataKernels.java.
+// And data_copy_out, a started read's copy into mapped host memory (Gpu.downloadLater).
 #include "common.cuh"
 
 // dst[r, c] = (dst.dt) src[r, c]; rows x cols, both F32/F16/BF16 (dst also F8_E4M3).
@@ -35,5 +36,23 @@ extern "C" __global__ void data_gather_rows(View src, const int* indices, View d
             continue;
         }
         copy_elem(at(dst, i, c), at(src, idx, c), size);
+    }
+}
+
+// A started read (Gpu.downloadLater): `bytes` device bytes at src and the 16-byte error word into
+// pinned host memory mapped into the device (dst; the word at dst + errOffset). One block of stores
+// instead of two copy-engine transfers, each of which held the stream for its round trip over the bus.
+// Launched after the ops whose results it reads (no dependent launch), so every error is in the word.
+extern "C" __global__ void data_copy_out(const unsigned char* src, long long bytes, const uint4* err,
+        unsigned char* dst, long long errOffset) {
+    const long long words = ((reinterpret_cast<unsigned long long>(src) & 15) == 0) ? bytes / 16 : 0;
+    for (long long i = threadIdx.x; i < words; i += blockDim.x) {
+        reinterpret_cast<uint4*>(dst)[i] = reinterpret_cast<const uint4*>(src)[i];
+    }
+    for (long long i = 16 * words + threadIdx.x; i < bytes; i += blockDim.x) {
+        dst[i] = src[i];
+    }
+    if (threadIdx.x == 0) {
+        *reinterpret_cast<uint4*>(dst + errOffset) = *err;
     }
 }

@@ -12,11 +12,11 @@ import java.lang.foreign.MemorySegment;
  * op and the values: {@link #fetch} enqueues a copy of the word into pinned host memory before the
  * stream is drained, {@link #raiseIfAny} reads it afterwards.
  *
- * <p>A read started without waiting ({@code Gpu.downloadLater}) copies the word into its own pinned
- * slot instead, since it may land after other reads were raised. Each copy remembers how many errors
- * had been raised when it was enqueued: raising one clears the word, but only in stream order, so a
- * copy enqueued before that clear can still show the error already raised (nothing newer: the first
- * error stays until cleared). Such a copy raises nothing.
+ * <p>A read started without waiting ({@code Gpu.downloadLater}) has a kernel store the word into
+ * its own pinned slot instead, since it may land after other reads were raised. Each copy remembers
+ * how many errors had been raised when it was enqueued: raising one clears the word, but only in
+ * stream order, so a copy enqueued before that clear can still show the error already raised
+ * (nothing newer: the first error stays until cleared). Such a copy raises nothing.
  *
  * <p>Layout: {@code [code, a, b, c]}; {@code code = (OpKind ordinal + 1) << 8 | detail} (see
  * {@link #code}); the first error wins until it is raised (common.cuh {@code report_error}).
@@ -57,7 +57,8 @@ final class DeviceErrors {
 
     /** Enqueues the copy of the word to the host; call before draining the stream. */
     void fetch(MemorySegment stream) {
-        hostFetchedAt = fetch(host, stream);
+        Driver.copyDtoHAsync(host, device, BYTES, stream);
+        hostFetchedAt = raised;
     }
 
     /** Call after the stream drained (behind {@link #fetch}): throws the first reported error, and clears it. */
@@ -65,18 +66,18 @@ final class DeviceErrors {
         raiseIfAny(host, hostFetchedAt, stream, describer);
     }
 
-    /** The bytes a copy of the word takes ({@link #fetch(MemorySegment, MemorySegment)}). */
-    static long bytes() {
-        return BYTES;
+    /**
+     * The generation of a copy of the word enqueued now by other means (a kernel's store into a
+     * read's slot): give it to {@link #raiseIfAny(MemorySegment, long, MemorySegment, Describer)} with
+     * that copy.
+     */
+    long generation() {
+        return raised;
     }
 
-    /**
-     * Enqueues a copy of the word into {@code dst} ({@link #bytes} of pinned memory) and returns the
-     * generation to give {@link #raiseIfAny(MemorySegment, long, MemorySegment, Describer)} with it.
-     */
-    long fetch(MemorySegment dst, MemorySegment stream) {
-        Driver.copyDtoHAsync(dst, device, BYTES, stream);
-        return raised;
+    /** The bytes a copy of the word takes. */
+    static long bytes() {
+        return BYTES;
     }
 
     /**

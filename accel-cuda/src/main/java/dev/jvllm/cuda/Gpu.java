@@ -269,10 +269,11 @@ final class Gpu implements AutoCloseable {
     static final long LATER_MAX_BYTES = 64 << 10;
 
     /**
-     * A pinned buffer and the event that says its copy arrived: one read in flight. The buffer holds
-     * the data, then (at {@link #LATER_MAX_BYTES}) the slot's copy of the error word.
+     * A pinned buffer mapped into the device ({@code mapped}: its device address) and the event that
+     * says its copy arrived: one read in flight. The buffer holds the data, then (at {@link
+     * #LATER_MAX_BYTES}) the slot's copy of the error word.
      */
-    private record LaterSlot(MemorySegment buffer, MemorySegment arrived) {
+    private record LaterSlot(MemorySegment buffer, long mapped, MemorySegment arrived) {
         MemorySegment errorCopy() {
             return buffer.asSlice(LATER_MAX_BYTES, DeviceErrors.bytes());
         }
@@ -282,8 +283,9 @@ final class Gpu implements AutoCloseable {
     private final java.util.List<LaterSlot> allLaterSlots = new java.util.ArrayList<>();
 
     /**
-     * Enqueues the error word's copy and the copy of {@code bytes} (1 to {@link #LATER_MAX_BYTES})
-     * contiguous device bytes at {@code base} into a pinned slot, and returns without waiting;
+     * Enqueues the copy of {@code bytes} (1 to {@link #LATER_MAX_BYTES}) contiguous device bytes at
+     * {@code base} and of the error word into a pinned slot (data.cu {@code data_copy_out}), and
+     * returns without waiting;
      * {@link dev.jvllm.api.PendingRead#await} waits for that copy alone (ops enqueued later do not
      * delay it), then raises any reported error as {@link #synchronize} would.
      */
@@ -294,12 +296,16 @@ final class Gpu implements AutoCloseable {
         makeCurrent();
         LaterSlot slot = laterSlots.pollFirst();
         if (slot == null) {
-            slot = new LaterSlot(Driver.hostAlloc(LATER_MAX_BYTES + DeviceErrors.bytes(), Driver.MEMHOSTALLOC_PORTABLE),
-                    Driver.eventCreate(Driver.EVENT_DISABLE_TIMING));
+            MemorySegment buffer = Driver.hostAlloc(LATER_MAX_BYTES + DeviceErrors.bytes(),
+                    Driver.MEMHOSTALLOC_PORTABLE | Driver.MEMHOSTALLOC_DEVICEMAP);
+            slot = new LaterSlot(buffer, Driver.hostDevicePointer(buffer), Driver.eventCreate(Driver.EVENT_DISABLE_TIMING));
             allLaterSlots.add(slot);
         }
-        long fetchedAt = errors.fetch(slot.errorCopy(), stream);
-        Driver.copyDtoHAsync(slot.buffer, base, bytes, stream);
+        // one kernel's stores into the mapped slot: two copy-engine transfers (the error word's and the
+        // data's) held the stream ~8 µs longer between two async decode steps (docs/performance.md run 18)
+        long fetchedAt = errors.generation();
+        kernel("data_copy_out").grid(1).block(256).ptr(base).i64(bytes).ptr(errors.devicePointer())
+                .ptr(slot.mapped).i64(LATER_MAX_BYTES).launch();
         Driver.eventRecord(slot.arrived, stream);
         LaterSlot s = slot;
         return new dev.jvllm.api.PendingRead() {

@@ -153,6 +153,17 @@ class CudaBackendTest extends CudaDeviceTest {
         later.await(got);
         assertArrayEquals(v, got.toArray(java.lang.foreign.ValueLayout.JAVA_FLOAT));
         assertThrows(IllegalStateException.class, () -> later.await(got), "awaited once");
+        // the copy kernel's word loop (16-byte aligned start) and byte loop (any other), up to the slot's size
+        float[] big = random(16384, 6);
+        try (Tensor t = Tensors.fromFloats(cuda, DType.F32, big, 16384)) {
+            for (int[] range : new int[][] {{0, 16384}, {1, 16383}, {3, 5}, {4, 1}, {16383, 1}}) {
+                PendingRead r = cuda.readLater(t.slice(range[0], range[1]));
+                MemorySegment s = java.lang.foreign.Arena.ofAuto().allocate(4L * range[1]);
+                r.await(s);
+                assertArrayEquals(java.util.Arrays.copyOfRange(big, range[0], range[0] + range[1]),
+                        s.toArray(java.lang.foreign.ValueLayout.JAVA_FLOAT), "elements " + range[0] + " + " + range[1]);
+            }
+        }
         float[] m = random(12, 5);
         try (Tensor t = Tensors.fromFloats(cuda, DType.F32, m, 3, 4)) {
             PendingRead strided = cuda.readLater(t.narrowLast(1, 2)); // columns 1..2 of each row

@@ -64,6 +64,13 @@ class CudaDecodeGraphsTest {
                 assertNull(graphs.graphsOffReason());
                 assertEquals(4, graphs.capturedShapes(), "greedy shapes of batch buckets 1, 2, 4 and 8");
             }
+            try (ModelRunner padded = RunnerScript.runner(model, DecodeGraphs.Mode.PADDED_EAGER);
+                    ModelRunner graphs = RunnerScript.runner(model, DecodeGraphs.Mode.GRAPHS)) {
+                int chained = script.compareChainedGreedy(padded, graphs); // ids from the step before, on the device
+                assertTrue(chained >= 10, chained + " chained steps");
+                // a replay's argmax wrote the next step's ids into its metadata: no copy between them
+                assertTrue(graphs.graphs().idsInPlace() >= 4, graphs.graphs().idsInPlace() + " steps with ids in place");
+            }
         } catch (UnsupportedOperationException e) {
             Assumptions.abort("cuda cannot run " + arch + " yet: " + e.getMessage());
         }

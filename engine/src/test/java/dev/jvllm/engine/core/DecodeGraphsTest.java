@@ -120,6 +120,10 @@ class DecodeGraphsTest {
                     ModelRunner greedy = RunnerScript.runner(model, mode)) {
                 RunnerScript.of(arch.hashCode(), stateful).compareGreedy(logits, greedy);
             }
+            try (ModelRunner logits = RunnerScript.runner(model, mode);
+                    ModelRunner greedy = RunnerScript.runner(model, mode)) { // ids from the step before, on the device
+                assertTrue(RunnerScript.of(arch.hashCode(), stateful).compareChainedGreedy(logits, greedy) >= 10);
+            }
         }
         try (ModelRunner r = RunnerScript.runner(model, DecodeGraphs.Mode.EAGER)) {
             assertThrows(IllegalArgumentException.class, () -> r.executeGreedy(List.of(new ModelRunner.Chunk(

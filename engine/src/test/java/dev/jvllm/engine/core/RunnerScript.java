@@ -140,6 +140,76 @@ final class RunnerScript {
         }
     }
 
+    /**
+     * {@link #compareGreedy} as async scheduling chains steps: a decode step of the same sequences as
+     * the decode step before it, each one position on, takes that step's tokens as its ids, on the
+     * device for {@code actual} ({@link ModelRunner#executeGreedy} with the previous tokens tensor,
+     * the chunks' own ids placeholders) and from the host for {@code expected}. Returns how many
+     * steps ran chained.
+     */
+    int compareChainedGreedy(ModelRunner expected, ModelRunner actual) {
+        int chained = 0;
+        Tensor prev = null;
+        int[] prevIds = null;
+        List<ModelRunner.Chunk> prevStep = null;
+        try {
+            for (int i = 0; i < steps.size(); i++) {
+                List<ModelRunner.Chunk> step = steps.get(i);
+                if (!DecodeGraphs.isDecode(step)) {
+                    logits(expected, step);
+                    logits(actual, step);
+                    prevStep = null;
+                    continue;
+                }
+                boolean chain = prevStep != null && follows(prevStep, step);
+                List<ModelRunner.Chunk> hostStep = chain ? withIds(step, prevIds) : step;
+                int[] want;
+                try (Tensor l = expected.execute(hostStep); Tensor ids = l.backend().allocate(DType.I32, l.dim(0))) {
+                    l.backend().argmax(new Argmax(l, ids));
+                    want = Tensors.toInts(ids);
+                }
+                Tensor got = actual.executeGreedy(chain ? withIds(step, new int[step.size()]) : step, chain ? prev : null);
+                if (prev != null) {
+                    prev.close();
+                }
+                prev = got;
+                assertArrayEquals(want, Tensors.toInts(got), "step " + i + " (" + step.size() + " decodes"
+                        + (chain ? ", ids from the step before" : "") + ")");
+                chained += chain ? 1 : 0;
+                prevIds = want;
+                prevStep = step;
+            }
+        } finally {
+            if (prev != null) {
+                prev.close();
+            }
+        }
+        return chained;
+    }
+
+    /** Whether {@code next} decodes the sequences of {@code prev}, in order, each one position on. */
+    private static boolean follows(List<ModelRunner.Chunk> prev, List<ModelRunner.Chunk> next) {
+        if (prev.size() != next.size()) {
+            return false;
+        }
+        for (int i = 0; i < prev.size(); i++) {
+            if (next.get(i).start() != prev.get(i).start() + 1
+                    || !java.util.Arrays.equals(next.get(i).blockTable(), prev.get(i).blockTable())) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private static List<ModelRunner.Chunk> withIds(List<ModelRunner.Chunk> step, int[] ids) {
+        List<ModelRunner.Chunk> out = new ArrayList<>();
+        for (int i = 0; i < step.size(); i++) {
+            ModelRunner.Chunk c = step.get(i);
+            out.add(new ModelRunner.Chunk(new int[] {ids[i]}, c.start(), c.blockTable(), c.stateSlot(), c.logitRows()));
+        }
+        return out;
+    }
+
     private static float[] logits(ModelRunner r, List<ModelRunner.Chunk> step) {
         try (Tensor t = r.execute(step)) {
             return Tensors.toFloats(t);
