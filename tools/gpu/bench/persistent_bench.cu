@@ -8,10 +8,11 @@
 // gemv1::gemv_over, the kernel's body for a virtual block index and grid with the stage's wait in place
 // of its pdl_begin(); outputs are checked bit for bit against (a). Every variant
 // is timed by graph replay; every projection of a step has its own weights (2077 MB, past the L2).
-// Also: four grid-barrier implementations (FLAVOR, see GridBar), the views' dtype fixed at compile time
-// (SLIM), the same stages with no barrier at all (MODE 2: wrong outputs, the floor under any barrier),
-// the norms folded into the next GEMV's staging of x, and empty boundaries (an empty PDL kernel or an
-// empty stage after each GEMV; 130 empty kernels against 130 barriers with no work).
+// Also: five grid-barrier implementations (FLAVOR, see GridBar; 4: per-block flags), the views' dtype
+// fixed at compile time (SLIM), the same stages with no barrier at all (MODE 2: wrong outputs, the
+// floor under any barrier), the norms folded into the next GEMV's staging of x, and empty boundaries
+// (an empty PDL kernel or an empty stage after each GEMV; 130 empty kernels against 130 barriers with
+// no work).
 // A development tool; no Java needed:
 //
 //   nvcc -O3 -std=c++17 -gencode arch=compute_90a,code=sm_90a -I accel-cuda/src/main/cuda \
@@ -46,7 +47,10 @@
 // counts barriers itself from the counter's value at the kernel's start, a multiple of the grid then
 // up to the arrivals at the first barrier). FLAVOR 3: atom.add.acq_rel.gpu; the last to arrive stores
 // the generation with st.release.gpu in a word 128 bytes away, which the others poll (so the polls do
-// not hit the line the arrivals add to).
+// not hit the line the arrivals add to). FLAVOR 4: no shared counter: each block has a word of its own
+// (ctr[64 + block]) into which thread 0 stores its barrier count (st.release.gpu), and warp 0 polls
+// every block's word, its grid / 32 relaxed loads per lane in flight at once, until all reached the
+// count, then one fence.acq_rel.gpu (no read-modify-write that 264 blocks serialize on).
 __device__ __forceinline__ unsigned long long ld_acquire_u64(const unsigned long long* p) {
     unsigned long long v;
     asm volatile("ld.acquire.gpu.global.u64 %0, [%1];" : "=l"(v) : "l"(p) : "memory");
@@ -73,6 +77,14 @@ __device__ __forceinline__ void st_release_u64(unsigned long long* p, unsigned l
     asm volatile("st.release.gpu.global.u64 [%0], %1;" ::"l"(p), "l"(v) : "memory");
 }
 
+__device__ __forceinline__ unsigned long long ld_relaxed_u64(const unsigned long long* p) {
+    unsigned long long v;
+    asm volatile("ld.relaxed.gpu.global.u64 %0, [%1];" : "=l"(v) : "l"(p) : "memory");
+    return v;
+}
+
+constexpr int FLAG_MAX_PER_LANE = 16;  // FLAVOR 4: grids of up to 512 blocks
+
 template <int FLAVOR>
 struct GridBar {
     unsigned long long* ctr;    // FLAVOR 3: ctr[16] is the generation word
@@ -81,6 +93,9 @@ struct GridBar {
         if (FLAVOR == 2 && threadIdx.x == 0) {
             const unsigned long long v = ld_acquire_u64(ctr);
             target = v - v % gridDim.x;
+        }
+        if (FLAVOR == 4) {  // every block's word is the same between launches
+            target = ld_acquire_u64(ctr + 64 + blockIdx.x);
         }
     }
     __device__ __forceinline__ void arrive() {
@@ -97,6 +112,8 @@ struct GridBar {
             } else if (FLAVOR == 2) {
                 red_add_release_u64(ctr, 1ULL);
                 target += g;
+            } else if (FLAVOR == 4) {
+                st_release_u64(ctr + 64 + blockIdx.x, target + 1);
             } else {
                 const unsigned long long old = atom_add_acq_rel_u64(ctr, 1ULL);
                 target = old / g + 1;
@@ -107,6 +124,29 @@ struct GridBar {
         }
     }
     __device__ __forceinline__ void wait() {
+        if (FLAVOR == 4) {
+            target += 1;  // every thread's copy
+            if (threadIdx.x < 32) {
+                const unsigned long long* flags = ctr + 64;
+                bool done;
+                do {
+                    unsigned long long v[FLAG_MAX_PER_LANE];
+#pragma unroll
+                    for (int j = 0; j < FLAG_MAX_PER_LANE; j++) {
+                        const int b = threadIdx.x + 32 * j;
+                        v[j] = b < (int) gridDim.x ? ld_relaxed_u64(flags + b) : target;
+                    }
+                    done = true;
+#pragma unroll
+                    for (int j = 0; j < FLAG_MAX_PER_LANE; j++) {
+                        done &= v[j] >= target;
+                    }
+                } while (!__all_sync(0xFFFFFFFFu, done));
+                asm volatile("fence.acq_rel.gpu;" ::: "memory");
+            }
+            __syncthreads();
+            return;
+        }
         if (threadIdx.x == 0) {
             const unsigned long long* w = FLAVOR == 3 ? ctr + 16 : ctr;
             while (ld_acquire_u64(w) < target) {
@@ -377,12 +417,14 @@ int main(int argc, char** argv) {
                         (void*) persist<1, 0, 3, 1>, (void*) persist<2, 0, 0, 1>, (void*) persist<0, 1, 0, 1>,
                         (void*) persist<1, 1, 0, 1>, (void*) persist<1, 1, 1, 1>, (void*) persist<1, 1, 2, 1>,
                         (void*) persist<1, 1, 3, 1>, (void*) persist<2, 1, 0, 1>, (void*) barriers_only<0>,
-                        (void*) barriers_only<1>, (void*) barriers_only<2>, (void*) barriers_only<3>};
+                        (void*) barriers_only<1>, (void*) barriers_only<2>, (void*) barriers_only<3>,
+                        (void*) persist<1, 0, 4, 1>, (void*) persist<1, 1, 4, 1>, (void*) barriers_only<4>};
     const char* pnames[] = {"persist<0,0,0,0>", "persist<1,0,0,0>", "persist<0,0,0,1>", "persist<1,0,0,1>",
                             "persist<1,0,1,1>", "persist<1,0,2,1>", "persist<1,0,3,1>", "persist<2,0,0,1>",
                             "persist<0,1,0,1>", "persist<1,1,0,1>", "persist<1,1,1,1>", "persist<1,1,2,1>",
                             "persist<1,1,3,1>", "persist<2,1,0,1>", "barriers_only<0>", "barriers_only<1>",
-                            "barriers_only<2>", "barriers_only<3>"};
+                            "barriers_only<2>", "barriers_only<3>", "persist<1,0,4,1>", "persist<1,1,4,1>",
+                            "barriers_only<4>"};
     int pi = 0;
     int perSm = 2;
     for (void* f : pkernels) {
@@ -494,9 +536,9 @@ int main(int argc, char** argv) {
     unsigned* sink;
     CK(cudaMalloc(&sink, 4));
     unsigned long long* ctrs;
-    const int NCTR = 64;  // 256 bytes apart (FLAVOR 3 uses word 16 of its own)
-    CK(cudaMalloc(&ctrs, NCTR * 256));
-    CK(cudaMemset(ctrs, 0, NCTR * 256));
+    const int NCTR = 64;  // 4 KiB apart (FLAVOR 3 uses word 16 of its own, FLAVOR 4 words 64 + block)
+    CK(cudaMalloc(&ctrs, NCTR * 4096));
+    CK(cudaMemset(ctrs, 0, NCTR * 4096));
     int nextCtr = 0;
     cudaEvent_t e0, e1;
     CK(cudaEventCreate(&e0));
@@ -628,7 +670,7 @@ int main(int argc, char** argv) {
         return cudaLaunchKernelExC(&c, p.f, args);
     };
     auto make_p = [&](void* f, std::pair<PStage*, int> tab, int count = 0) {
-        PLaunch p{f, tab.first, tab.second, ctrs + 32 * nextCtr++, count, nullptr};
+        PLaunch p{f, tab.first, tab.second, ctrs + 512 * nextCtr++, count, nullptr};
         if (coopGraph) {
             cudaGraph_t g;
             CK(cudaStreamBeginCapture(st, cudaStreamCaptureModeGlobal));
@@ -698,6 +740,7 @@ int main(int argc, char** argv) {
     V.push_back(pvariant("cS1 as cS, barrier flavor 1", (void*) persist<1, 0, 1, 1>, tabG0, 'G'));
     V.push_back(pvariant("cS2 as cS, barrier flavor 2", (void*) persist<1, 0, 2, 1>, tabG0, 'G'));
     V.push_back(pvariant("cS3 as cS, barrier flavor 3", (void*) persist<1, 0, 3, 1>, tabG0, 'G'));
+    V.push_back(pvariant("cS4 as cS, barrier flavor 4 (flags)", (void*) persist<1, 0, 4, 1>, tabG0, 'G'));
     V.push_back(pvariant("cS1p2 cS1, 2 batches prefetched to L2 before the wait", (void*) persist<1, 0, 1, 1, 2>, tabG0, 'G'));
     V.push_back(pvariant("cS1p4 cS1, 4 batches prefetched", (void*) persist<1, 0, 1, 1, 4>, tabG0, 'G'));
     V.push_back(pvariant("cS1p8 cS1, 8 batches prefetched", (void*) persist<1, 0, 1, 1, 8>, tabG0, 'G'));
@@ -710,6 +753,7 @@ int main(int argc, char** argv) {
     V.push_back(pvariant("c+1 c+, barrier flavor 1", (void*) persist<1, 1, 1, 1>, tabGN, 'N'));
     V.push_back(pvariant("c+2 c+, barrier flavor 2", (void*) persist<1, 1, 2, 1>, tabGN, 'N'));
     V.push_back(pvariant("c+3 c+, barrier flavor 3", (void*) persist<1, 1, 3, 1>, tabGN, 'N'));
+    V.push_back(pvariant("c+4 c+, barrier flavor 4 (flags)", (void*) persist<1, 1, 4, 1>, tabGN, 'N'));
     V.push_back(gvariant("dA step-like 65 GEMV + 65 norms, PDL chain", pdl_graph(dops), 'Q'));
     V.push_back(gvariant("dU dA, every launch the one_function kernel", one_graph(dops), 'D'));
     V.push_back(pvariant("dB same, persistent, 130 stages, wait then load", (void*) persist<0, 1, 0, 1>, tabDS, 'D'));
@@ -717,15 +761,18 @@ int main(int argc, char** argv) {
     V.push_back(pvariant("dC1 dC, barrier flavor 1", (void*) persist<1, 1, 1, 1>, tabDS, 'D'));
     V.push_back(pvariant("dC2 dC, barrier flavor 2", (void*) persist<1, 1, 2, 1>, tabDS, 'D'));
     V.push_back(pvariant("dC3 dC, barrier flavor 3", (void*) persist<1, 1, 3, 1>, tabDS, 'D'));
+    V.push_back(pvariant("dC4 dC, barrier flavor 4 (flags)", (void*) persist<1, 1, 4, 1>, tabDS, 'D'));
     V.push_back(pvariant("dCN dC, no barriers (timing only)", (void*) persist<2, 1, 0, 1>, tabDS, 'T'));
     V.push_back(pvariant("dF same, persistent, norms folded in 65 stages", (void*) persist<1, 1, 0, 1>, tabDF, 'D'));
     V.push_back(pvariant("dF1 dF, barrier flavor 1", (void*) persist<1, 1, 1, 1>, tabDF, 'D'));
     V.push_back(pvariant("dF2 dF, barrier flavor 2", (void*) persist<1, 1, 2, 1>, tabDF, 'D'));
     V.push_back(pvariant("dF3 dF, barrier flavor 3", (void*) persist<1, 1, 3, 1>, tabDF, 'D'));
+    V.push_back(pvariant("dF4 dF, barrier flavor 4 (flags)", (void*) persist<1, 1, 4, 1>, tabDF, 'D'));
     V.push_back(pvariant("dFN dF, no barriers (timing only)", (void*) persist<2, 1, 0, 1>, tabDF, 'T'));
     V.push_back(pvariant("dM same, 81 stages: N1/N2 folded, rot+attn 1 stage", (void*) persist<1, 1, 0, 1>, tabDM, 'D'));
     V.push_back(pvariant("dM1 dM, barrier flavor 1", (void*) persist<1, 1, 1, 1>, tabDM, 'D'));
     V.push_back(pvariant("dM2 dM, barrier flavor 2", (void*) persist<1, 1, 2, 1>, tabDM, 'D'));
+    V.push_back(pvariant("dM4 dM, barrier flavor 4 (flags)", (void*) persist<1, 1, 4, 1>, tabDM, 'D'));
     V.push_back(pvariant("dM1p2 dM1, 2 batches prefetched to L2 before the wait", (void*) persist<1, 1, 1, 1, 2>, tabDM, 'D'));
     V.push_back(pvariant("dM1p4 dM1, 4 batches prefetched", (void*) persist<1, 1, 1, 1, 4>, tabDM, 'D'));
     V.push_back(pvariant("dM1p8 dM1, 8 batches prefetched", (void*) persist<1, 1, 1, 1, 8>, tabDM, 'D'));
@@ -737,6 +784,7 @@ int main(int argc, char** argv) {
     V.push_back(pvariant("eB1 persistent kernel, 130 barriers, flavor 1", (void*) barriers_only<1>, {nullptr, 0}, 'T', NB));
     V.push_back(pvariant("eB2 persistent kernel, 130 barriers, flavor 2", (void*) barriers_only<2>, {nullptr, 0}, 'T', NB));
     V.push_back(pvariant("eB3 persistent kernel, 130 barriers, flavor 3", (void*) barriers_only<3>, {nullptr, 0}, 'T', NB));
+    V.push_back(pvariant("eB4 persistent kernel, 130 barriers, flavor 4 (flags)", (void*) barriers_only<4>, {nullptr, 0}, 'T', NB));
     CK(cudaStreamSynchronize(st));
     CK(cudaGetLastError());
 
