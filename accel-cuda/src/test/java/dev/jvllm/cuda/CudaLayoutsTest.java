@@ -27,8 +27,11 @@ import org.junit.jupiter.api.Test;
  * Java code launches against the kernels the .cu files declare, and the family registry.
  */
 class CudaLayoutsTest {
-    private static final Path CUDA = Path.of("src/main/cuda");
-    private static final Path JAVA = Path.of("src/main/java/dev/jvllm/cuda");
+    /** The module's directory: the working directory under Maven, accel-cuda/ under tools/gpu/run-tests.sh. */
+    private static final Path MODULE = java.nio.file.Files.isDirectory(Path.of("src/main/cuda")) ? Path.of("")
+            : Path.of("accel-cuda");
+    private static final Path CUDA = MODULE.resolve("src/main/cuda");
+    private static final Path JAVA = MODULE.resolve("src/main/java/dev/jvllm/cuda");
 
     @Test
     void viewMatchesCommonCuh() {
