@@ -217,8 +217,10 @@ __device__ __forceinline__ void report_error(int* err, int code, int a, int b, i
 // launch was not dependent), so such a kernel calls it in every block, before it reads or writes
 // anything earlier kernels write or read; work that touches only data no kernel writes (a GEMV's
 // weights) may come before it. pdl_launch_next() lets the next dependent kernel begin launching (its
-// blocks then wait in their pdl_wait()); called after pdl_wait(), at most two grids overlap. What a
-// step saves is the gap between one kernel's end and the next one's start.
+// blocks then wait in their pdl_wait()); called after pdl_wait(), at most two grids overlap. The
+// batch-1 norm calls it first (norm.cu rms_row16), so there a third grid may be resident before the
+// one two back has ended: the rule above (only data no kernel writes before the wait) is what keeps
+// that safe. What a step saves is the gap between one kernel's end and the next one's start.
 __device__ __forceinline__ void pdl_wait() {
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
     asm volatile("griddepcontrol.wait;" ::: "memory");

@@ -42,7 +42,13 @@ __device__ void rms_row16(View x, View weight, View residual, View residualOut, 
     const int c = 8 * threadIdx.x;
     float r[8], w[8];
     rms_weight8<WT>(weight, c, w);  // no kernel writes weights: read while the kernel before ends
-    pdl_begin();
+    // The next kernel (a decode step's q/k/v or gate/up GEMV) may launch now, before this wait: its
+    // blocks take the SMs the GEMV before frees and issue their first weights during its drain and
+    // this norm, where after the wait they would start only once that GEMV had ended (an H200
+    // replayed a batch-1 step in 0.8652 against 0.8772 ms; the rotary launching first was slower,
+    // docs/performance.md run 18).
+    pdl_launch_next();
+    pdl_wait();
     const uint4 xw = *(const uint4*) at(x, row, c);
     const uint4 rw = hasResidual ? *(const uint4*) at(residual, row, c) : xw;
     float ss = rms_load8<XT>(xw, rw, hasResidual, r);

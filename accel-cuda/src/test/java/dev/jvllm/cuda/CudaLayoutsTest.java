@@ -27,9 +27,12 @@ import org.junit.jupiter.api.Test;
  * Java code launches against the kernels the .cu files declare, and the family registry.
  */
 class CudaLayoutsTest {
-    /** The module's directory: the working directory under Maven, accel-cuda/ under tools/gpu/run-tests.sh. */
-    private static final Path MODULE = java.nio.file.Files.isDirectory(Path.of("src/main/cuda")) ? Path.of("")
-            : Path.of("accel-cuda");
+    /**
+     * The module's directory: the working directory under Maven, ../accel-cuda under
+     * tools/gpu/run-tests.sh (which runs from engine/), accel-cuda from the repository root.
+     */
+    private static final Path MODULE = Stream.of("", "../accel-cuda", "accel-cuda").map(Path::of)
+            .filter(d -> java.nio.file.Files.isDirectory(d.resolve("src/main/cuda"))).findFirst().orElse(Path.of(""));
     private static final Path CUDA = MODULE.resolve("src/main/cuda");
     private static final Path JAVA = MODULE.resolve("src/main/java/dev/jvllm/cuda");
 
