@@ -122,22 +122,7 @@ final class RunnerScript {
      * gives the argmax of {@code expected}'s logits (other steps run as usual on both).
      */
     void compareGreedy(ModelRunner expected, ModelRunner actual) {
-        for (int i = 0; i < steps.size(); i++) {
-            List<ModelRunner.Chunk> step = steps.get(i);
-            if (!DecodeGraphs.isDecode(step)) {
-                logits(expected, step);
-                logits(actual, step);
-                continue;
-            }
-            int[] want;
-            try (Tensor l = expected.execute(step); Tensor ids = l.backend().allocate(DType.I32, l.dim(0))) {
-                l.backend().argmax(new Argmax(l, ids));
-                want = Tensors.toInts(ids);
-            }
-            try (Tensor got = actual.executeGreedy(step, null)) {
-                assertArrayEquals(want, Tensors.toInts(got), "step " + i + " (" + step.size() + " decodes)");
-            }
-        }
+        greedySteps(expected, actual, false);
     }
 
     /**
@@ -148,6 +133,11 @@ final class RunnerScript {
      * steps ran chained.
      */
     int compareChainedGreedy(ModelRunner expected, ModelRunner actual) {
+        return greedySteps(expected, actual, true);
+    }
+
+    /** {@link #compareGreedy}, chaining the steps that can be ({@code chainIds}); returns how many were. */
+    private int greedySteps(ModelRunner expected, ModelRunner actual, boolean chainIds) {
         int chained = 0;
         Tensor prev = null;
         int[] prevIds = null;
@@ -161,7 +151,7 @@ final class RunnerScript {
                     prevStep = null;
                     continue;
                 }
-                boolean chain = prevStep != null && follows(prevStep, step);
+                boolean chain = chainIds && prevStep != null && follows(prevStep, step);
                 List<ModelRunner.Chunk> hostStep = chain ? withIds(step, prevIds) : step;
                 int[] want;
                 try (Tensor l = expected.execute(hostStep); Tensor ids = l.backend().allocate(DType.I32, l.dim(0))) {
