@@ -209,15 +209,16 @@ __device__ __forceinline__ void gemv(View w, View bias, View out, int n, int k, 
 // Stages RMSNorm(x (+ residual)) of the one bf16 row (K = hidden, a multiple of 256, at most 8192)
 // as the GEMV's x, with norm.cu's row form's bits: word c's sum of squares in element order, the
 // words summed as block_sum does over hidden / 8 threads (warp v of that block = words 32v .. 32v+31,
-// here taken by warp v mod GV_WARPS). Every block computes the norm itself. The norm's outputs
-// (residualOut: the rounded sum; normOut: the normalized row) may alias x and residual, so only the
-// last block to finish reading them writes them: a ticket on the device word `ticket` (0 between
-// launches; that block sets it back).
+// here taken by warp v mod GV_WARPS, so thread t takes words t, t + 256, ... in both loops). Every
+// block computes the norm itself; w0 is the norm weight of word threadIdx.x, read before the wait (no
+// kernel writes weights). The norm's outputs (residualOut: the rounded sum; normOut: the normalized
+// row) may alias x and residual, so only the last block to finish reading them writes them
+// (rms_outputs, at the kernel's end): thread 0 takes a ticket on the device word `ticket` (0 between
+// launches) once the block has read them and returns it; nothing waits for the ticket until then.
 template <int WT>
-__device__ __forceinline__ void stage_rms(View x, View nw, View residual, View residualOut, View normOut, int k,
-        float eps, int hasResidual, int gemma, unsigned* ticket, uint4* sx) {
+__device__ __forceinline__ unsigned stage_rms(View x, View nw, View residual, int k, float eps, int hasResidual,
+        int gemma, const float* w0, unsigned* ticket, uint4* sx) {
     __shared__ float vsum[32];
-    __shared__ int last;
     const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, words = k / 8, vwarps = words / 32;
     uint4* sr = sx + words;  // the rounded sums (or x), for residualOut
     for (int v = warp; v < vwarps; v += GV_WARPS) {
@@ -236,18 +237,35 @@ __device__ __forceinline__ void stage_rms(View x, View nw, View residual, View r
     for (int c = threadIdx.x; c < words; c += blockDim.x) {
         float r[8], w[8];
         unpack8<DT_BF16>(sr[c], r);
-        rms_weight8<WT>(nw, 8 * c, w);
+        if (c == threadIdx.x) {
+#pragma unroll
+            for (int i = 0; i < 8; i++) {
+                w[i] = w0[i];
+            }
+        } else {
+            rms_weight8<WT>(nw, 8 * c, w);
+        }
         sx[c] = rms_scale8<DT_BF16>(r, w, inv, gemma);
     }
     __syncthreads();
+    return threadIdx.x == 0 ? atomicAdd(ticket, 1u) : 0u;
+}
+
+// The end of a norm-folded GEMV: the block whose ticket (thread 0's, from stage_rms) was the last
+// writes the norm's outputs from its shared memory and sets the ticket back to 0.
+__device__ __forceinline__ void rms_outputs(unsigned ticketTaken, View residualOut, View normOut, int k,
+        int hasResidual, unsigned* ticket, const uint4* sx) {
+    __shared__ int last;
+    const int words = k / 8;
+    __syncthreads();
     if (threadIdx.x == 0) {
-        last = atomicAdd(ticket, 1u) == gridDim.x - 1;
+        last = ticketTaken == gridDim.x - 1;
     }
     __syncthreads();
     if (last) {
         for (int c = threadIdx.x; c < words; c += blockDim.x) {
             if (hasResidual) {
-                *(uint4*) at(residualOut, 0, 8 * c) = sr[c];
+                *(uint4*) at(residualOut, 0, 8 * c) = sx[words + c];
             }
             *(uint4*) at(normOut, 0, 8 * c) = sx[c];
         }
@@ -302,9 +320,15 @@ extern "C" __global__ void __launch_bounds__(gemv1::GV_WARPS * 32, gemv1::GV_BLO
             unsigned* ticket, View w, View bias, View out, int n, int k, int hasBias, View act, int fn,         \
             int splits) {                                                                                       \
         extern __shared__ uint4 sx[];                                                                            \
+        float w0[8];                                                                                             \
+        if ((int) threadIdx.x < k / 8) {                                                                         \
+            rms_weight8<WT>(nw, 8 * threadIdx.x, w0);                                                            \
+        }                                                                                                        \
+        unsigned taken = 0;                                                                                      \
         gemv1::gemv(w, bias, out, n, k, hasBias, act, fn, splits, sx, [&](uint4* s) {                            \
-            gemv1::stage_rms<WT>(x, nw, residual, residualOut, normOut, k, eps, hasResidual, gemma, ticket, s); \
+            taken = gemv1::stage_rms<WT>(x, nw, residual, k, eps, hasResidual, gemma, w0, ticket, s);            \
         });                                                                                                      \
+        gemv1::rms_outputs(taken, residualOut, normOut, k, hasResidual, ticket, sx);                             \
     }
 
 GEMV_RMS(linear_gemv_rms_bf16, DT_BF16)

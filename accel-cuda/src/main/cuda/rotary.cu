@@ -75,6 +75,9 @@ extern "C" __global__ void rot_apply_kv(const int* positions, View q, View k, Vi
         }
     }
     pdl_begin();
+    // the position with the slot, one round trip for both (read after the slots' barrier below, it was a
+    // second one on the k blocks' path, and the k blocks end the launch)
+    const int p = positions[t];
     int slot = -1;
     if (part > 0) {
         slot = slots[t];
@@ -99,7 +102,6 @@ extern "C" __global__ void rot_apply_kv(const int* positions, View q, View k, Vi
         return;
     }
     const View x = part == 0 ? q : k;
-    const int p = positions[t];
     const bool rotate = p >= 0 && p < maxPositions;
     if (!rotate && threadIdx.x == 0 && h == 0 && part == 0) {
         report_error(err, errCode, (int) t, p, maxPositions);

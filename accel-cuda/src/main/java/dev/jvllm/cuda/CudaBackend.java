@@ -140,9 +140,9 @@ public final class CudaBackend implements Backend {
     private static final boolean POISON = Boolean.getBoolean("jvllm.cuda.poisonUninitialized");
 
     /**
-     * The fusions on by default. Not the norm: every GEMV block redoing the norm cost more than the
-     * kernel it saved (an H200 replayed a batch-1 step in 0.921 ms without it, 0.996 ms with it;
-     * docs/performance.md, run 9).
+     * The fusions on by default. Not the norm: every GEMV block redoing the norm costs more than the
+     * kernel it saves (an H200 replayed a batch-1 step in 0.921 ms without it, 0.996 ms with it in run
+     * 9; 0.864 against 0.923 in run 19; docs/performance.md).
      */
     private static final String DEFAULT_FUSIONS = "gated,rotary";
 
