@@ -48,7 +48,9 @@ public final class ArgmaxSpec extends OpSpec<ArgmaxSpec.Case> {
                 // a decode batch's rows, each long enough for a backend to split it over blocks: ties
                 // (the lowest index must win across the pieces) and NaN / ±∞ somewhere in a long row
                 new Case(8, 32_000, DType.F32, Pattern.TIES),
-                new Case(3, 50_001, DType.F32, Pattern.NAN_INF));
+                new Case(3, 50_001, DType.F32, Pattern.NAN_INF),
+                // more pieces than a warp has lanes (75 of 2048 entries each for a GPU's split): ties
+                new Case(2, 151_936, DType.BF16, Pattern.TIES));
     }
 
     @Override
