@@ -15,10 +15,9 @@
 #include <functional>
 #include <vector>
 #include "linear.cu"
+#include "bench_common.cuh"
 #include "norm.cu"
 
-#define CK(x) do { cudaError_t e_ = (x); if (e_ != cudaSuccess) { \
-    fprintf(stderr, "%s:%d %s: %s\n", __FILE__, __LINE__, #x, cudaGetErrorString(e_)); exit(1); } } while (0)
 
 // Variants of the folded kernel, same parameters as linear_gemv_rms_bf16. MODE:
 //   0 stage x only, as linear_gemv_bf16 (the folded kernel's shape without the norm's work)
@@ -61,16 +60,7 @@ __global__ void __launch_bounds__(gemv1::GV_WARPS * 32, gemv1::GV_BLOCKS_PER_SM)
     }
 }
 
-static View view(void* p, long long stride, int dt) { return View{(char*) p, stride, dt, 0}; }
-
 struct Shape { int n, k; bool gated; };
-
-static int splits_for(long long items, int k) {  // LinearKernels.gemvSplits
-    const int bk = 256 * gemv1::GV_B;
-    int batches = (k + bk - 1) / bk, s = 1;
-    while (s < 4 && 2 * s <= batches && items * 2 * s <= 2048) s *= 2;
-    return s;
-}
 
 int main(int argc, char** argv) {
     const int rounds = argc > 1 ? atoi(argv[1]) : 5;
@@ -86,13 +76,7 @@ int main(int argc, char** argv) {
     cudaStream_t st;
     CK(cudaStreamCreateWithFlags(&st, cudaStreamNonBlocking));
     const long long pool = 2LL << 30;
-    void* wpool;
-    CK(cudaMalloc(&wpool, pool));
-    {
-        std::vector<unsigned short> h(1 << 24);
-        for (size_t i = 0; i < h.size(); i++) h[i] = (unsigned short) (0x3C00 + (i * 2654435761u >> 20) % 512);
-        for (long long off = 0; off < pool; off += h.size() * 2) CK(cudaMemcpy((char*) wpool + off, h.data(), h.size() * 2, cudaMemcpyHostToDevice));
-    }
+    void* wpool = weight_pool(pool);
     void *xn, *outA, *act, *res, *nw;
     unsigned* ticket;
     CK(cudaMalloc(&xn, 32768 * 2));
@@ -110,28 +94,20 @@ int main(int argc, char** argv) {
     CK(cudaEventCreate(&e0));
     CK(cudaEventCreate(&e1));
 
-    auto launch_attr = [&](cudaLaunchConfig_t& c, cudaLaunchAttribute* a, dim3 grid, dim3 block, size_t shm) {
-        a[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
-        a[0].val.programmaticStreamSerializationAllowed = 1;
-        c = cudaLaunchConfig_t{};
-        c.gridDim = grid, c.blockDim = block, c.dynamicSmemBytes = shm, c.stream = st, c.attrs = a, c.numAttrs = 1;
-    };
     // one launch: the GEMV of shape s on weights w; fold: the kernel with the norm's parameters (norm
     // weight absent when !norm), else linear_gemv_bf16
     auto gemv = [&](const Shape& s, char* w, void* fold, bool norm) {
         long long items = s.gated ? s.n / 2 : (s.n + 1) / 2;
-        int splits = splits_for(items, s.k);
+        int splits = gemv_splits(items, s.k);
         long long blocks = std::max(1LL, std::min((items * splits + 7) / 8, (long long) gemv1::GV_BLOCKS_PER_SM * sms));
-        cudaLaunchConfig_t c;
-        cudaLaunchAttribute a[1];
         View vw = view(w, s.k, DT_BF16), vb = view(nullptr, 0, DT_F32), vo = view(outA, s.n, DT_BF16),
              va = view(s.gated ? act : nullptr, s.n / 2, DT_BF16);
         if (fold == nullptr) {
-            launch_attr(c, a, dim3((unsigned) blocks), dim3(gemv1::GV_WARPS * 32), (size_t) s.k * 2);
-            CK(cudaLaunchKernelEx(&c, linear_gemv_bf16, view(xn, s.k, DT_BF16), vw, vb, vo, s.n, s.k, 0, va, 1, splits));
+            DependentLaunch d(dim3((unsigned) blocks), dim3(gemv1::GV_WARPS * 32), (size_t) s.k * 2, st);
+            CK(cudaLaunchKernelEx(&d.config, linear_gemv_bf16, view(xn, s.k, DT_BF16), vw, vb, vo, s.n, s.k, 0, va, 1, splits));
             return;
         }
-        launch_attr(c, a, dim3((unsigned) blocks), dim3(gemv1::GV_WARPS * 32), (size_t) s.k * (norm ? 4 : 2));
+        DependentLaunch d(dim3((unsigned) blocks), dim3(gemv1::GV_WARPS * 32), (size_t) s.k * (norm ? 4 : 2), st);
         View vx = view(norm ? outA : xn, s.k, DT_BF16), vn = view(norm ? nw : nullptr, s.k, DT_BF16),
              vr = view(res, s.k, DT_BF16), vno = view(xn, s.k, DT_BF16);
         void* args[] = {&vx, &vn, &vr, &vr, &vno, nullptr, nullptr, nullptr, &ticket, &vw, &vb, &vo, nullptr, nullptr,
@@ -140,13 +116,11 @@ int main(int argc, char** argv) {
         int one = 1, zero = 0, n = s.n, k = s.k, fn = 1;
         args[5] = &eps, args[6] = &one, args[7] = &zero, args[12] = &n, args[13] = &k, args[14] = &zero;
         args[16] = &fn, args[17] = &splits;
-        CK(cudaLaunchKernelExC(&c, fold, args));
+        CK(cudaLaunchKernelExC(&d.config, fold, args));
     };
     auto norm = [&](int hidden) {  // norm.cu's row form: x = outA, residual in place, out = xn
-        cudaLaunchConfig_t c;
-        cudaLaunchAttribute a[1];
-        launch_attr(c, a, dim3(1), dim3(hidden / 8), 0);
-        CK(cudaLaunchKernelEx(&c, norm_rms_bf16_bf16, view(outA, hidden, DT_BF16), view(nw, hidden, DT_BF16),
+        DependentLaunch d(dim3(1), dim3(hidden / 8), 0, st);
+        CK(cudaLaunchKernelEx(&d.config, norm_rms_bf16_bf16, view(outA, hidden, DT_BF16), view(nw, hidden, DT_BF16),
                               view(res, hidden, DT_BF16), view(res, hidden, DT_BF16), view(xn, hidden, DT_BF16), hidden,
                               1e-5f, 1, 0));
     };
@@ -183,10 +157,8 @@ int main(int argc, char** argv) {
     };
     std::vector<cudaGraphExec_t> graphs;
     for (const Chain& ch : chains) {
-        cudaGraph_t g;
-        cudaGraphExec_t ge;
-        CK(cudaStreamBeginCapture(st, cudaStreamCaptureModeGlobal));
-        for (const Op& op : ops) {
+        graphs.push_back(capture_chain(st, (int) ops.size(), [&](int i) {
+            const Op& op = ops[i];
             char* w = (char*) wpool + op.off;
             if (op.afterNorm && ch.normKernel) {
                 norm(op.s->k);
@@ -198,10 +170,7 @@ int main(int argc, char** argv) {
             } else {
                 gemv(*op.s, w, nullptr, false);
             }
-        }
-        CK(cudaStreamEndCapture(st, &g));
-        CK(cudaGraphInstantiate(&ge, g, 0));
-        graphs.push_back(ge);
+        }));
     }
     std::vector<std::vector<double>> t(chains.size());
     for (int r = 0; r < rounds; r++) {

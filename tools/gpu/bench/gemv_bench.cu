@@ -15,9 +15,8 @@
 #include <cstdlib>
 #include <vector>
 #include "linear.cu"
+#include "bench_common.cuh"
 
-#define CK(x) do { cudaError_t e_ = (x); if (e_ != cudaSuccess) { \
-    fprintf(stderr, "%s:%d %s: %s\n", __FILE__, __LINE__, #x, cudaGetErrorString(e_)); exit(1); } } while (0)
 
 // The read ceiling: every 16-byte word of [p, p + words) loaded once, streamed past L1, folded so the
 // loads cannot be dropped. Persistent grid, 4 words in flight per thread.
@@ -56,16 +55,7 @@ __global__ void empty_dependent(unsigned* sink) {
     }
 }
 
-static View view(void* p, long long stride, int dt) { return View{(char*) p, stride, dt, 0}; }
-
 struct Shape { const char* name; int n, k; bool gated; };
-
-static int splits_for(long long items, int k) {  // LinearKernels.gemvSplits
-    const int bk = 256 * gemv1::GV_B;  // K elements per batch (LinearKernels.GEMV_BATCH_K at GV_B = 4)
-    int batches = (k + bk - 1) / bk, s = 1;
-    while (s < 4 && 2 * s <= batches && items * 2 * s <= 2048) s *= 2;
-    return s;
-}
 
 int main(int argc, char** argv) {
     int dev = 0, sms = 0;
@@ -80,13 +70,7 @@ int main(int argc, char** argv) {
     cudaStream_t st;
     CK(cudaStreamCreateWithFlags(&st, cudaStreamNonBlocking));
     const long long pool = 2LL << 30;  // 2 GiB of random-ish bf16 weights, far past L2
-    void* wpool;
-    CK(cudaMalloc(&wpool, pool));
-    {
-        std::vector<unsigned short> h(1 << 24);
-        for (size_t i = 0; i < h.size(); i++) h[i] = (unsigned short) (0x3C00 + (i * 2654435761u >> 20) % 512);
-        for (long long off = 0; off < pool; off += h.size() * 2) CK(cudaMemcpy((char*) wpool + off, h.data(), h.size() * 2, cudaMemcpyHostToDevice));
-    }
+    void* wpool = weight_pool(pool);
     void *x, *out, *act, *bias;
     unsigned* sink;
     CK(cudaMalloc(&x, 32768 * 2));
@@ -99,20 +83,9 @@ int main(int argc, char** argv) {
     CK(cudaEventCreate(&e0));
     CK(cudaEventCreate(&e1));
 
-    auto launch_attr = [&](cudaLaunchConfig_t& c, cudaLaunchAttribute* a, dim3 grid, dim3 block, size_t shm) {
-        a[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
-        a[0].val.programmaticStreamSerializationAllowed = 1;
-        c = cudaLaunchConfig_t{};
-        c.gridDim = grid, c.blockDim = block, c.dynamicSmemBytes = shm, c.stream = st, c.attrs = a, c.numAttrs = 1;
-    };
     // replays a captured chain of `count` launches `reps` times; returns µs per launch
     auto time_graph = [&](auto enqueue, int count, int reps) {
-        cudaGraph_t g;
-        cudaGraphExec_t ge;
-        CK(cudaStreamBeginCapture(st, cudaStreamCaptureModeGlobal));
-        for (int i = 0; i < count; i++) enqueue(i);
-        CK(cudaStreamEndCapture(st, &g));
-        CK(cudaGraphInstantiate(&ge, g, 0));
+        cudaGraphExec_t ge = capture_chain(st, count, enqueue);
         for (int r = 0; r < 3; r++) CK(cudaGraphLaunch(ge, st));
         CK(cudaEventRecord(e0, st));
         for (int r = 0; r < reps; r++) CK(cudaGraphLaunch(ge, st));
@@ -121,25 +94,20 @@ int main(int argc, char** argv) {
         float ms;
         CK(cudaEventElapsedTime(&ms, e0, e1));
         CK(cudaGraphExecDestroy(ge));
-        CK(cudaGraphDestroy(g));
         return 1000.0 * ms / reps / count;
     };
     auto gemv = [&](const Shape& s, char* w, bool twin = false) {
         long long items = s.gated ? s.n / 2 : (s.n + 1) / 2;
-        int splits = splits_for(items, s.k);
+        int splits = gemv_splits(items, s.k);
         long long blocks = std::max(1LL, std::min((items * splits + 7) / 8, (long long) gemv1::GV_BLOCKS_PER_SM * sms));
-        cudaLaunchConfig_t c;
-        cudaLaunchAttribute a[1];
-        launch_attr(c, a, dim3((unsigned) blocks), dim3(gemv1::GV_WARPS * 32), (size_t) s.k * 2);
+        DependentLaunch d(dim3((unsigned) blocks), dim3(gemv1::GV_WARPS * 32), (size_t) s.k * 2, st);
         View vx = view(x, s.k, DT_BF16), vw = view(w, s.k, DT_BF16), vb = view(nullptr, 0, DT_F32),
              vo = view(out, s.n, DT_BF16), va = view(s.gated ? act : nullptr, s.n / 2, DT_BF16);
-        CK(cudaLaunchKernelEx(&c, twin ? gemv_twin : linear_gemv_bf16, vx, vw, vb, vo, s.n, s.k, 0, va, 1, splits));
+        CK(cudaLaunchKernelEx(&d.config, twin ? gemv_twin : linear_gemv_bf16, vx, vw, vb, vo, s.n, s.k, 0, va, 1, splits));
     };
     auto read = [&](long long bytes, char* w) {
-        cudaLaunchConfig_t c;
-        cudaLaunchAttribute a[1];
-        launch_attr(c, a, dim3(sms * 4), dim3(256), 0);
-        CK(cudaLaunchKernelEx(&c, read_words, (const uint4*) w, bytes / 16, sink));
+        DependentLaunch d(dim3(sms * 4), dim3(256), 0, st);
+        CK(cudaLaunchKernelEx(&d.config, read_words, (const uint4*) w, bytes / 16, sink));
     };
 
     Shape shapes[] = {{"q/k/v 3072x2048", 3072, 2048, false}, {"o 2048x2048", 2048, 2048, false},
@@ -176,19 +144,15 @@ int main(int argc, char** argv) {
     double twin = step([&](int i) { gemv(*chain[i].first, (char*) wpool + chain[i].second, i % 2 == 1); });
     double empty = time_graph([&](int i) {
         if (i % 2 == 1) {
-            cudaLaunchConfig_t c;
-            cudaLaunchAttribute a[1];
-            launch_attr(c, a, dim3(sms), dim3(256), 0);
-            CK(cudaLaunchKernelEx(&c, empty_dependent, sink));
+            DependentLaunch d(dim3(sms), dim3(256), 0, st);
+            CK(cudaLaunchKernelEx(&d.config, empty_dependent, sink));
         } else {
             gemv(*chain[i / 2].first, (char*) wpool + chain[i / 2].second);
         }
     }, 2 * m, 20) * 2 * m;
     double empties = m * time_graph([&](int) {
-        cudaLaunchConfig_t c;
-        cudaLaunchAttribute a[1];
-        launch_attr(c, a, dim3(sms), dim3(256), 0);
-        CK(cudaLaunchKernelEx(&c, empty_dependent, sink));
+        DependentLaunch d(dim3(sms), dim3(256), 0, st);
+        CK(cudaLaunchKernelEx(&d.config, empty_dependent, sink));
     }, m, 20);
     // a GEMV of no rows (it stages x and ends) after each real one: the same function, or its twin
     auto idle = [&](bool twinName) {

@@ -21,9 +21,8 @@
 #include <cstring>
 #include <vector>
 #include "linear.cu"
+#include "bench_common.cuh"
 
-#define CK(x) do { cudaError_t e_ = (x); if (e_ != cudaSuccess) { \
-    fprintf(stderr, "%s:%d %s: %s\n", __FILE__, __LINE__, #x, cudaGetErrorString(e_)); exit(1); } } while (0)
 
 namespace mma1 {
 
@@ -100,6 +99,8 @@ __global__ void __launch_bounds__(WARPS * 32, 2) gemv_mma(View x, View w, View o
             st(out, 0, r0 + 1, v1);
         }
     };
+    // the warp's batches in linear.cu gemv_over's order and two-buffer walk (written out here: gemv_over's
+    // issue and consume are its own)
     auto next = [&](int& u, int& b) {
         if (b++ == last(u)) {
             u += stride;
@@ -135,15 +136,7 @@ __global__ void __launch_bounds__(WARPS * 32, 2) gemv_mma(View x, View w, View o
 
 }  // namespace mma1
 
-static View view(void* p, long long stride, int dt) { return View{(char*) p, stride, dt, 0}; }
-
 struct Shape { const char* name; int n, k; };
-
-static int splits_gemv(long long items, int k) {  // LinearKernels.gemvSplits
-    int batches = (k + 1023) / 1024, s = 1;
-    while (s < 4 && 2 * s <= batches && items * 2 * s <= 2048) s *= 2;
-    return s;
-}
 
 static int splits_mma(long long items, int k) {  // the same rule over 8-row items and 256-K batches, up to 8
     int batches = (k + mma1::BATCH_K - 1) / mma1::BATCH_K, s = 1;
@@ -173,17 +166,7 @@ int main(int argc, char** argv) {
     cudaStream_t st;
     CK(cudaStreamCreateWithFlags(&st, cudaStreamNonBlocking));
     const long long pool = 2LL << 30;
-    void* wpool;
-    CK(cudaMalloc(&wpool, pool));
-    {
-        std::vector<unsigned short> h(1 << 24);
-        unsigned long long r = 12345;
-        for (size_t i = 0; i < h.size(); i++) {  // bf16 in about ±[0.008, 2): signs and magnitudes mixed
-            r = r * 6364136223846793005ULL + 1442695040888963407ULL;
-            h[i] = (unsigned short) (((r >> 33) & 0x8000) | (0x3C00 + ((r >> 40) % 0x3C0)));
-        }
-        for (long long off = 0; off < pool; off += h.size() * 2) CK(cudaMemcpy((char*) wpool + off, h.data(), h.size() * 2, cudaMemcpyHostToDevice));
-    }
+    void* wpool = weight_pool(pool);
     void *x, *outA, *outB;
     CK(cudaMalloc(&x, 32768 * 2));
     {
@@ -196,39 +179,24 @@ int main(int argc, char** argv) {
     cudaEvent_t e0, e1;
     CK(cudaEventCreate(&e0));
     CK(cudaEventCreate(&e1));
-    auto launch_attr = [&](cudaLaunchConfig_t& c, cudaLaunchAttribute* a, dim3 grid, dim3 block, size_t shm) {
-        a[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
-        a[0].val.programmaticStreamSerializationAllowed = 1;
-        c = cudaLaunchConfig_t{};
-        c.gridDim = grid, c.blockDim = block, c.dynamicSmemBytes = shm, c.stream = st, c.attrs = a, c.numAttrs = 1;
-    };
     auto gemv = [&](const Shape& s, char* w, void* out) {
         long long items = (s.n + 1) / 2;
-        int splits = splits_gemv(items, s.k);
+        int splits = gemv_splits(items, s.k);
         long long blocks = std::max(1LL, std::min((items * splits + 7) / 8, 2LL * sms));
-        cudaLaunchConfig_t c;
-        cudaLaunchAttribute a[1];
-        launch_attr(c, a, dim3((unsigned) blocks), dim3(256), (size_t) s.k * 2);
-        CK(cudaLaunchKernelEx(&c, linear_gemv_bf16, view(x, s.k, DT_BF16), view(w, s.k, DT_BF16), view(nullptr, 0, DT_F32),
+        DependentLaunch d(dim3((unsigned) blocks), dim3(256), (size_t) s.k * 2, st);
+        CK(cudaLaunchKernelEx(&d.config, linear_gemv_bf16, view(x, s.k, DT_BF16), view(w, s.k, DT_BF16), view(nullptr, 0, DT_F32),
                               view(out, s.n, DT_BF16), s.n, s.k, 0, view(nullptr, 0, DT_BF16), 1, splits));
     };
     auto gemm = [&](const Shape& s, char* w, void* out) {
         long long items = (s.n + 7) / 8;
         int splits = splits_mma(items, s.k);
         long long blocks = std::max(1LL, std::min((items * splits + 7) / 8, 2LL * sms));
-        cudaLaunchConfig_t c;
-        cudaLaunchAttribute a[1];
-        launch_attr(c, a, dim3((unsigned) blocks), dim3(256), (size_t) s.k * 2);
-        CK(cudaLaunchKernelEx(&c, mma1::gemv_mma, view(x, s.k, DT_BF16), view(w, s.k, DT_BF16), view(out, s.n, DT_BF16),
+        DependentLaunch d(dim3((unsigned) blocks), dim3(256), (size_t) s.k * 2, st);
+        CK(cudaLaunchKernelEx(&d.config, mma1::gemv_mma, view(x, s.k, DT_BF16), view(w, s.k, DT_BF16), view(out, s.n, DT_BF16),
                               s.n, s.k, splits));
     };
     auto time_graph = [&](auto enqueue, int count) {
-        cudaGraph_t g;
-        cudaGraphExec_t ge;
-        CK(cudaStreamBeginCapture(st, cudaStreamCaptureModeGlobal));
-        for (int i = 0; i < count; i++) enqueue(i);
-        CK(cudaStreamEndCapture(st, &g));
-        CK(cudaGraphInstantiate(&ge, g, 0));
+        cudaGraphExec_t ge = capture_chain(st, count, enqueue);
         std::vector<double> t;
         for (int r = 0; r < rounds; r++) {
             for (int i = 0; i < 3; i++) CK(cudaGraphLaunch(ge, st));
@@ -241,7 +209,6 @@ int main(int argc, char** argv) {
             t.push_back(1000.0 * ms / 20);
         }
         CK(cudaGraphExecDestroy(ge));
-        CK(cudaGraphDestroy(g));
         std::sort(t.begin(), t.end());
         return t[t.size() / 2];
     };
