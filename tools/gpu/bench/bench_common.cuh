@@ -1,7 +1,8 @@
-// What the GEMV benchmarks here share (gemv_bench, fold_bench, mma_gemv_bench): error checks, views,
+// What the GEMV benchmarks here share (gemv_bench, fold_bench, mma_gemv_bench, persistent_bench): error checks, views,
 // a dependent launch's configuration as CudaBackend launches a decode step's kernels, the weight pool,
 // and LinearKernels.gemvSplits. Include after linear.cu.
 #pragma once
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <vector>
@@ -9,7 +10,7 @@
 #define CK(x) do { cudaError_t e_ = (x); if (e_ != cudaSuccess) { \
     fprintf(stderr, "%s:%d %s: %s\n", __FILE__, __LINE__, #x, cudaGetErrorString(e_)); exit(1); } } while (0)
 
-static View view(void* p, long long stride, int dt) { return View{(char*) p, stride, dt, 0}; }
+static View view(const void* p, long long stride, int dt = DT_BF16) { return View{(char*) p, stride, dt, 0}; }
 
 // A launch with programmatic stream serialization (the kernel may start while the one before it
 // runs; its pdl_wait() orders it). Not copyable: config.attrs points into it.

@@ -29,9 +29,7 @@
 #include <vector>
 #include "linear.cu"
 #include "norm.cu"
-
-#define CK(x) do { cudaError_t e_ = (x); if (e_ != cudaSuccess) { \
-    fprintf(stderr, "%s:%d %s: %s\n", __FILE__, __LINE__, #x, cudaGetErrorString(e_)); exit(1); } } while (0)
+#include "bench_common.cuh"
 
 // The GEMV stages run linear.cu's own body, gemv1::gemv_over (a virtual block of a virtual grid, the
 // wait a parameter), staging x with gemv1::stage_x<true> (past L1: other blocks wrote it), so the
@@ -373,14 +371,6 @@ __global__ void fill_bf16(unsigned short* p, long long n, unsigned seed, int kin
 }
 
 // ---- host ----
-static View view(const void* p, long long stride, int dt = DT_BF16) { return View{(char*) p, stride, dt, 0}; }
-
-static int splits_for(long long items, int k) {  // LinearKernels.gemvSplits, as gemv_bench
-    const int bk = 256 * gemv1::GV_B;
-    int batches = (k + bk - 1) / bk, s = 1;
-    while (s < 4 && 2 * s <= batches && items * 2 * s <= 2048) s *= 2;
-    return s;
-}
 
 // one op of a sequence: a GEMV (x [k] -> out [n], gated: act [n/2]), an RMS norm of 2048, or nothing
 struct HOp {
@@ -546,77 +536,57 @@ int main(int argc, char** argv) {
 
     auto gemv_grid = [&](const HOp& h, int& splits) {
         long long items = h.act ? h.n / 2 : (h.n + 1) / 2;
-        splits = splits_for(items, h.k);
+        splits = gemv_splits(items, h.k);
         return (int) std::max(1LL, std::min((items * splits + 7) / 8, (long long) gemv1::GV_BLOCKS_PER_SM * sms));
-    };
-    auto pdl_cfg = [&](cudaLaunchConfig_t& c, cudaLaunchAttribute* a, dim3 g, dim3 b, size_t shm) {
-        a[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
-        a[0].val.programmaticStreamSerializationAllowed = 1;
-        c = cudaLaunchConfig_t{};
-        c.gridDim = g, c.blockDim = b, c.dynamicSmemBytes = shm, c.stream = st, c.attrs = a, c.numAttrs = 1;
     };
     // the chain of dependent launches of a sequence, as the decode step's graph launches it
     auto enqueue_pdl = [&](const HOp& h) {
-        cudaLaunchConfig_t c;
-        cudaLaunchAttribute a[1];
         if (h.kind == OP_GEMV) {
             int splits;
             int blocks = gemv_grid(h, splits);
-            pdl_cfg(c, a, dim3(blocks), dim3(gemv1::GV_WARPS * 32), (size_t) h.k * 2);
+            DependentLaunch d(dim3(blocks), dim3(gemv1::GV_WARPS * 32), (size_t) h.k * 2, st);
             View vx = view(h.x, h.k), vw = view(h.w, h.k), vb = view(nullptr, 0, DT_F32), vo = view(h.out, h.n),
                  va = view(h.act, h.n / 2);
-            CK(cudaLaunchKernelEx(&c, linear_gemv_bf16, vx, vw, vb, vo, h.n, h.k, 0, va, h.fn, splits));
+            CK(cudaLaunchKernelEx(&d.config, linear_gemv_bf16, vx, vw, vb, vo, h.n, h.k, 0, va, h.fn, splits));
         } else if (h.kind == OP_NORM) {
-            pdl_cfg(c, a, dim3(1), dim3(256), 0);
+            DependentLaunch d(dim3(1), dim3(256), 0, st);
             const NormD& n = h.nd;
             View vx = view(n.x, E), vw = view(n.nw, E), vr = view(n.hasRes ? n.res : n.x, E),
                  vro = view(n.hasRes ? (const void*) n.resOut : (const void*) n.x, E), vo = view(n.out, E);
-            CK(cudaLaunchKernelEx(&c, norm_rms_bf16_bf16, vx, vw, vr, vro, vo, 2048, EPS, n.hasRes, 0));
+            CK(cudaLaunchKernelEx(&d.config, norm_rms_bf16_bf16, vx, vw, vr, vro, vo, 2048, EPS, n.hasRes, 0));
         } else {
-            pdl_cfg(c, a, dim3(sms), dim3(256), 0);
-            CK(cudaLaunchKernelEx(&c, empty_dependent, sink));
+            DependentLaunch d(dim3(sms), dim3(256), 0, st);
+            CK(cudaLaunchKernelEx(&d.config, empty_dependent, sink));
         }
     };
     // the same launches, every one of them the one_function kernel
     auto enqueue_one = [&](const HOp& h) {
-        cudaLaunchConfig_t c;
-        cudaLaunchAttribute a[1];
         View none = view(nullptr, 0, DT_F32);
         if (h.kind == OP_GEMV) {
             int splits;
             int blocks = gemv_grid(h, splits);
-            pdl_cfg(c, a, dim3(blocks), dim3(gemv1::GV_WARPS * 32), (size_t) h.k * 2);
+            DependentLaunch d(dim3(blocks), dim3(gemv1::GV_WARPS * 32), (size_t) h.k * 2, st);
             View vx = view(h.x, h.k), vw = view(h.w, h.k), vo = view(h.out, h.n), va = view(h.act, h.n / 2);
-            CK(cudaLaunchKernelEx(&c, one_function, (int) OP_GEMV, vx, vw, none, vo, h.n, h.k, 0, va, h.fn, splits,
+            CK(cudaLaunchKernelEx(&d.config, one_function, (int) OP_GEMV, vx, vw, none, vo, h.n, h.k, 0, va, h.fn, splits,
                                   none, none, none, none, none, 0, sink));
         } else if (h.kind == OP_NORM) {
-            pdl_cfg(c, a, dim3(1), dim3(256), 0);
+            DependentLaunch d(dim3(1), dim3(256), 0, st);
             const NormD& n = h.nd;
             View vx = view(n.x, E), vw = view(n.nw, E), vr = view(n.hasRes ? n.res : n.x, E),
                  vro = view(n.hasRes ? (const void*) n.resOut : (const void*) n.x, E), vo = view(n.out, E);
-            CK(cudaLaunchKernelEx(&c, one_function, (int) OP_NORM, none, none, none, none, 0, 0, 0, none, 0, 1,
+            CK(cudaLaunchKernelEx(&d.config, one_function, (int) OP_NORM, none, none, none, none, 0, 0, 0, none, 0, 1,
                                   vx, vw, vr, vro, vo, n.hasRes, sink));
         } else {
-            pdl_cfg(c, a, dim3(sms), dim3(256), 0);
-            CK(cudaLaunchKernelEx(&c, one_function, (int) OP_NOP, none, none, none, none, 0, 0, 0, none, 0, 1,
+            DependentLaunch d(dim3(sms), dim3(256), 0, st);
+            CK(cudaLaunchKernelEx(&d.config, one_function, (int) OP_NOP, none, none, none, none, 0, 0, 0, none, 0, 1,
                                   none, none, none, none, none, 0, sink));
         }
     };
-    auto capture = [&](auto enqueue) {
-        cudaGraph_t g;
-        cudaGraphExec_t ge;
-        CK(cudaStreamBeginCapture(st, cudaStreamCaptureModeGlobal));
-        enqueue();
-        CK(cudaStreamEndCapture(st, &g));
-        CK(cudaGraphInstantiate(&ge, g, 0));
-        CK(cudaGraphDestroy(g));
-        return ge;
-    };
     auto pdl_graph = [&](const std::vector<HOp>& ops) {
-        return capture([&]() { for (const HOp& h : ops) enqueue_pdl(h); });
+        return capture_chain(st, (int) ops.size(), [&](int i) { enqueue_pdl(ops[i]); });
     };
     auto one_graph = [&](const std::vector<HOp>& ops) {
-        return capture([&]() { for (const HOp& h : ops) enqueue_one(h); });
+        return capture_chain(st, (int) ops.size(), [&](int i) { enqueue_one(ops[i]); });
     };
     // stage tables: as they are (fold 0), each run of norms folded into the next GEMV's staging (fold 1),
     // or (fold 2) a lone norm folded into the next GEMV and a pair of norms one norm stage of two
