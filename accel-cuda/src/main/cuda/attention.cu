@@ -695,42 +695,6 @@ __device__ void decode(View q, View kCache, View vCache, View out, const int* qS
 
 constexpr int VW = 8;  // warps per block of the vector decode form
 
-// The rotary embedding and KV-cache write of a one-token decode, done by the vector decode form's
-// blocks (decode_vec<..., true>; AttentionKernels.runWithRotary): rot_apply_kv's arguments for T = 1.
-struct Rope {
-    const int* positions;  // [1]
-    View k, v, cosSin;     // k, v: [1, Hk·D] (k rotated in place); cosSin: f32 [maxPositions, rotaryDim]
-    int rotaryDim, neox, maxPositions, errCode;
-    const int* slots;      // [1]: the token's cache row, -1 = none
-    long long capacity;    // cache rows (blocks · blockSize)
-    int kvErrCode;
-};
-
-// Element c of the head at column base of x's row 0 after rot_apply's rotation, rounded to x's dtype
-// as rot_apply stores it (channels past rotaryDim, or every channel when !rotate, as they are):
-// rotary::rotate_head's pair formula, each thread computing its own member of the pair.
-__device__ __forceinline__ float rope_elem(const View& x, int base, int c, const float* cs, int rotaryDim, int neox,
-        bool rotate) {
-    if (!rotate || c >= rotaryDim) {
-        return ld(x, 0, base + c);
-    }
-    const int half = rotaryDim / 2;
-    const bool first = neox ? c < half : (c & 1) == 0;
-    const int i = neox ? (first ? c : c - half) : c >> 1;
-    const int ia = neox ? i : 2 * i, ib = neox ? i + half : 2 * i + 1;
-    const float a = ld(x, 0, base + ia), b = ld(x, 0, base + ib), co = cs[i], si = cs[half + i];
-    return round_to(x.dt, first ? fmaf(a, co, -(b * si)) : fmaf(b, co, a * si));
-}
-
-// A cluster barrier that only this block's threads arrive at (sm_90; every thread of the block, together):
-// it completes once every other thread of the cluster has exited, since exited threads do not hold a
-// cluster barrier up (PTX ISA, exit). The other blocks' reads are then over.
-__device__ __forceinline__ void cluster_sync_after_exits() {
-#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
-    asm volatile("barrier.cluster.arrive.relaxed.aligned;\n\tbarrier.cluster.wait.acquire.aligned;" ::: "memory");
-#endif
-}
-
 // The vector decode form (f16/bf16 cache, head size D <= DM with D % 8 == 0 and 32 % (D / 8) == 0,
 // 16-byte aligned rows): one block of VW warps per (sequence b, group of G query heads, key split z),
 // the G heads sharing one KV head (all kvGroup of them, or a part when few blocks would run), every warp one tile of 32 keys at a time, and everything a tile needs in flight
@@ -748,36 +712,14 @@ __device__ __forceinline__ void cluster_sync_after_exits() {
 // metadata and zeroes the rows of no sequence beside them: done after a sequence block's own work, the
 // checks ended that block, and so the launch, about 1 µs later (docs/performance.md run 16). The other
 // blocks (numSeqs, y, z) do nothing.
-//
-// ROPE (one token, one sequence, one split; AttentionKernels.runWithRotary): the launch also does
-// rot_apply_kv's work for the token, with its bits and errors. Every block rotates its own query heads
-// while staging them (and stores them back into q), and builds the token's key and value rows as the
-// cache will hold them in shared memory: a lane whose key row is the token's slot takes them from
-// there, so no block waits for another's cache write. The first block of each KV head's cluster
-// (the kvGroup / G blocks of one KV head, launched as a cluster of that size) writes the cache rows,
-// and rotates k in place once every block of its cluster has read k (a cluster barrier: arrived at
-// after the staging, waited on at the block's end). The checks block reports the rotary's errors before
-// its own, as the two launches apart would.
-template <int CT, int G, int DM, bool ROPE = false>
+template <int CT, int G, int DM>
 __device__ void decode_vec(View q, View kCache, View vCache, View out, const int* qStart, const int* seqLens,
         const int* blockTables, long long tableStride, int numSeqs, int tokens, int numHeads, int numKvHeads,
         int headSize, float scale, int window, float softCap, int blockSize, int maxBlocks, int numBlocks,
-        int splits, int chunk, int kvGroup, float* partAcc, float* partMl, int* err, int errCode, Rope rp = {}) {
+        int splits, int chunk, int kvGroup, float* partAcc, float* partMl, int* err, int errCode) {
     extern __shared__ float smem[];
     if (blockIdx.x == numSeqs) {
         pdl_begin();
-        if constexpr (ROPE) {
-            if (blockIdx.y == 0 && blockIdx.z == 0 && threadIdx.x == 0) {
-                const int p = rp.positions[0], slot = rp.slots[0];
-                if (p < 0 || p >= rp.maxPositions) {
-                    report_error(err, rp.errCode, 0, p, rp.maxPositions);
-                }
-                if (slot < -1 || slot >= rp.capacity) {
-                    report_error(err, rp.kvErrCode, 0, slot, (int) rp.capacity);
-                }
-            }
-            __syncthreads();
-        }
         if (blockIdx.y == 0 && blockIdx.z == 0) {
             decode_checks(out, qStart, seqLens, blockTables, tableStride, numSeqs, tokens, numHeads * headSize,
                     maxBlocks, blockSize, numBlocks, err, errCode);
@@ -790,8 +732,6 @@ __device__ void decode_vec(View q, View kCache, View vCache, View out, const int
     float* sM = sQ + G * DM;             // [VW][G]
     float* sL = sM + VW * G;             // [VW][G]
     float* sAcc = sL + VW * G;           // [VW][G][D]
-    uint4* sNew = (uint4*) (sAcc + VW * G * D);  // ROPE: the token's key row, then its value row, as the cache holds them
-    float* sNewK = (float*) (sNew + 2 * (DM / 8));  // ROPE: the token's rotated key as rounded to k's dtype [DM]
     // block y: query heads gq·G .. gq·G + G - 1, all of KV head kv (G = kvGroup, or fewer when a small
     // batch spreads one KV head's query heads over several blocks)
     const int b = blockIdx.x, gq = blockIdx.y, z = blockIdx.z, kv = gq * G / kvGroup;
@@ -799,19 +739,7 @@ __device__ void decode_vec(View q, View kCache, View vCache, View out, const int
     // split z's keys [lo, hi] of a sequence whose last key is p
     auto first_key = [&](int p) { return max(z * chunk, window > 0 ? max(0, p - window + 1) : 0); };
     auto last_key = [&](int p) { return min(p, z * chunk + chunk - 1); };
-#ifndef ROPE_KV_HINT
-#define ROPE_KV_HINT 1
-#endif
-#ifndef ROPE_CS_HINT
-#define ROPE_CS_HINT 1
-#endif
-#ifndef ROPE_CUT
-#define ROPE_CUT 0
-#endif
-#ifndef ROPE_SKIP
-#define ROPE_SKIP 0
-#endif
-    if (!ROPE || ROPE_KV_HINT) {  // a hint: the key and value rows of the warp's first tile into L2 while the kernel before ends (the
+    {  // a hint: the key and value rows of the warp's first tile into L2 while the kernel before ends (the
        // metadata is the host's step input; everything is read again after the wait)
         const int L = seqLens[b], key = first_key(L - 1) + 32 * warp + lane;
         if (qStart[b + 1] - qStart[b] == 1 && L >= 1 && (L + blockSize - 1) / blockSize <= maxBlocks
@@ -826,111 +754,19 @@ __device__ void decode_vec(View q, View kCache, View vCache, View out, const int
             }
         }
     }
-    if (ROPE && ROPE_CS_HINT) {  // the position's cos/sin row into L2 (a hint, as rot_apply_kv's)
-        const int p = rp.positions[0];
-        if (p >= 0 && p < rp.maxPositions && 32 * (int) threadIdx.x < rp.rotaryDim) {
-            prefetch_l2(at(rp.cosSin, p, 32 * threadIdx.x));
-        }
-    }
     // The next kernel may launch only from the end (below): launched at the wait, the o projection's
     // blocks issued their first weights while this block read its tile of K and V rows, which are on
     // the step's critical path (docs/performance.md run 16: replay 0.883 -> 0.876 ms at 192 tokens).
     pdl_wait();
     const int L = seqLens[b], t = qStart[b], qLen = qStart[b + 1] - t;
-    // ROPE: the token's position and slot (rot_apply_kv's checks; the checks block reports them), read
-    // with the metadata above
-    int rpPos = 0, rpSlot = -1;
-    bool rpRotate = false;
-    const int rpBlocks = kvGroup / G;   // blocks of one KV head: the cluster
-    const bool rpFirst = gq % rpBlocks == 0;
-    if constexpr (ROPE) {
-        // One query channel (thread e < G·DM: head e / DM, channel e % DM) and one channel of the token's
-        // key and value rows (e < D) per thread, every load but the cos/sin pair's issued with the
-        // metadata's: a rotated channel c pairs with partner(c) as rotary::rotate_head pairs them.
-        static_assert(G * DM <= VW * 32, "one query channel per thread");
-        rpPos = rp.positions[0];
-        rpSlot = rp.slots[0];
-        const int e = threadIdx.x, h = e / DM, c = e % DM, half = rp.rotaryDim / 2;
-        auto partner = [&](int ch) { return ch >= rp.rotaryDim ? ch : rp.neox ? (ch < half ? ch + half : ch - half) : ch ^ 1; };
-        auto pairOf = [&](int ch) { return rp.neox ? (ch < half ? ch : ch - half) : ch >> 1; };
-        const bool hasQ = e < G * DM && c < D, hasK = e < D;
-        const int qb = (gq * G + h) * D, kb = kv * D;
-        float qx = 0.0f, qp = 0.0f, kx = 0.0f, kp = 0.0f, vx = 0.0f;
-        unsigned short kRaw = 0, vRaw = 0;
-        if (hasQ) {
-            qx = ld(q, 0, qb + c);
-            qp = ld(q, 0, qb + partner(c));
-        }
-        if (hasK) {
-            kx = ld(rp.k, 0, kb + e);
-            kp = ld(rp.k, 0, kb + partner(e));
-            vx = ld(rp.v, 0, kb + e);
-            kRaw = rp.k.dt == CT ? *(const unsigned short*) at(rp.k, 0, kb + e) : 0;  // copy_cols copies bytes
-            vRaw = rp.v.dt == CT ? *(const unsigned short*) at(rp.v, 0, kb + e) : 0;
-        }
-        if (rpSlot < -1 || rpSlot >= rp.capacity) {
-            rpSlot = -1;
-        }
-        rpRotate = rpPos >= 0 && rpPos < rp.maxPositions;
-        const float* cs = (const float*) at(rp.cosSin, rpRotate ? rpPos : 0, 0);
-        // x' of channel ch from x, its partner's xp and the pair's cos/sin (rotate_head's two formulas)
-        auto turn = [&](int ch, float x, float xp, const View& v) {
-            const int i = pairOf(ch);
-            const float co = cs[i], si = cs[half + i];
-            const bool first = rp.neox ? ch < half : (ch & 1) == 0;
-            return round_to(v.dt, first ? fmaf(x, co, -(xp * si)) : fmaf(x, co, xp * si));
-        };
-        if (e < G * DM) {
-            sQ[e] = !hasQ ? 0.0f : rpRotate && c < rp.rotaryDim && ROPE_CUT < 2 ? turn(c, qx, qp, q) : qx;
-        }
-        if (hasK) {
-            const View nk{(char*) sNew, 0, CT, 0}, nv{(char*) (sNew + DM / 8), 0, CT, 0};
-            if (rpRotate && e < rp.rotaryDim) {
-                const float r = turn(e, kx, kp, rp.k);
-                sNewK[e] = r;
-                st(nk, 0, e, r);
-            } else if (rp.k.dt == CT) {
-                *(unsigned short*) at(nk, 0, e) = kRaw;
-            } else {
-                st(nk, 0, e, kx);
-            }
-            if (rp.v.dt == CT) {
-                *(unsigned short*) at(nv, 0, e) = vRaw;
-            } else {
-                st(nv, 0, e, vx);
-            }
-        }
-        __syncthreads();
-        // The stores, by the last warp: it takes a tile of keys last (none at up to 224 keys), so its stores
-        // delay no other warp's tile loads.
-        if (warp == VW - 1 && ROPE_CUT == 0) {
-            if (rpRotate) {  // q in place: each query head is this block's alone
-                for (int e = lane; e < G * DM; e += 32) {
-                    const int h = e / DM, c = e % DM;
-                    if (c < rp.rotaryDim) {
-                        st(q, 0, (gq * G + h) * D + c, sQ[e]);
-                    }
-                }
-            }
-            if (rpFirst && rpSlot != -1) {  // the cache rows (the other blocks read them from shared memory)
-                const long long row = (long long) rpSlot * numKvHeads + kv;
-                for (int w = lane; w < 2 * (D / 8); w += 32) {
-                    *(uint4*) at(w < D / 8 ? kCache : vCache, row, 8 * (w % (D / 8))) = sNew[w < D / 8 ? w : DM / 8 + w - D / 8];
-                }
-            }
-        }
-    }
-    const long long rpRow = rpSlot >= 0 ? (long long) rpSlot * numKvHeads + kv : -2;  // never a key's row when none
     if (qLen == 1 && L >= 1 && (L + blockSize - 1) / blockSize <= maxBlocks) {
         const int p = L - 1;
         const int lo = first_key(p), hi = last_key(p);
-        if constexpr (!ROPE) {  // (ROPE: staged rotated above)
-            for (int e = threadIdx.x; e < G * DM; e += blockDim.x) {
-                int h = e / DM, c = e % DM;
-                sQ[e] = c < D ? ld(q, t, (long long) (gq * G + h) * D + c) : 0.0f;
-            }
-            __syncthreads();
+        for (int e = threadIdx.x; e < G * DM; e += blockDim.x) {
+            int h = e / DM, c = e % DM;
+            sQ[e] = c < D ? ld(q, t, (long long) (gq * G + h) * D + c) : 0.0f;
         }
+        __syncthreads();
         const int* table = blockTables + b * tableStride;
         const int cg = lane % LPR, kr0 = lane / LPR;
         const bool vLane = kr0 < RPI;
@@ -957,22 +793,13 @@ __device__ void decode_vec(View q, View kCache, View vCache, View out, const int
             const uint4 zero = make_uint4(0, 0, 0, 0);
 #pragma unroll
             for (int i = 0; i < KW; i++) {
-                if constexpr (ROPE) {
-                    kw[i] = row >= 0 && 8 * i < D ? (row == rpRow ? sNew[i] : *(const uint4*) at(kCache, row, 8 * i)) : zero;
-                } else {
-                    kw[i] = row >= 0 && 8 * i < D ? *(const uint4*) at(kCache, row, 8 * i) : zero;
-                }
+                kw[i] = row >= 0 && 8 * i < D ? *(const uint4*) at(kCache, row, 8 * i) : zero;
             }
 #pragma unroll
             for (int s = 0; s < KW; s++) {  // value rows of keys kr0 + RPI s (RPI s < 32 for s < 32 / RPI)
                 int j = kr0 + RPI * s;
                 long long rj = __shfl_sync(0xFFFFFFFFu, row, j & 31);
-                if constexpr (ROPE) {
-                    vw[s] = vLane && j < n && rj >= 0 ? (rj == rpRow ? sNew[DM / 8 + cg] : *(const uint4*) at(vCache, rj, 8 * cg))
-                                                      : zero;
-                } else {
-                    vw[s] = vLane && j < n && rj >= 0 ? *(const uint4*) at(vCache, rj, 8 * cg) : zero;
-                }
+                vw[s] = vLane && j < n && rj >= 0 ? *(const uint4*) at(vCache, rj, 8 * cg) : zero;
             }
             float sc[G];
 #pragma unroll
@@ -1033,16 +860,6 @@ __device__ void decode_vec(View q, View kCache, View vCache, View out, const int
         }
         __syncthreads();
         combine_warps(sM, sL, sAcc, VW, G, D, gq * G, out, t, z, tokens, numHeads, splits, partAcc, partMl);
-    }
-    if constexpr (ROPE) {  // k in place, once every other block of the KV head has read it, i.e. exited
-        if (rpFirst && rpRotate && ROPE_CUT == 0) {
-            if (rpBlocks > 1) {
-                cluster_sync_after_exits();
-            }
-            for (int c = threadIdx.x; c < rp.rotaryDim; c += blockDim.x) {
-                st(rp.k, 0, kv * D + c, sNewK[c]);
-            }
-        }
     }
     pdl_launch_next();
 }
@@ -1179,28 +996,3 @@ ATTN_DECODE_VEC(attn_decode_f16_g1_d128, DT_F16, 1, 128, 2)
 ATTN_DECODE_VEC(attn_decode_f16_g2_d128, DT_F16, 2, 128, 2)
 ATTN_DECODE_VEC(attn_decode_f16_g4_d128, DT_F16, 4, 128, 1)
 ATTN_DECODE_VEC(attn_decode_f16_g8_d128, DT_F16, 8, 128, 1)
-
-// Vector decode form with the token's rotary and KV-cache write (decode_vec ROPE; AttentionKernels.runWithRotary):
-// ATTN_DECODE_VEC's arguments, then rot_apply_kv's for one token. G 1 and 2 only: a batch-1 decode spreads a
-// KV head's query heads over blocks of one or two (AttentionKernels.vectorPlan).
-#define ATTN_DECODE_ROPE(NAME, CT, G, DM, MINB)                                                                          \
-    extern "C" __global__ void __launch_bounds__(attn::VW * 32, MINB) NAME(View q, View kCache, View vCache, View out,    \
-            const int* qStart, const int* seqLens, const int* blockTables, long long tableStride, int numSeqs,      \
-            int tokens, int numHeads, int numKvHeads, int headSize, float scale, int window, float softCap,         \
-            int blockSize, int maxBlocks, int numBlocks, int splits, int chunk, int kvGroup, float* partAcc,        \
-            float* partMl, int* err, int errCode, const int* positions, View k, View v, View cosSin, int rotaryDim, \
-            int neox, int maxPositions, int rotErrCode, const int* slots, long long capacity, int kvErrCode) {       \
-        attn::decode_vec<CT, G, DM, true>(q, kCache, vCache, out, qStart, seqLens, blockTables, tableStride,       \
-                numSeqs, tokens, numHeads, numKvHeads, headSize, scale, window, softCap, blockSize, maxBlocks,     \
-                numBlocks, splits, chunk, kvGroup, partAcc, partMl, err, errCode,                                  \
-                attn::Rope{positions, k, v, cosSin, rotaryDim, neox, maxPositions, rotErrCode, slots, capacity,    \
-                        kvErrCode});                                                                                \
-    }
-ATTN_DECODE_ROPE(attn_decode_rope_bf16_g1_d64, DT_BF16, 1, 64, 2)
-ATTN_DECODE_ROPE(attn_decode_rope_bf16_g2_d64, DT_BF16, 2, 64, 2)
-ATTN_DECODE_ROPE(attn_decode_rope_bf16_g1_d128, DT_BF16, 1, 128, 2)
-ATTN_DECODE_ROPE(attn_decode_rope_bf16_g2_d128, DT_BF16, 2, 128, 2)
-ATTN_DECODE_ROPE(attn_decode_rope_f16_g1_d64, DT_F16, 1, 64, 2)
-ATTN_DECODE_ROPE(attn_decode_rope_f16_g2_d64, DT_F16, 2, 64, 2)
-ATTN_DECODE_ROPE(attn_decode_rope_f16_g1_d128, DT_F16, 1, 128, 2)
-ATTN_DECODE_ROPE(attn_decode_rope_f16_g2_d128, DT_F16, 2, 128, 2)

@@ -1,12 +1,10 @@
 package dev.jvllm.cuda;
 
 import dev.jvllm.api.DType;
-import dev.jvllm.api.Tensor;
 import dev.jvllm.api.ops.KvCacheWrite;
 import dev.jvllm.api.ops.OpArgs;
 import dev.jvllm.api.ops.OpKind;
 import dev.jvllm.api.ops.PagedAttention;
-import dev.jvllm.api.ops.Rotary;
 import java.util.Set;
 
 /**
@@ -292,20 +290,17 @@ final class AttentionKernels implements KernelFamily {
     }
 
     /**
-     * How the vector decode form (attention.cu decode_vec) runs a batch: one block of {@value #VECTOR_DECODE_WARPS}
-     * warps per (sequence, {@code perBlock} query heads of one KV head, key split), each warp with a whole
-     * 32-key tile's loads in flight; splits only when the blocks would not fill the device, every split
-     * keeping at least one pass of the block's warps (256 keys); a KV head's query heads shared by several
-     * blocks while the blocks would fill less than half the device. {@code dm}: the largest head size the
-     * instantiation holds (64 or 128); {@code shared}: the block's shared memory without the ROPE rows.
+     * The vector decode form (attention.cu decode_vec): one block of {@value #VECTOR_DECODE_WARPS} warps
+     * per (sequence, query heads of one KV head, key split), each warp with a whole 32-key tile's loads in
+     * flight; splits only when the blocks would not fill the device, every split keeping at least one pass
+     * of the block's warps (256 keys); a KV head's query heads shared by several blocks while the blocks
+     * would fill less than half the device. An extra block validates the metadata and zeroes the rows of
+     * no sequence.
      */
-    private record VectorPlan(int splits, int chunk, int perBlock, int dm, int shared) {
-    }
-
-    private VectorPlan vectorPlan(PagedAttention a, int group) {
+    private void decodeVec(PagedAttention a, int tokens, int group) {
         int[] sc = keySplits((long) a.numSeqs() * a.numKvHeads(), 2L * gpu.multiprocessors(), a.maxSeqLen(),
                 32 * VECTOR_DECODE_WARPS, 32);
-        int splits = sc[0];
+        int splits = sc[0], chunk = sc[1];
         // query heads per block: the KV head's whole group, halved while the blocks would fill less than
         // half the device (batch 1 of Llama-3.2-1B: 8 blocks of 4 heads became 32 of 1, each a quarter of
         // the scores' work, the K/V rows read 4 times from L2 instead of once)
@@ -317,87 +312,12 @@ final class AttentionKernels implements KernelFamily {
         int dm = d <= 64 ? 64 : 128;
         int shared = (perBlock * dm + 2 * VECTOR_DECODE_WARPS * perBlock + VECTOR_DECODE_WARPS * perBlock * d)
                 * Float.BYTES;
-        return new VectorPlan(splits, sc[1], perBlock, dm, shared);
-    }
-
-    /**
-     * The vector decode form (attention.cu decode_vec, {@link VectorPlan}). An extra block validates the
-     * metadata and zeroes the rows of no sequence.
-     */
-    private void decodeVec(PagedAttention a, int tokens, int group) {
-        VectorPlan v = vectorPlan(a, group);
-        String name = DECODE_VEC_KERNELS[a.kCache().dtype() == DType.BF16 ? 1 : 0][v.dm() == 64 ? 0 : 1]
-                [Integer.numberOfTrailingZeros(v.perBlock())];
-        try (Partials p = new Partials(a, tokens, v.splits())) {
+        String name = DECODE_VEC_KERNELS[a.kCache().dtype() == DType.BF16 ? 1 : 0][dm == 64 ? 0 : 1]
+                [Integer.numberOfTrailingZeros(perBlock)];
+        try (Partials p = new Partials(a, tokens, splits)) {
             // one block past the sequences' (x = numSeqs) checks the metadata beside them (attention.cu decode_vec)
-            launchDecode(gpu.kernel(name).grid(a.numSeqs() + 1, a.numHeads() / v.perBlock(), v.splits())
-                    .block(VECTOR_DECODE_WARPS * 32).sharedBytes(v.shared()), a, tokens, v.splits(), v.chunk(), group, p);
-        }
-    }
-
-    /** attention.cu's vector decode instantiations with a token's rotary: [F16, BF16 cache][64, 128][G = 1, 2]. */
-    private static final String[][][] DECODE_ROPE_KERNELS = {
-        {{"attn_decode_rope_f16_g1_d64", "attn_decode_rope_f16_g2_d64"},
-            {"attn_decode_rope_f16_g1_d128", "attn_decode_rope_f16_g2_d128"}},
-        {{"attn_decode_rope_bf16_g1_d64", "attn_decode_rope_bf16_g2_d64"},
-            {"attn_decode_rope_bf16_g1_d128", "attn_decode_rope_bf16_g2_d128"}},
-    };
-
-    /**
-     * Whether {@link #runWithRotary} can run {@code r}, {@code w} and {@code a} as one launch: a one-token,
-     * one-sequence decode that the vector decode form takes in one key split with one or two query heads
-     * per block and at most 8 blocks per KV head (a cluster; compute capability 9.0 or later), whose
-     * rotary and cache write {@link RotaryKernels#canFuse} accepts, where the attention reads r's q (the
-     * same view) from w's caches (the same tensors), with r's and the attention's head counts and size
-     * alike, and writes an output that overlaps none of the three ops' inputs.
-     */
-    boolean canFuseRotary(RotaryKernels rotary, Rotary r, KvCacheWrite w, PagedAttention a) {
-        int tokens = a.q().dim(0), group = a.numHeads() / a.numKvHeads();
-        if (tokens != 1 || a.numSeqs() != 1 || r.q().dim(0) != 1 || a.maxQueryLen() != 1 || a.maxSeqLen() < 1
-                || gpu.computeCapability() < 90 || SIMPLE || !DECODE_FORM || !VECTOR_DECODE || !decodeGroup(group)
-                || !supports(a) || !vectorDecode(a) || !rotary.canFuse(r, w)
-                || r.headSize() != a.headSize() || r.q().cols() != a.numHeads() * a.headSize()
-                || r.k().cols() != a.numKvHeads() * a.headSize()) {
-            return false;
-        }
-        VectorPlan v = vectorPlan(a, group);
-        if (v.splits() != 1 || v.perBlock() > 2 || group / v.perBlock() > 8) {
-            return false;
-        }
-        CudaTensor q = gpu.tensor(a.q()), out = gpu.tensor(a.out());
-        if (!q.sameView(gpu.tensor(r.q())) || !gpu.tensor(a.kCache()).sameView(gpu.tensor(w.kCache()))
-                || !gpu.tensor(a.vCache()).sameView(gpu.tensor(w.vCache()))) {
-            return false;
-        }
-        for (Tensor t : new Tensor[] {r.q(), r.k(), w.v(), r.positions(), r.cosSin(),
-                w.slotMapping(), a.kCache(), a.vCache(), a.queryStartLoc(), a.seqLens(), a.blockTables()}) {
-            if (out.overlaps(gpu.tensor(t))) {
-                return false;
-            }
-        }
-        return true;
-    }
-
-    /**
-     * {@code r}'s rotary, {@code w}'s cache write and {@code a}'s attention in one launch
-     * ({@code attn_decode_rope_*}, attention.cu decode_vec with ROPE): the results and reported errors of
-     * {@link RotaryKernels#runWithCacheWrite}(r, w) then {@link #run}(a). The clusters are the blocks of
-     * one KV head, so that the first can rotate k in place once the others have read it.
-     */
-    void runWithRotary(Rotary r, KvCacheWrite w, PagedAttention a) {
-        int group = a.numHeads() / a.numKvHeads();
-        VectorPlan v = vectorPlan(a, group);
-        String name = DECODE_ROPE_KERNELS[a.kCache().dtype() == DType.BF16 ? 1 : 0][v.dm() == 64 ? 0 : 1]
-                [Integer.numberOfTrailingZeros(v.perBlock())];
-        int shared = v.shared() + 2 * v.dm() * 2 + v.dm() * Float.BYTES; // + the token's key and value rows, its key in f32
-        long capacity = (long) w.kCache().dim(0) * w.kCache().dim(1);
-        try (Partials p = new Partials(a, 1, 1)) {
-            Launch l = gpu.kernel(name).grid(a.numSeqs() + 1, a.numHeads() / v.perBlock(), 1)
-                    .block(VECTOR_DECODE_WARPS * 32).sharedBytes(shared).clusterY(Boolean.getBoolean("jvllm.cuda.experimentNoCluster") ? 1 : group / v.perBlock());
-            decodeArgs(l, a, 1, 1, v.chunk(), group, p)
-                    .ptr(r.positions()).view(r.k()).view(w.v()).view(r.cosSin()).i32(r.rotaryDim()).i32(r.neox() ? 1 : 0)
-                    .i32(r.cosSin().dim(0)).i32(DeviceErrors.code(OpKind.ROTARY, 1)).ptr(w.slotMapping()).i64(capacity)
-                    .i32(DeviceErrors.code(OpKind.KV_CACHE_WRITE, WRITE_DETAIL)).launch();
+            launchDecode(gpu.kernel(name).grid(a.numSeqs() + 1, a.numHeads() / perBlock, splits)
+                    .block(VECTOR_DECODE_WARPS * 32).sharedBytes(shared), a, tokens, splits, chunk, group, p);
         }
     }
 
@@ -409,18 +329,13 @@ final class AttentionKernels implements KernelFamily {
      */
     private void launchDecode(Launch l, PagedAttention a, int tokens, int splits, int chunk, int formArg,
             Partials p) {
-        decodeArgs(l, a, tokens, splits, chunk, formArg, p).launch();
-        p.merge();
-    }
-
-    /** {@link #launchDecode}'s arguments, without the launch. */
-    private Launch decodeArgs(Launch l, PagedAttention a, int tokens, int splits, int chunk, int formArg, Partials p) {
-        return l.dependent().view(a.q()).view(a.kCache()).view(a.vCache()).view(a.out())
+        l.dependent().view(a.q()).view(a.kCache()).view(a.vCache()).view(a.out())
                 .ptr(a.queryStartLoc()).ptr(a.seqLens()).ptr(a.blockTables()).i64(a.blockTables().layout().rowStride())
                 .i32(a.numSeqs()).i32(tokens).i32(a.numHeads()).i32(a.numKvHeads()).i32(a.headSize())
                 .f32(a.scale()).i32(a.slidingWindow()).f32(a.softCap()).i32(a.blockSize()).i32(a.blockTables().cols())
                 .i32(a.kCache().dim(0)).i32(splits).i32(chunk).i32(formArg).ptr(p.acc()).ptr(p.ml())
-                .ptr(gpu.errorWord()).i32(DeviceErrors.code(OpKind.PAGED_ATTENTION, 0));
+                .ptr(gpu.errorWord()).i32(DeviceErrors.code(OpKind.PAGED_ATTENTION, 0)).launch();
+        p.merge();
     }
 
     /** The one-block-per-(token, head) form: the cross-check of the flash form, and its fallback. */

@@ -53,9 +53,7 @@ public final class CudaBackend implements Backend {
     private long fusedActivations;     // gated activations that ran inside a GEMV
     private Rotary heldRotary;         // a rotary waiting for the cache write of its k, or null
     private long fusedCacheWrites;     // KV-cache writes that ran inside the rotary launch
-    private KvCacheWrite heldWrite;    // heldRotary's cache write, both waiting for the attention that reads them, or null
-    private long fusedRotaryAttentions; // one-token rotaries + cache writes that ran inside the attention launch
-    private boolean fuseNorm, fuseGated, fuseRotary, fuseAttention; // the fusions that run (fusions(String))
+    private boolean fuseNorm, fuseGated, fuseRotary; // the fusions that run (fusions(String))
     private CudaGroup.Rank groupRank;  // null unless CudaProvider.createGroup made this backend
     private boolean closed;
 
@@ -146,7 +144,7 @@ public final class CudaBackend implements Backend {
      * kernel it saves (an H200 replayed a batch-1 step in 0.921 ms without it, 0.996 ms with it in run
      * 9; 0.864 against 0.923 in run 19; docs/performance.md).
      */
-    private static final String DEFAULT_FUSIONS = "gated,rotary,attention";
+    private static final String DEFAULT_FUSIONS = "gated,rotary";
 
     /** Sets which fusions run from now on (tests; see {@link #fusions(String)}); releases what is held first. */
     void fusions(Set<String> on) {
@@ -158,18 +156,16 @@ public final class CudaBackend implements Backend {
         fuseNorm = on.contains("norm");
         fuseGated = on.contains("gated");
         fuseRotary = on.contains("rotary");
-        fuseAttention = on.contains("attention");
     }
 
     /**
      * Which fusions of held ops run (see the class comment), from {@code -Djvllm.cuda.fuse=}: a comma
      * list of {@code norm} (norm into the GEMV after it), {@code gated} (gated activation into the GEMV
-     * before it), {@code rotary} (KV-cache write into the rotary before it), {@code attention} (a
-     * one-token decode's rotary and cache write, as {@code rotary} fuses them, into the attention after
-     * them), or {@code all} / {@code none}; an unknown name fails the backend's creation, naming it.
+     * before it), {@code rotary} (KV-cache write into the rotary before it), or {@code all} /
+     * {@code none}; an unknown name fails the backend's creation, naming it.
      */
     static Set<String> fusions(String spec) {
-        Set<String> all = Set.of("norm", "gated", "rotary", "attention");
+        Set<String> all = Set.of("norm", "gated", "rotary");
         String s = spec.trim().toLowerCase(java.util.Locale.ROOT);
         if (s.equals("all") || s.equals("true")) {
             return all;
@@ -182,7 +178,7 @@ public final class CudaBackend implements Backend {
             }
             if (!all.contains(p)) {
                 throw new IllegalArgumentException("-Djvllm.cuda.fuse=" + spec + ": unknown fusion '" + p
-                        + "'; give a comma list of norm, gated, rotary, attention, or all / none");
+                        + "'; give a comma list of norm, gated, rotary, or all / none");
             }
             on.add(p);
         }
@@ -551,12 +547,7 @@ public final class CudaBackend implements Backend {
     /** Enqueues the held ops, if any, as they would have run without waiting (see the class comment). */
     void releaseHeld() {
         Rotary r = heldRotary;
-        KvCacheWrite w = heldWrite;
-        if (w != null) {
-            heldRotary = null;
-            heldWrite = null;
-            runRotaryWithCacheWrite(r, w);
-        } else if (r != null) {
+        if (r != null) {
             heldRotary = null;
             dispatch(r);
         }
@@ -575,7 +566,6 @@ public final class CudaBackend implements Backend {
         heldNorm = null;
         heldLinear = null;
         heldRotary = null;
-        heldWrite = null;
     }
 
     /** Runs the held GEMV, with the held norm (if any) and {@code gated} (if given) in its kernel. */
@@ -646,48 +636,19 @@ public final class CudaBackend implements Backend {
     public void kvCacheWrite(KvCacheWrite a) {
         open();
         Rotary r = heldRotary;
-        if (r != null && heldWrite == null && supports(a) && rotaryKernels().canFuse(r, a)) {
-            if (fuseAttention && r.q().dim(0) == 1) {
-                heldWrite = a; // both wait for the attention that may take them in
-                return;
-            }
+        if (r != null && supports(a) && rotaryKernels().canFuse(r, a)) {
             heldRotary = null;
-            runRotaryWithCacheWrite(r, a);
+            gpu.makeCurrent();
+            rotaryKernels().runWithCacheWrite(r, a);
+            fusedCacheWrites++;
             return;
         }
         dispatch(a);
-    }
-
-    private void runRotaryWithCacheWrite(Rotary r, KvCacheWrite w) {
-        gpu.makeCurrent();
-        rotaryKernels().runWithCacheWrite(r, w);
-        fusedCacheWrites++;
     }
 
     @Override
     public void pagedAttention(PagedAttention a) {
-        open();
-        Rotary r = heldRotary;
-        KvCacheWrite w = heldWrite;
-        if (w != null && supports(a) && attentionKernels().canFuseRotary(rotaryKernels(), r, w, a)) {
-            heldRotary = null;
-            heldWrite = null;
-            gpu.makeCurrent();
-            attentionKernels().runWithRotary(r, w, a);
-            fusedCacheWrites++;
-            fusedRotaryAttentions++;
-            return;
-        }
         dispatch(a);
-    }
-
-    /** How many one-token rotaries with their cache writes have run inside the attention launch after them. */
-    long fusedRotaryAttentions() {
-        return fusedRotaryAttentions;
-    }
-
-    private AttentionKernels attentionKernels() {
-        return (AttentionKernels) families.get(OpKind.PAGED_ATTENTION);
     }
 
     @Override

@@ -26,7 +26,7 @@ import java.lang.foreign.MemorySegment;
  * stride in elements, dtype code.
  */
 final class Launch {
-    static final int MAX_ARGS = 40;
+    static final int MAX_ARGS = 32;
     private static final long SLOT = NativeLayouts.VIEW.byteSize();
     private static final long VIEW_STRIDE = NativeLayouts.VIEW.byteOffset(MemoryLayout.PathElement.groupElement("stride"));
     private static final long VIEW_DT = NativeLayouts.VIEW.byteOffset(MemoryLayout.PathElement.groupElement("dt"));
@@ -39,9 +39,7 @@ final class Launch {
     private int count;
     private int gx, gy, gz, bx, by, bz, shared;
     private boolean dependent;
-    private int clusterY;                  // blocks per cluster along y (1: no clusters)
-    private final MemorySegment config;    // CUlaunchConfig of a dependent or clustered launch
-    private final MemorySegment attributes; // its CUlaunchAttribute array: [PDL, cluster dimension]
+    private final MemorySegment config;    // CUlaunchConfig of a dependent launch
     private final KernelSkips skips = new KernelSkips(System.getProperty("jvllm.cuda.skipKernels", ""));
 
     Launch(Gpu gpu) {
@@ -54,7 +52,12 @@ final class Launch {
         this.values = arena.allocate(SLOT * MAX_ARGS, 16);
         this.params = arena.allocate(ADDRESS.byteSize() * MAX_ARGS, 8);
         this.config = arena.allocate(NativeLayouts.LAUNCH_CONFIG);
-        this.attributes = arena.allocate(NativeLayouts.LAUNCH_ATTRIBUTE, 2);
+        MemorySegment attribute = arena.allocate(NativeLayouts.LAUNCH_ATTRIBUTE);
+        attribute.set(JAVA_INT, NativeLayouts.LAUNCH_ATTRIBUTE.byteOffset(groupElement("id")),
+                NativeLayouts.LAUNCH_ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION);
+        attribute.set(JAVA_INT, NativeLayouts.LAUNCH_ATTRIBUTE.byteOffset(groupElement("value")), 1);
+        config.set(ADDRESS, NativeLayouts.LAUNCH_CONFIG.byteOffset(groupElement("attrs")), attribute);
+        config.set(JAVA_INT, NativeLayouts.LAUNCH_CONFIG.byteOffset(groupElement("numAttrs")), 1);
     }
 
     Launch begin(String kernel, MemorySegment fn) {
@@ -64,7 +67,6 @@ final class Launch {
         gx = gy = gz = bx = by = bz = 1;
         shared = 0;
         dependent = false;
-        clusterY = 1;
         return this;
     }
 
@@ -78,19 +80,6 @@ final class Launch {
      */
     Launch dependent() {
         dependent = PDL && gpu.computeCapability() >= 90 && gpu.backend().capturing();
-        return this;
-    }
-
-    /**
-     * Launches the grid as clusters of {@code y} blocks along y (compute capability 9.0 or later; the
-     * grid's y a multiple of it): the blocks of a cluster run at once and may meet at a cluster barrier.
-     */
-    Launch clusterY(int y) {
-        if (y < 1 || y > 8 || gy % y != 0 || (y > 1 && gpu.computeCapability() < 90)) {
-            throw new IllegalArgumentException(name + ": clusters of " + y + " blocks along y do not fit grid y " + gy
-                    + " on compute capability " + gpu.computeCapability());
-        }
-        clusterY = y;
         return this;
     }
 
@@ -206,7 +195,7 @@ final class Launch {
         if (!skips.isEmpty() && gpu.backend().capturing() && skips.skip(name)) {
             return;
         }
-        if (!dependent && clusterY == 1) {
+        if (!dependent) {
             Driver.launch(function, name, gx, gy, gz, bx, by, bz, shared, gpu.stream(), params);
             return;
         }
@@ -214,30 +203,8 @@ final class Launch {
         for (int i = 0; i < dims.length; i++) {
             config.setAtIndex(JAVA_INT, i, dims[i]);
         }
-        int n = 0;
-        if (dependent) {
-            attribute(n++, NativeLayouts.LAUNCH_ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION, 1, 0, 0);
-        }
-        if (clusterY > 1) {
-            attribute(n++, NativeLayouts.LAUNCH_ATTRIBUTE_CLUSTER_DIMENSION, 1, clusterY, 1);
-        }
-        config.set(ADDRESS, NativeLayouts.LAUNCH_CONFIG.byteOffset(groupElement("attrs")), attributes);
-        config.set(JAVA_INT, NativeLayouts.LAUNCH_CONFIG.byteOffset(groupElement("numAttrs")), n);
         config.set(ADDRESS, NativeLayouts.LAUNCH_CONFIG.byteOffset(groupElement("hStream")), gpu.stream());
-        Driver.launchEx(config, function, params, () -> name + (dependent ? " (dependent)" : "")
-                + (clusterY > 1 ? " (clusters of " + clusterY + ")" : "") + ", grid " + gx + "x" + gy + "x" + gz
+        Driver.launchEx(config, function, params, () -> name + " (dependent), grid " + gx + "x" + gy + "x" + gz
                 + ", block " + bx + "x" + by + "x" + bz + ", " + shared + " B shared");
-    }
-
-    /** Sets attribute {@code i} of the launch: its id and the first three ints of its value union. */
-    private void attribute(int i, int id, int v0, int v1, int v2) {
-        MemorySegment a = attributes.asSlice(i * NativeLayouts.LAUNCH_ATTRIBUTE.byteSize(),
-                NativeLayouts.LAUNCH_ATTRIBUTE.byteSize());
-        long value = NativeLayouts.LAUNCH_ATTRIBUTE.byteOffset(groupElement("value"));
-        a.fill((byte) 0);
-        a.set(JAVA_INT, NativeLayouts.LAUNCH_ATTRIBUTE.byteOffset(groupElement("id")), id);
-        a.set(JAVA_INT, value, v0);
-        a.set(JAVA_INT, value + 4, v1);
-        a.set(JAVA_INT, value + 8, v2);
     }
 }

@@ -46,7 +46,4 @@ final class NativeLayouts {
 
     /** cuda.h {@code CU_LAUNCH_ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION}. */
     static final int LAUNCH_ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION = 6;
-
-    /** cuda.h {@code CU_LAUNCH_ATTRIBUTE_CLUSTER_DIMENSION}: the value is {@code {x, y, z}} blocks. */
-    static final int LAUNCH_ATTRIBUTE_CLUSTER_DIMENSION = 4;
 }

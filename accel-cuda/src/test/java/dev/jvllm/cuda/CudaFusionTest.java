@@ -9,7 +9,6 @@ import dev.jvllm.api.Tensors;
 import dev.jvllm.api.ops.ActivationKind;
 import dev.jvllm.api.ops.GatedActivation;
 import dev.jvllm.api.ops.KvCacheWrite;
-import dev.jvllm.api.ops.PagedAttention;
 import dev.jvllm.api.ops.Rotary;
 import dev.jvllm.api.ops.Linear;
 import dev.jvllm.api.ops.LinearWeight;
@@ -29,11 +28,7 @@ import org.junit.jupiter.api.Test;
  * captured graph replayed several times (the ticket word goes back to 0), and when the next op is
  * not the one held for. Likewise a rotary and the KV-cache write of its k as one launch: q, k and
  * both caches as apart, at any batch, with skipped and shared slots, partial rotary, a converting
- * cache, and the same errors for a bad position or slot. And a one-token decode's rotary and cache write
- * inside its attention's launch: q, k, both caches and the attention's output as apart, eagerly and
- * replayed, for 1 to 8 blocks per KV head (a cluster), a skipped slot and one outside the sequence's
- * blocks, partial and GPT-J rotary, a sliding window, f32 q/k/v over a bf16 cache, and the same errors;
- * the shapes it does not take (more blocks per KV head, key splits) run apart. Skipped without a device.
+ * cache, and the same errors for a bad position or slot. Skipped without a device.
  */
 class CudaFusionTest extends CudaDeviceTest {
     @BeforeAll
@@ -285,10 +280,10 @@ class CudaFusionTest extends CudaDeviceTest {
                 cuda.synchronize();
             }
             cuda.kvCacheWrite(new KvCacheWrite(k, v, kCache, vCache, slotMap));
-            into[0] = Tensors.toFloats(qkv); // (a one-token pair is held for an attention until this read)
+            assertEquals(before + (fused ? 1 : 0), cuda.fusedCacheWrites(), fused ? "did not fuse" : "fused");
+            into[0] = Tensors.toFloats(qkv);
             into[1] = Tensors.toFloats(kCache);
             into[2] = Tensors.toFloats(vCache);
-            assertEquals(before + (fused ? 1 : 0), cuda.fusedCacheWrites(), fused ? "did not fuse" : "fused");
         }
     }
 
@@ -348,118 +343,5 @@ class CudaFusionTest extends CudaDeviceTest {
             }
         }
         assertArrayEquals(outs[0], outs[1], "the linear read q before the held rotary ran");
-    }
-
-    /**
-     * One decode token of a sequence of {@code len} keys (the token's is key len - 1): q, k, v views of
-     * [1, (hq + 2 hk) d] in {@code qkvType}, caches [8, 16, hk, d] of random older rows, the sequence's
-     * blocks a shuffled table; the token's slot is its key's row ({@code slotKind} 0), -1 (1), a row
-     * of a block the sequence does not use (2) or past the cache (3). Runs rotary, cache write and attention apart (a
-     * synchronize after each), fused, or fused in a captured graph replayed twice; returns
-     * [q/k/v, k cache, v cache, attention out].
-     */
-    private float[][] ropeAttention(int hq, int hk, int d, int rotaryDim, boolean neox, DType qkvType, DType cacheType,
-            int len, int position, int slotKind, int window, String mode, boolean expectFused) {
-        int width = (hq + 2 * hk) * d, maxPos = 1024, blocks = 48, bs = 16;
-        SplittableRandom r = new SplittableRandom(hq * 1009L + hk * 31L + d + len);
-        int[] table = new int[(len + bs - 1) / bs];
-        List<Integer> order = new ArrayList<>();
-        for (int b = 0; b < blocks; b++) {
-            order.add(b);
-        }
-        java.util.Collections.shuffle(order, new java.util.Random(len));
-        for (int i = 0; i < table.length; i++) {
-            table[i] = order.get(i);
-        }
-        int key = len - 1;
-        int slot = switch (slotKind) {
-            case 0 -> table[key / bs] * bs + key % bs;
-            case 1 -> -1;
-            case 2 -> order.get(blocks - 1) * bs + 3;
-            default -> blocks * bs; // outside the cache
-        };
-        try (Tensor qkv = Tensors.fromFloats(cuda, qkvType, random(r, width, 2), 1, width);
-                Tensor cosSin = Tensors.fromFloats(cuda, DType.F32, random(r, maxPos * rotaryDim, 1), maxPos, rotaryDim);
-                Tensor pos = Tensors.fromInts(cuda, new int[] {position}, 1);
-                Tensor slotMap = Tensors.fromInts(cuda, new int[] {slot}, 1);
-                Tensor kCache = Tensors.fromFloats(cuda, cacheType, random(r, blocks * bs * hk * d, 2), blocks, bs, hk, d);
-                Tensor vCache = Tensors.fromFloats(cuda, cacheType, random(r, blocks * bs * hk * d, 2), blocks, bs, hk, d);
-                Tensor qsl = Tensors.fromInts(cuda, new int[] {0, 1}, 2);
-                Tensor seqLens = Tensors.fromInts(cuda, new int[] {len}, 1);
-                Tensor tables = Tensors.fromInts(cuda, table, 1, table.length);
-                Tensor out = cuda.allocate(qkvType, 1, hq * d)) {
-            Tensor q = qkv.narrowLast(0, hq * d), k = qkv.narrowLast(hq * d, hk * d), v = qkv.narrowLast((hq + hk) * d, hk * d);
-            Runnable between = mode.equals("apart") ? cuda::synchronize : () -> { };
-            Runnable ops = () -> {
-                cuda.rotary(new Rotary(pos, q, k, cosSin, d, rotaryDim, neox));
-                between.run();
-                cuda.kvCacheWrite(new KvCacheWrite(k, v, kCache, vCache, slotMap));
-                between.run();
-                cuda.pagedAttention(new PagedAttention(q, kCache, vCache, out, qsl, seqLens, tables, hq, hk, d,
-                        (float) (1 / Math.sqrt(d)), window, 0f, 1, len));
-            };
-            long before = cuda.fusedRotaryAttentions();
-            float[] qkv0 = Tensors.toFloats(qkv), k0 = Tensors.toFloats(kCache), v0 = Tensors.toFloats(vCache);
-            if (mode.equals("graph")) {
-                try (OpGraph g = cuda.capture(ops)) {
-                    for (int rep = 0; rep < 2; rep++) { // each replay from the same inputs
-                        Tensors.writeFloats(qkv, qkv0);
-                        Tensors.writeFloats(kCache, k0);
-                        Tensors.writeFloats(vCache, v0);
-                        g.replay();
-                    }
-                }
-            } else {
-                ops.run();
-            }
-            float[][] result = {Tensors.toFloats(qkv), Tensors.toFloats(kCache), Tensors.toFloats(vCache),
-                Tensors.toFloats(out)};
-            boolean fused = !mode.equals("apart") && expectFused;
-            assertEquals(before + (fused ? 1 : 0), cuda.fusedRotaryAttentions(),
-                    mode + (fused ? ": did not fuse" : ": fused"));
-            return result;
-        }
-    }
-
-    @Test
-    void rotaryCacheWriteAndAttentionFuse() {
-        Object[][] cases = {
-            // hq, hk, d, rotaryDim, neox, q/k/v, cache, len, position, slot kind, window, fuses
-            {32, 8, 64, 64, true, DType.BF16, DType.BF16, 150, 149, 0, 0, true},     // Llama-3.2-1B: 4 blocks per KV head
-            {32, 8, 64, 64, true, DType.BF16, DType.BF16, 150, 149, 1, 0, true},     // no slot: the cache's row as it was
-            {32, 8, 64, 64, true, DType.BF16, DType.BF16, 150, 149, 2, 0, true},     // a slot the sequence does not read
-            {4, 4, 64, 32, false, DType.BF16, DType.F16, 5, 300, 0, 0, true},       // one block per KV head, GPT-J, partial
-            {16, 2, 128, 128, true, DType.BF16, DType.BF16, 256, 255, 0, 0, true},   // 8 blocks per KV head
-            {8, 4, 128, 96, true, DType.F32, DType.BF16, 40, 39, 0, 16, true},       // f32 q/k/v, partial, window
-            {32, 2, 64, 64, true, DType.BF16, DType.BF16, 100, 99, 0, 0, false},     // 16 blocks per KV head: apart
-            {8, 2, 64, 64, true, DType.BF16, DType.BF16, 700, 699, 0, 0, false},     // key splits: apart
-        };
-        for (Object[] c : cases) {
-            int hq = (int) c[0], hk = (int) c[1], d = (int) c[2], rd = (int) c[3], len = (int) c[7], p = (int) c[8],
-                    slotKind = (int) c[9], window = (int) c[10];
-            boolean neox = (boolean) c[4], fuses = (boolean) c[11];
-            DType qkvType = (DType) c[5], cacheType = (DType) c[6];
-            String what = java.util.Arrays.toString(c);
-            float[][] apart = ropeAttention(hq, hk, d, rd, neox, qkvType, cacheType, len, p, slotKind, window, "apart", fuses);
-            for (String mode : new String[] {"fused", "graph"}) {
-                float[][] got = ropeAttention(hq, hk, d, rd, neox, qkvType, cacheType, len, p, slotKind, window, mode, fuses);
-                String[] names = {"q, k, v", "k cache", "v cache", "attention out"};
-                for (int i = 0; i < names.length; i++) {
-                    assertArrayEquals(apart[i], got[i], names[i] + ", " + mode + ": " + what);
-                }
-            }
-        }
-    }
-
-    @Test
-    void rotaryInsideTheAttentionReportsBadInputAsApart() {
-        for (String mode : new String[] {"apart", "fused"}) {
-            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> ropeAttention(32, 8, 64,
-                    64, true, DType.BF16, DType.BF16, 20, 1024, 0, 0, mode, true));
-            assertTrue(e.getMessage().contains("rotary: positions[0] = 1024"), mode + ": " + e.getMessage());
-            e = assertThrows(IllegalArgumentException.class, () -> ropeAttention(32, 8, 64, 64, true, DType.BF16,
-                    DType.BF16, 20, 19, 3, 0, mode, true));
-            assertTrue(e.getMessage().contains("kv_cache_write: slotMapping[0] = 768"), mode + ": " + e.getMessage());
-        }
     }
 }
