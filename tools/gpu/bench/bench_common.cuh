@@ -1,6 +1,7 @@
-// What the GEMV benchmarks here share (gemv_bench, fold_bench, mma_gemv_bench, persistent_bench): error checks, views,
-// a dependent launch's configuration as CudaBackend launches a decode step's kernels, the weight pool,
-// and LinearKernels.gemvSplits. Include after linear.cu.
+// What the GEMV benchmarks here share (gemv_bench, fold_bench, mma_gemv_bench, persistent_bench, l2_persist_bench):
+// error checks, views, a dependent launch's configuration as CudaBackend launches a decode step's kernels, the
+// weight pool, LinearKernels.gemvSplits and the GEMV's launch, an empty dependent kernel, graph capture and
+// replay timing. Include after linear.cu.
 #pragma once
 #include <algorithm>
 #include <cstdio>
@@ -64,4 +65,65 @@ static cudaGraphExec_t capture_chain(cudaStream_t st, int count, Enqueue enqueue
     CK(cudaGraphInstantiate(&ge, g, 0));
     CK(cudaGraphDestroy(g));
     return ge;
+}
+
+// µs per replay of `ge` on `st`: `warm` replays first, then the mean of `reps` timed ones.
+static double replay_us(cudaGraphExec_t ge, cudaStream_t st, int warm, int reps) {
+    cudaEvent_t e0, e1;
+    CK(cudaEventCreate(&e0));
+    CK(cudaEventCreate(&e1));
+    for (int r = 0; r < warm; r++) CK(cudaGraphLaunch(ge, st));
+    CK(cudaEventRecord(e0, st));
+    for (int r = 0; r < reps; r++) CK(cudaGraphLaunch(ge, st));
+    CK(cudaEventRecord(e1, st));
+    CK(cudaEventSynchronize(e1));
+    float ms;
+    CK(cudaEventElapsedTime(&ms, e0, e1));
+    CK(cudaEventDestroy(e0));
+    CK(cudaEventDestroy(e1));
+    return 1000.0 * ms / reps;
+}
+
+// A dependent kernel that does nothing but wait: what a kernel between two others costs.
+__global__ void empty_dependent(unsigned* sink) {
+    pdl_begin();
+    if (threadIdx.x >= blockDim.x) {  // never: only so that the kernel has a body
+        *sink = 1;
+    }
+}
+
+// A GEMV's x (32768 bf16 of one value), outputs (65536 words each) and a word for kernels' never-taken stores.
+struct GemvIo {
+    void *x, *out, *act;
+    unsigned* sink;
+    GemvIo() {
+        CK(cudaMalloc(&x, 32768 * 2));
+        CK(cudaMemset(x, 0x3c, 32768 * 2));
+        CK(cudaMalloc(&out, 65536 * 4));
+        CK(cudaMalloc(&act, 65536 * 4));
+        CK(cudaMalloc(&sink, 4));
+    }
+};
+
+using GemvKernel = void (*)(View, View, View, View, int, int, int, View, int, int);
+
+// linear.cu's batch-1 GEMV (or `fn`, a kernel of its signature) of bf16 x [1, k] and w [n, k] into out (bf16;
+// gated: rows i and i + n/2 give act[i] through SiLU), as LinearKernels launches it: a persistent grid of at
+// most GV_BLOCKS_PER_SM blocks per SM, gemv_splits K slices, a dependent launch; `extra`: one more launch
+// attribute, or null.
+static void launch_gemv(cudaStream_t st, int sms, int n, int k, bool gated, const void* w, const void* x, void* out,
+        void* act, const cudaLaunchAttribute* extra = nullptr, GemvKernel fn = linear_gemv_bf16) {
+    long long items = gated ? n / 2 : (n + 1) / 2;
+    int splits = gemv_splits(items, k);
+    long long blocks = std::max(1LL, std::min((items * splits + 7) / 8, (long long) gemv1::GV_BLOCKS_PER_SM * sms));
+    DependentLaunch d(dim3((unsigned) blocks), dim3(gemv1::GV_WARPS * 32), (size_t) k * 2, st);
+    cudaLaunchAttribute attrs[2] = {d.attr[0]};
+    if (extra != nullptr) {
+        attrs[1] = *extra;
+        d.config.attrs = attrs;
+        d.config.numAttrs = 2;
+    }
+    View vx = view(x, k, DT_BF16), vw = view(w, k, DT_BF16), vb = view(nullptr, 0, DT_F32), vo = view(out, n, DT_BF16),
+         va = view(gated ? act : nullptr, n / 2, DT_BF16);
+    CK(cudaLaunchKernelEx(&d.config, fn, vx, vw, vb, vo, n, k, 0, va, 1, splits));
 }

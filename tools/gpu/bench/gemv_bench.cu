@@ -47,14 +47,6 @@ extern "C" __global__ void __launch_bounds__(gemv1::GV_WARPS * 32, gemv1::GV_BLO
     gemv1::gemv(w, bias, out, n, k, hasBias, act, fn, splits, sx, [&](uint4* s) { gemv1::stage_x(x, k, s); });
 }
 
-// A dependent kernel that does nothing but wait: one per boundary, for the cost of a kernel between two GEMVs.
-__global__ void empty_dependent(unsigned* sink) {
-    pdl_begin();
-    if (threadIdx.x >= blockDim.x) {  // never: only so that the kernel has a body
-        *sink = 1;
-    }
-}
-
 struct Shape { const char* name; int n, k; bool gated; };
 
 int main(int argc, char** argv) {
@@ -71,39 +63,18 @@ int main(int argc, char** argv) {
     CK(cudaStreamCreateWithFlags(&st, cudaStreamNonBlocking));
     const long long pool = 2LL << 30;  // 2 GiB of random-ish bf16 weights, far past L2
     void* wpool = weight_pool(pool);
-    void *x, *out, *act, *bias;
-    unsigned* sink;
-    CK(cudaMalloc(&x, 32768 * 2));
-    CK(cudaMemset(x, 0x3c, 32768 * 2));
-    CK(cudaMalloc(&out, 65536 * 4));
-    CK(cudaMalloc(&act, 65536 * 4));
-    CK(cudaMalloc(&bias, 65536 * 4));
-    CK(cudaMalloc(&sink, 4));
-    cudaEvent_t e0, e1;
-    CK(cudaEventCreate(&e0));
-    CK(cudaEventCreate(&e1));
-
+    GemvIo io;
+    void *x = io.x, *out = io.out, *act = io.act;
+    unsigned* sink = io.sink;
     // replays a captured chain of `count` launches `reps` times; returns µs per launch
     auto time_graph = [&](auto enqueue, int count, int reps) {
         cudaGraphExec_t ge = capture_chain(st, count, enqueue);
-        for (int r = 0; r < 3; r++) CK(cudaGraphLaunch(ge, st));
-        CK(cudaEventRecord(e0, st));
-        for (int r = 0; r < reps; r++) CK(cudaGraphLaunch(ge, st));
-        CK(cudaEventRecord(e1, st));
-        CK(cudaEventSynchronize(e1));
-        float ms;
-        CK(cudaEventElapsedTime(&ms, e0, e1));
+        double us = replay_us(ge, st, 3, reps) / count;
         CK(cudaGraphExecDestroy(ge));
-        return 1000.0 * ms / reps / count;
+        return us;
     };
     auto gemv = [&](const Shape& s, char* w, bool twin = false) {
-        long long items = s.gated ? s.n / 2 : (s.n + 1) / 2;
-        int splits = gemv_splits(items, s.k);
-        long long blocks = std::max(1LL, std::min((items * splits + 7) / 8, (long long) gemv1::GV_BLOCKS_PER_SM * sms));
-        DependentLaunch d(dim3((unsigned) blocks), dim3(gemv1::GV_WARPS * 32), (size_t) s.k * 2, st);
-        View vx = view(x, s.k, DT_BF16), vw = view(w, s.k, DT_BF16), vb = view(nullptr, 0, DT_F32),
-             vo = view(out, s.n, DT_BF16), va = view(s.gated ? act : nullptr, s.n / 2, DT_BF16);
-        CK(cudaLaunchKernelEx(&d.config, twin ? gemv_twin : linear_gemv_bf16, vx, vw, vb, vo, s.n, s.k, 0, va, 1, splits));
+        launch_gemv(st, sms, s.n, s.k, s.gated, w, x, out, act, nullptr, twin ? gemv_twin : linear_gemv_bf16);
     };
     auto read = [&](long long bytes, char* w) {
         DependentLaunch d(dim3(sms * 4), dim3(256), 0, st);

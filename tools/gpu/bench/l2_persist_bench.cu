@@ -18,13 +18,6 @@
 #include "linear.cu"
 #include "bench_common.cuh"
 
-__global__ void empty_dependent(unsigned* sink) {
-    pdl_begin();
-    if (threadIdx.x >= blockDim.x) {
-        *sink = 1;
-    }
-}
-
 struct Shape { int n, k; bool gated; };
 struct Proj { Shape s; long long off; int layer, kind; };  // kind: 0 q/k/v, 1 o, 2 gate/up, 3 down, 4 LM head
 
@@ -56,39 +49,19 @@ int main(int argc, char** argv) {
     chain.push_back({head, total, 16, 4});
     total += (long long) head.n * head.k * 2;
     char* wpool = (char*) weight_pool(total);
-    void *x, *out, *act;
-    unsigned* sink;
-    CK(cudaMalloc(&x, 32768 * 2));
-    CK(cudaMemset(x, 0x3c, 32768 * 2));
-    CK(cudaMalloc(&out, 65536 * 4));
-    CK(cudaMalloc(&act, 65536 * 4));
-    CK(cudaMalloc(&sink, 4));
-    cudaEvent_t e0, e1;
-    CK(cudaEventCreate(&e0));
-    CK(cudaEventCreate(&e1));
-
-    // persist(i): bytes of projection i's weights to mark persisting (from its start), 0 for none
+    GemvIo io;
+    void *x = io.x, *out = io.out, *act = io.act;
+    unsigned* sink = io.sink;
+    // the GEMV of projection p, the first persistBytes of its weights marked persisting (0: none)
     auto gemv = [&](const Proj& p, long long persistBytes, double hitRatio) {
-        const Shape& s = p.s;
-        long long items = s.gated ? s.n / 2 : (s.n + 1) / 2;
-        int splits = gemv_splits(items, s.k);
-        long long blocks = std::max(1LL, std::min((items * splits + 7) / 8, (long long) gemv1::GV_BLOCKS_PER_SM * sms));
-        DependentLaunch d(dim3((unsigned) blocks), dim3(gemv1::GV_WARPS * 32), (size_t) s.k * 2, st);
-        cudaLaunchAttribute attrs[2];
-        attrs[0] = d.attr[0];
-        if (persistBytes > 0) {
-            attrs[1].id = cudaLaunchAttributeAccessPolicyWindow;
-            attrs[1].val.accessPolicyWindow.base_ptr = wpool + p.off;
-            attrs[1].val.accessPolicyWindow.num_bytes = (size_t) persistBytes;
-            attrs[1].val.accessPolicyWindow.hitRatio = (float) hitRatio;
-            attrs[1].val.accessPolicyWindow.hitProp = cudaAccessPropertyPersisting;
-            attrs[1].val.accessPolicyWindow.missProp = cudaAccessPropertyStreaming;
-            d.config.attrs = attrs;
-            d.config.numAttrs = 2;
-        }
-        View vx = view(x, s.k, DT_BF16), vw = view(wpool + p.off, s.k, DT_BF16), vb = view(nullptr, 0, DT_F32),
-             vo = view(out, s.n, DT_BF16), va = view(s.gated ? act : nullptr, s.n / 2, DT_BF16);
-        CK(cudaLaunchKernelEx(&d.config, linear_gemv_bf16, vx, vw, vb, vo, s.n, s.k, 0, va, 1, splits));
+        cudaLaunchAttribute window{};
+        window.id = cudaLaunchAttributeAccessPolicyWindow;
+        window.val.accessPolicyWindow.base_ptr = wpool + p.off;
+        window.val.accessPolicyWindow.num_bytes = (size_t) persistBytes;
+        window.val.accessPolicyWindow.hitRatio = (float) hitRatio;
+        window.val.accessPolicyWindow.hitProp = cudaAccessPropertyPersisting;
+        window.val.accessPolicyWindow.missProp = cudaAccessPropertyStreaming;
+        launch_gemv(st, sms, p.s.n, p.s.k, p.s.gated, wpool + p.off, x, out, act, persistBytes > 0 ? &window : nullptr);
     };
     // a plan: per projection, bytes persisting and the hit ratio
     struct Plan { std::string name; std::vector<long long> bytes; double hit; long long setAside; };
@@ -105,16 +78,9 @@ int main(int argc, char** argv) {
             int j = empties ? i / 2 : i;
             gemv(chain[j], plan.bytes[j], plan.hit);
         });
-        for (int r = 0; r < 5; r++) CK(cudaGraphLaunch(ge, st));
-        const int reps = 30;
-        CK(cudaEventRecord(e0, st));
-        for (int r = 0; r < reps; r++) CK(cudaGraphLaunch(ge, st));
-        CK(cudaEventRecord(e1, st));
-        CK(cudaEventSynchronize(e1));
-        float ms;
-        CK(cudaEventElapsedTime(&ms, e0, e1));
+        double us = replay_us(ge, st, 5, 30);
         CK(cudaGraphExecDestroy(ge));
-        return 1000.0 * ms / reps;
+        return us;
     };
     const int m = (int) chain.size();
     std::vector<Plan> plans;

@@ -342,14 +342,6 @@ __global__ void __launch_bounds__(PB_THREADS, 2) barriers_only(int count, unsign
     }
 }
 
-// gemv_bench's: a dependent kernel that does nothing but wait
-__global__ void empty_dependent(unsigned* sink) {
-    pdl_begin();
-    if (threadIdx.x >= blockDim.x) {
-        *sink = 1;
-    }
-}
-
 __device__ __forceinline__ unsigned mix32(unsigned long long i, unsigned seed) {
     unsigned h = (unsigned) i * 0x9E3779B1u ^ (unsigned) (i >> 32) * 0x85EBCA77u ^ seed * 0xC2B2AE3Du;
     h ^= h >> 16;
