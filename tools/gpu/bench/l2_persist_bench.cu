@@ -1,5 +1,5 @@
 // Does keeping some of a decode step's weights in L2 across steps pay? A batch-1 step streams ~2 GB
-// of weights, 40x the L2, so every projection reads HBM. Hopper can set part of the L2 aside for
+// of weights, 33x an H200's L2, so every projection reads HBM. Hopper can set part of the L2 aside for
 // lines marked persisting (cudaLimitPersistingL2CacheSize) and mark a launch's accesses in one
 // address window so (cudaLaunchAttributeAccessPolicyWindow); lines of the other launches stream
 // through the rest. This times linear.cu's GEMV over a decode step's 65 projections (16 layers of
@@ -8,11 +8,11 @@
 // A development tool (docs/performance.md); no Java needed:
 //
 //   nvcc -O3 -std=c++17 -gencode arch=compute_90a,code=sm_90a -I accel-cuda/src/main/cuda \
-//        -o .gpu/lb/l2_persist_bench tools/gpu/bench/l2_persist_bench.cu      # here
-//   .gpu/lb/l2_persist_bench [rounds]                                        # there (carry .gpu/lb)
+//        -o .gpu/lb/l2_persist_bench tools/gpu/bench/l2_persist_bench.cu && gzip -9 .gpu/lb/l2_persist_bench  # here
+//   gunzip -c .gpu/lb/l2_persist_bench.gz >/tmp/l2b && chmod +x /tmp/l2b && /tmp/l2b [rounds]  # there (carry .gpu)
+// (gzipped: with .gpu's jars the carried tree must stay under a device call's 64 MiB)
 #include <cstdio>
 #include <cstdlib>
-#include <cstring>
 #include <string>
 #include <vector>
 #include "linear.cu"
@@ -103,7 +103,7 @@ int main(int argc, char** argv) {
     plans.push_back(fill("q/k/v and o, 75% of set-aside", [](const Proj& p) { return p.kind <= 1; }, 0.75));
     plans.push_back(fill("o only, 100%", [](const Proj& p) { return p.kind == 1; }, 1.0));
     plans.push_back(fill("q/k/v only, 100%", [](const Proj& p) { return p.kind == 0; }, 1.0));
-    plans.push_back(fill("down (first part), 100%", [](const Proj& p) { return p.kind == 3; }, 1.0));
+    plans.push_back(fill("down of layer 0, 100%", [](const Proj& p) { return p.kind == 3; }, 1.0));
     {  // the first part of every layer's o projection: 16 windows of set-aside / 16
         Plan p{"first bytes of every o", std::vector<long long>(m, 0), 1.0, (long long) maxPersist};
         long long each = (long long) maxPersist / 16 / 4096 * 4096;
