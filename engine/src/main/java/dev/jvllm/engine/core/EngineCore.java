@@ -49,8 +49,9 @@ import java.util.SplittableRandom;
  * after min_tokens), max_tokens or max_model_len, then stop strings on the decoded text.
  *
  * <p>With {@link EngineOptions#asyncScheduling} a decode step that samples on the device is
- * launched before the tokens of the one before it are read back, and its outputs come with the
- * next {@code step()} (see "async scheduling" below and docs/engine.md).
+ * launched before the tokens of the step before it (a decode, or one that ends prompts) are read
+ * back, and its outputs come with the next {@code step()} (see "async scheduling" below and
+ * docs/engine.md).
  *
  * <p><b>Threading:</b> single-threaded. One thread at a time may call its methods (the engine does
  * no locking and starts no threads of its own, except the tensor-parallel ranks' workers inside a
@@ -360,21 +361,7 @@ public final class EngineCore implements AutoCloseable {
         if (inFlight != null) {
             InFlight previous = inFlight;
             inFlight = null;
-            InFlight next = null;
-            try {
-                if (canChain(previous)) {
-                    next = launchChained(previous);
-                }
-                List<CompletionDelta> out = complete(previous);
-                inFlight = next;
-                return out;
-            } catch (RuntimeException e) { // nothing half-done stays in flight
-                previous.close();
-                if (next != null) {
-                    next.close();
-                }
-                throw e;
-            }
+            return advance(previous);
         }
         profile.start();
         List<Scheduler.Scheduled> batch = scheduler.schedule();
@@ -427,13 +414,22 @@ public final class EngineCore implements AutoCloseable {
         Sampler.RowLogprobs[] sampledLogprobs = new Sampler.RowLogprobs[batch.size()];
         profile.kind(chunks);
         profile.lap();
+        InFlight onDevice = null;
         try (Tensor logits = runner.execute(chunks)) {
             profile.lap();
             if (logits != null) {
-                promptLogprobs(logits, batch, firstPromptRow);
-                sample(logits, batch, sampleRow, sampled, sampledLogprobs);
+                onDevice = tokensOnDevice(batch, firstPromptRow, sampleRow, logits);
+                if (onDevice == null) {
+                    promptLogprobs(logits, batch, firstPromptRow);
+                    sample(logits, batch, sampleRow, sampled, sampledLogprobs);
+                }
             }
             profile.lap();
+        }
+        if (onDevice != null) {
+            List<CompletionDelta> out = chainAfter(batch, onDevice);
+            profile.lap();
+            return out;
         }
         List<CompletionDelta> out = new ArrayList<>();
         for (int i = 0; i < batch.size(); i++) {
@@ -464,6 +460,9 @@ public final class EngineCore implements AutoCloseable {
     // only when nothing else could change its batch: no request waits, and no sequence of the step in
     // flight can end by length with the token on its way; one that ends by EOS, a stop token or a stop
     // string has computed one position too many, in blocks it frees anyway, and that row is dropped.
+    // A step that ends prompts (or mixes their ends with decodes) chains the same way when each of its
+    // rows samples on the device and it computes no prompt logprobs: the first decode step is launched
+    // before the prompts' tokens are read, so it does not wait for the host to process them.
 
     /** A launched decode step: its sequences in row order, their positions, and the tokens on their way. */
     private static final class InFlight {
@@ -571,6 +570,77 @@ public final class EngineCore implements AutoCloseable {
             newBlocks += next % kv.blockSize() == 0 ? 1 : 0;
         }
         return newBlocks <= kv.numFreeBlocks();
+    }
+
+    /**
+     * The tokens of a step run synchronously, picked on the device with their read started, when the
+     * decode step after it can be launched before they are read: async scheduling on one rank, every
+     * chunk's row samples (a prompt's end or a decode), none computes prompt logprobs (so the logits'
+     * rows are the chunks' in order), the device picks every token, and {@link #canChain} accepts the
+     * step after. Null otherwise: the step samples on the host as before.
+     */
+    private InFlight tokensOnDevice(List<Scheduler.Scheduled> batch, int[] firstPromptRow, int[] sampleRow,
+            Tensor logits) {
+        if (!options.asyncScheduling() || ranks.size() != 1 || logits.dim(0) != batch.size()) {
+            return null;
+        }
+        List<Sequence> seqs = new ArrayList<>(batch.size());
+        List<Sampler.Row> rows = new ArrayList<>(batch.size());
+        int[] last = new int[batch.size()]; // each chunk's last position: the step's rows, as an in-flight decode's
+        for (int i = 0; i < last.length; i++) {
+            Scheduler.Scheduled s = batch.get(i);
+            Sequence seq = s.seq();
+            if (firstPromptRow[i] >= 0 || sampleRow[i] != i) {
+                return null;
+            }
+            Sampler.Row row = row(seq, seq.numOutput());
+            if (!Sampler.devicePicks(row)) {
+                return null;
+            }
+            seqs.add(seq);
+            rows.add(row);
+            last[i] = s.start() + s.numTokens() - 1;
+        }
+        if (!canChain(new InFlight(seqs, last, null, null))) {
+            return null;
+        }
+        Tensor tokens = sampler.tokensOnDevice(logits, rows);
+        try {
+            return new InFlight(List.copyOf(seqs), last, tokens, tokens.backend().readLater(tokens));
+        } catch (RuntimeException e) {
+            tokens.close();
+            throw e;
+        }
+    }
+
+    /** Ends a synchronous step whose tokens are on their way ({@link #tokensOnDevice}): launches the decode after it, then reads them. */
+    private List<CompletionDelta> chainAfter(List<Scheduler.Scheduled> batch, InFlight f) {
+        for (Scheduler.Scheduled s : batch) {
+            promptTokensComputed += Math.max(0, Math.min(s.start() + s.numTokens(), s.seq().promptLength()) - s.start());
+        }
+        return advance(f);
+    }
+
+    /**
+     * Launches the step after {@code f} when {@link #canChain} allows, then waits for f's tokens and
+     * processes them; the launched step becomes the one in flight. Nothing half-done stays in flight.
+     */
+    private List<CompletionDelta> advance(InFlight f) {
+        InFlight next = null;
+        try {
+            if (canChain(f)) {
+                next = launchChained(f);
+            }
+            List<CompletionDelta> out = complete(f);
+            inFlight = next;
+            return out;
+        } catch (RuntimeException e) {
+            f.close();
+            if (next != null) {
+                next.close();
+            }
+            throw e;
+        }
     }
 
     /** Launches the step after {@code f}, its ids f's tokens on the device (canChain said it may). */

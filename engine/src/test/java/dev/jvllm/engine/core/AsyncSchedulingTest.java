@@ -16,7 +16,8 @@ import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * Async scheduling ({@link EngineOptions#asyncScheduling}): launching a decode step before the one
- * in flight is read back changes when outputs arrive, never what they are. Every completion gets the
+ * in flight is read back (the first decode from the step that ends its prompt) changes when outputs
+ * arrive, never what they are. Every completion gets the
  * tokens, finish reason, stop reason and logprobs of the synchronous engine, whatever the mix of
  * greedy, seeded and unseeded sampling, EOS and stop ids, min_tokens, logprob requests (which run
  * synchronously), late arrivals, tight pools and aborts; and nothing leaks.
@@ -139,9 +140,35 @@ class AsyncSchedulingTest {
             int len = Math.min(max, end + 1);
             assertEquals(java.util.Arrays.stream(want, 0, len).boxed().toList(), c.tokens(), "max_tokens " + max);
             assertEquals(max <= end ? FinishReason.LENGTH : FinishReason.STOP, c.finish(), "max_tokens " + max);
-            // the decodes after the first are chained; a length end is foreseen (no step past it), EOS is
-            // not: one step runs past it and its row is dropped
-            assertEquals(max <= end ? Math.max(0, len - 2) : len - 1, chained[0], "chained steps at max_tokens " + max);
+            // every decode is chained, the first from the prefill; a length end is foreseen (no step past
+            // it), EOS is not: one step runs past it and its row is dropped
+            assertEquals(max <= end ? len - 1 : len, chained[0], "chained steps at max_tokens " + max);
+        }
+    }
+
+    @Test
+    void aPromptsStepLaunchesTheFirstDecodeBeforeItsTokenIsRead() {
+        int[] prompt = randomPrompt(new Random(14), 9);
+        int[] want = reference("llama", prompt, 6);
+        try (EngineCore core = engine("llama", EngineOptions.defaults().withMaxModelLen(64).withAsyncScheduling(true))) {
+            core.addRequest("a", prompt, SamplingParams.greedy(6));
+            List<CompletionDelta> first = core.step(); // the prompt: its token comes back, the first decode is in flight
+            assertEquals(1, first.size());
+            assertArrayEquals(new int[] {want[0]}, first.get(0).newTokenIds());
+            assertEquals(1, core.chainedSteps(), "the first decode was launched from the prompt's step");
+            Map<String, List<Integer>> out = new LinkedHashMap<>();
+            EngineCoreTest.collect(first, out);
+            EngineCoreTest.collect(EngineCoreTest.drainDeltas(core), out);
+            assertEquals(java.util.Arrays.stream(want).boxed().toList(), out.get("a/0"));
+            EngineCoreTest.assertNothingHeld(core);
+        }
+        // prompt logprobs need the host: that step runs synchronously, and the decodes chain from the first on
+        try (EngineCore core = engine("llama", EngineOptions.defaults().withMaxModelLen(64).withAsyncScheduling(true))) {
+            core.addRequest("a", prompt, SamplingParams.builder().temperature(0).maxTokens(6).promptLogprobs(1).build());
+            core.step();
+            assertEquals(0, core.chainedSteps(), "a step with prompt logprobs chained");
+            EngineCoreTest.drainDeltas(core);
+            EngineCoreTest.assertNothingHeld(core);
         }
     }
 
