@@ -436,7 +436,7 @@ public final class EngineCore implements AutoCloseable {
             Scheduler.Scheduled s = batch.get(i);
             Sequence seq = s.seq();
             int end = s.start() + s.numTokens();
-            promptTokensComputed += Math.max(0, Math.min(end, seq.promptLength()) - s.start());
+            promptTokensComputed += promptTokens(s);
             seq.numComputed = end;
             scheduler.commit(seq);
             if (sampleRow[i] >= 0) {
@@ -555,13 +555,18 @@ public final class EngineCore implements AutoCloseable {
      * with f's token, each next row samples on the device, and the pool has the blocks.
      */
     private boolean canChain(InFlight f) {
-        if (scheduler.numWaiting() > 0 || scheduler.numRunning() != f.seqs.size()) {
+        return canChain(f.seqs, f.starts);
+    }
+
+    /** {@link #canChain(InFlight)} for a step of {@code seqs} at positions {@code starts}, its tokens not yet picked. */
+    private boolean canChain(List<Sequence> seqs, int[] starts) {
+        if (scheduler.numWaiting() > 0 || scheduler.numRunning() != seqs.size()) {
             return false;
         }
         int newBlocks = 0;
-        for (int i = 0; i < f.starts.length; i++) {
-            Sequence seq = f.seqs.get(i);
-            int next = f.starts[i] + 1;              // the position of f's token
+        for (int i = 0; i < starts.length; i++) {
+            Sequence seq = seqs.get(i);
+            int next = starts[i] + 1;                // the position of the step's token
             int outputs = next + 1 - seq.promptLength(); // the output count once f's token is in
             if (seq.finished() || outputs >= seq.request.maxTokens() || next + 1 >= maxModelLen
                     || !Sampler.devicePicks(row(seq, outputs))) {
@@ -576,8 +581,8 @@ public final class EngineCore implements AutoCloseable {
      * The tokens of a step run synchronously, picked on the device with their read started, when the
      * decode step after it can be launched before they are read: async scheduling on one rank, every
      * chunk's row samples (a prompt's end or a decode), none computes prompt logprobs (so the logits'
-     * rows are the chunks' in order), the device picks every token, and {@link #canChain} accepts the
-     * step after. Null otherwise: the step samples on the host as before.
+     * rows are the chunks' in order), the device picks every token, and {@link #canChain(List, int[])}
+     * accepts the step after. Null otherwise: the step samples on the host as before.
      */
     private InFlight tokensOnDevice(List<Scheduler.Scheduled> batch, int[] firstPromptRow, int[] sampleRow,
             Tensor logits) {
@@ -601,7 +606,7 @@ public final class EngineCore implements AutoCloseable {
             rows.add(row);
             last[i] = s.start() + s.numTokens() - 1;
         }
-        if (!canChain(new InFlight(seqs, last, null, null))) {
+        if (!canChain(seqs, last)) {
             return null;
         }
         Tensor tokens = sampler.tokensOnDevice(logits, rows);
@@ -616,9 +621,14 @@ public final class EngineCore implements AutoCloseable {
     /** Ends a synchronous step whose tokens are on their way ({@link #tokensOnDevice}): launches the decode after it, then reads them. */
     private List<CompletionDelta> chainAfter(List<Scheduler.Scheduled> batch, InFlight f) {
         for (Scheduler.Scheduled s : batch) {
-            promptTokensComputed += Math.max(0, Math.min(s.start() + s.numTokens(), s.seq().promptLength()) - s.start());
+            promptTokensComputed += promptTokens(s);
         }
         return advance(f);
+    }
+
+    /** The prompt tokens among those a scheduled chunk computes. */
+    private static int promptTokens(Scheduler.Scheduled s) {
+        return Math.max(0, Math.min(s.start() + s.numTokens(), s.seq().promptLength()) - s.start());
     }
 
     /**
