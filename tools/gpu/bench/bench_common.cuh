@@ -54,6 +54,13 @@ static int gemv_splits(long long items, int k) {
     return s;
 }
 
+// LinearKernels' grid of the batch-1 GEMV over `items` row pairs (gated: output pairs) of K = k on `sms` SMs:
+// blocks, and the K slices per item in `splits`.
+static long long gemv_grid(long long items, int k, int sms, int& splits) {
+    splits = gemv_splits(items, k);
+    return std::max(1LL, std::min((items * splits + 7) / 8, (long long) gemv1::GV_BLOCKS_PER_SM * sms));
+}
+
 // The `count` launches enqueue(0 .. count - 1) makes on `st`, captured and instantiated as one graph.
 template <typename Enqueue>
 static cudaGraphExec_t capture_chain(cudaStream_t st, int count, Enqueue enqueue) {
@@ -108,14 +115,12 @@ struct GemvIo {
 using GemvKernel = void (*)(View, View, View, View, int, int, int, View, int, int);
 
 // linear.cu's batch-1 GEMV (or `fn`, a kernel of its signature) of bf16 x [1, k] and w [n, k] into out (bf16;
-// gated: rows i and i + n/2 give act[i] through SiLU), as LinearKernels launches it: a persistent grid of at
-// most GV_BLOCKS_PER_SM blocks per SM, gemv_splits K slices, a dependent launch; `extra`: one more launch
-// attribute, or null.
+// gated: act[i] = gelu_erf(row i) · row i + n/2, activation 1 as the benches have always run it), as
+// LinearKernels launches it (gemv_grid, a dependent launch); `extra`: one more launch attribute, or null.
 static void launch_gemv(cudaStream_t st, int sms, int n, int k, bool gated, const void* w, const void* x, void* out,
         void* act, const cudaLaunchAttribute* extra = nullptr, GemvKernel fn = linear_gemv_bf16) {
-    long long items = gated ? n / 2 : (n + 1) / 2;
-    int splits = gemv_splits(items, k);
-    long long blocks = std::max(1LL, std::min((items * splits + 7) / 8, (long long) gemv1::GV_BLOCKS_PER_SM * sms));
+    int splits;
+    long long blocks = gemv_grid(gated ? n / 2 : (n + 1) / 2, k, sms, splits);
     DependentLaunch d(dim3((unsigned) blocks), dim3(gemv1::GV_WARPS * 32), (size_t) k * 2, st);
     cudaLaunchAttribute attrs[2] = {d.attr[0]};
     if (extra != nullptr) {

@@ -90,16 +90,12 @@ int main(int argc, char** argv) {
     CK(cudaMemset(nw, 0x3c, 8192 * 2));
     CK(cudaMalloc(&ticket, 16));
     CK(cudaMemset(ticket, 0, 16));
-    cudaEvent_t e0, e1;
-    CK(cudaEventCreate(&e0));
-    CK(cudaEventCreate(&e1));
 
     // one launch: the GEMV of shape s on weights w; fold: the kernel with the norm's parameters (norm
     // weight absent when !norm), else linear_gemv_bf16
     auto gemv = [&](const Shape& s, char* w, void* fold, bool norm) {
-        long long items = s.gated ? s.n / 2 : (s.n + 1) / 2;
-        int splits = gemv_splits(items, s.k);
-        long long blocks = std::max(1LL, std::min((items * splits + 7) / 8, (long long) gemv1::GV_BLOCKS_PER_SM * sms));
+        int splits;
+        long long blocks = gemv_grid(s.gated ? s.n / 2 : (s.n + 1) / 2, s.k, sms, splits);
         View vw = view(w, s.k, DT_BF16), vb = view(nullptr, 0, DT_F32), vo = view(outA, s.n, DT_BF16),
              va = view(s.gated ? act : nullptr, s.n / 2, DT_BF16);
         if (fold == nullptr) {
@@ -175,15 +171,7 @@ int main(int argc, char** argv) {
     std::vector<std::vector<double>> t(chains.size());
     for (int r = 0; r < rounds; r++) {
         for (size_t i = 0; i < chains.size(); i++) {
-            for (int w = 0; w < 3; w++) CK(cudaGraphLaunch(graphs[i], st));
-            CK(cudaEventRecord(e0, st));
-            const int reps = 30;
-            for (int w = 0; w < reps; w++) CK(cudaGraphLaunch(graphs[i], st));
-            CK(cudaEventRecord(e1, st));
-            CK(cudaEventSynchronize(e1));
-            float ms;
-            CK(cudaEventElapsedTime(&ms, e0, e1));
-            t[i].push_back(1000.0 * ms / reps);
+            t[i].push_back(replay_us(graphs[i], st, 3, 30));
         }
     }
     for (size_t i = 0; i < chains.size(); i++) {

@@ -176,16 +176,8 @@ int main(int argc, char** argv) {
     }
     CK(cudaMalloc(&outA, 65536 * 2));
     CK(cudaMalloc(&outB, 65536 * 2));
-    cudaEvent_t e0, e1;
-    CK(cudaEventCreate(&e0));
-    CK(cudaEventCreate(&e1));
     auto gemv = [&](const Shape& s, char* w, void* out) {
-        long long items = (s.n + 1) / 2;
-        int splits = gemv_splits(items, s.k);
-        long long blocks = std::max(1LL, std::min((items * splits + 7) / 8, 2LL * sms));
-        DependentLaunch d(dim3((unsigned) blocks), dim3(256), (size_t) s.k * 2, st);
-        CK(cudaLaunchKernelEx(&d.config, linear_gemv_bf16, view(x, s.k, DT_BF16), view(w, s.k, DT_BF16), view(nullptr, 0, DT_F32),
-                              view(out, s.n, DT_BF16), s.n, s.k, 0, view(nullptr, 0, DT_BF16), 1, splits));
+        launch_gemv(st, sms, s.n, s.k, false, w, x, out, nullptr);
     };
     auto gemm = [&](const Shape& s, char* w, void* out) {
         long long items = (s.n + 7) / 8;
@@ -199,14 +191,7 @@ int main(int argc, char** argv) {
         cudaGraphExec_t ge = capture_chain(st, count, enqueue);
         std::vector<double> t;
         for (int r = 0; r < rounds; r++) {
-            for (int i = 0; i < 3; i++) CK(cudaGraphLaunch(ge, st));
-            CK(cudaEventRecord(e0, st));
-            for (int i = 0; i < 20; i++) CK(cudaGraphLaunch(ge, st));
-            CK(cudaEventRecord(e1, st));
-            CK(cudaEventSynchronize(e1));
-            float ms;
-            CK(cudaEventElapsedTime(&ms, e0, e1));
-            t.push_back(1000.0 * ms / 20);
+            t.push_back(replay_us(ge, st, 3, 20));
         }
         CK(cudaGraphExecDestroy(ge));
         std::sort(t.begin(), t.end());

@@ -526,16 +526,14 @@ int main(int argc, char** argv) {
     CK(cudaEventCreate(&e0));
     CK(cudaEventCreate(&e1));
 
-    auto gemv_grid = [&](const HOp& h, int& splits) {
-        long long items = h.act ? h.n / 2 : (h.n + 1) / 2;
-        splits = gemv_splits(items, h.k);
-        return (int) std::max(1LL, std::min((items * splits + 7) / 8, (long long) gemv1::GV_BLOCKS_PER_SM * sms));
+    auto hop_grid = [&](const HOp& h, int& splits) {
+        return (int) gemv_grid(h.act ? h.n / 2 : (h.n + 1) / 2, h.k, sms, splits);
     };
     // the chain of dependent launches of a sequence, as the decode step's graph launches it
     auto enqueue_pdl = [&](const HOp& h) {
         if (h.kind == OP_GEMV) {
             int splits;
-            int blocks = gemv_grid(h, splits);
+            int blocks = hop_grid(h, splits);
             DependentLaunch d(dim3(blocks), dim3(gemv1::GV_WARPS * 32), (size_t) h.k * 2, st);
             View vx = view(h.x, h.k), vw = view(h.w, h.k), vb = view(nullptr, 0, DT_F32), vo = view(h.out, h.n),
                  va = view(h.act, h.n / 2);
@@ -556,7 +554,7 @@ int main(int argc, char** argv) {
         View none = view(nullptr, 0, DT_F32);
         if (h.kind == OP_GEMV) {
             int splits;
-            int blocks = gemv_grid(h, splits);
+            int blocks = hop_grid(h, splits);
             DependentLaunch d(dim3(blocks), dim3(gemv1::GV_WARPS * 32), (size_t) h.k * 2, st);
             View vx = view(h.x, h.k), vw = view(h.w, h.k), vo = view(h.out, h.n), va = view(h.act, h.n / 2);
             CK(cudaLaunchKernelEx(&d.config, one_function, (int) OP_GEMV, vx, vw, none, vo, h.n, h.k, 0, va, h.fn, splits,
@@ -597,7 +595,7 @@ int main(int argc, char** argv) {
             s.op = h.kind;
             if (h.kind == OP_GEMV) {
                 int splits;
-                s.vgrid = std::min(gemv_grid(h, splits), grid);
+                s.vgrid = std::min(hop_grid(h, splits), grid);
                 s.n = h.n, s.k = h.k, s.splits = splits, s.fn = h.fn;
                 s.x = view(h.x, h.k), s.w = view(h.w, h.k), s.out = view(h.out, h.n), s.act = view(h.act, h.n / 2);
                 if (held.size() > 2 || (!held.empty() && h.k != 2048)) { fprintf(stderr, "bad fold\n"); exit(1); }
