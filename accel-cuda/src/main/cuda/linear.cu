@@ -62,68 +62,70 @@ __device__ __forceinline__ float dot8(const uint4& w, const uint4& x, float acc)
 // warps) and split 0's warp adds them in split order. The bits depend on S (LinearKernels.splits picks
 // it from the shape alone), never on GV_B or the grid.
 //
-// gemv_over is the body for block vb of a grid of vg blocks, with wait() where the kernel calls
-// pdl_begin(): the form tools/gpu/bench/persistent_bench.cu runs as a stage of one persistent kernel.
-template <typename Stage, typename Wait>
-__device__ __forceinline__ void gemv_over(View w, View bias, View out, int n, int k, int hasBias, View act, int fn,
-        int splits, uint4* sx, int vb, int vg, Wait wait, Stage stage) {
-    __shared__ float part[2][GV_WARPS][GV_R];  // the splits' partial sums, by round parity
-    const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
-    const bool gated = act.p != nullptr;
-    const int items = gated ? n / 2 : (n + GV_R - 1) / GV_R;
-    const int units = items * splits;
-    const int words = k / 8, batches = (words + 32 * GV_B - 1) / (32 * GV_B);
-    const int stride = vg * GV_WARPS;
-    auto row = [&](int item, int r) { return gated ? item + r * (n / 2) : item * GV_R + r; };
-    auto first = [&](int u) { return (u % splits) * batches / splits; };
-    auto last = [&](int u) { return ((u % splits) + 1) * batches / splits - 1; };
-    auto issue = [&](uint4 (&buf)[GV_R][GV_B], int u, int b) {  // all of the batch's loads in flight
-        const int item = u / splits;
+// How a warp walks a GEMV of n rows and K / 8 words on a grid of `warpsInGrid` warps (both forms):
+// its units g, g + G, ... and each unit's batches, an item's rows.
+struct GemvWalk {
+    int n, splits, units, words, batches, stride;
+    bool gated;
+    __device__ GemvWalk(int n, int k, bool gated, int splits, int warpsInGrid)
+        : n(n), splits(splits), units((gated ? n / 2 : (n + GV_R - 1) / GV_R) * splits), words(k / 8),
+          batches((k / 8 + 32 * GV_B - 1) / (32 * GV_B)), stride(warpsInGrid), gated(gated) {}
+    __device__ int row(int item, int r) const { return gated ? item + r * (n / 2) : item * GV_R + r; }
+    __device__ int first(int u) const { return (u % splits) * batches / splits; }
+    __device__ int last(int u) const { return ((u % splits) + 1) * batches / splits - 1; }
+    // the warp's batches in order: (u, b) for b in its slice, then (u + stride, its first), ...
+    __device__ void next(int& u, int& b) const {
+        if (b++ == last(u)) {
+            u += stride;
+            b = first(u);
+        }
+    }
+};
+
+// acc[r] += row r's words of batch b met with x's: the lane's words lane, lane + 32, ... of the batch
+// (c = 32 GV_B b + lane + 32 j, those below `words`), word(r, j) giving row r's word j.
+template <typename Word>
+__device__ __forceinline__ void batch_dot(float (&acc)[GV_R], const uint4* sx, int b, int words, int lane, Word word) {
 #pragma unroll
-        for (int r = 0; r < GV_R; r++) {
-            const char* wr = at(w, min(row(item, r), n - 1), 0);  // rows past n repeat the last one, not stored
+    for (int j = 0; j < GV_B; j++) {
+        const int c = 32 * GV_B * b + lane + 32 * j;
+        if (c < words) {
+            const uint4 xv = sx[c];
 #pragma unroll
-            for (int j = 0; j < GV_B; j++) {
-                int c = 32 * GV_B * b + lane + 32 * j;
-                buf[r][j] = c < words ? load_stream(wr + 16LL * c) : make_uint4(0, 0, 0, 0);
+            for (int r = 0; r < GV_R; r++) {
+                acc[r] = dot8(word(r, j), xv, acc[r]);
             }
         }
-    };
-    float acc[GV_R] = {};
-    int rounds = 0;
-    // The gated epilogue, f(gate) · up, for up to 32 items at once, one per lane: its f64 exp is a chain
-    // of dependent instructions that the warp would otherwise wait on once per item (1.4 µs of each
-    // Llama-1B gate/up launch on an H200, with about 4 items per warp).
-    int pending = 0, actItem = -1;  // items kept; the lane's item, or -1
+    }
+}
+
+// What a warp does at the end of each of its units (both forms): the lanes' sums, the splits' meeting
+// in shared memory, the bias and the stores, and the gated epilogue, f(gate) · up, for up to 32 items
+// at once, one per lane: its f64 exp is a chain of dependent instructions that the warp would
+// otherwise wait on once per item (1.4 µs of each Llama-1B gate/up launch on an H200, with about 4
+// items per warp). flush() evaluates the items kept.
+struct UnitEnd {
+    int rounds = 0, pending = 0, actItem = -1;  // split rounds met; items kept; the lane's item, or -1
     float actGate = 0.0f, actUp = 0.0f;
-    auto finish_act = [&]() {
+
+    __device__ void flush(const View& act, int fn) {
         if (actItem >= 0) {
             st(act, 0, actItem, __fmul_rn(act::activate(fn, actGate, 0.0f), actUp));
         }
         actItem = -1;
         pending = 0;
-    };
-    auto consume = [&](const uint4 (&buf)[GV_R][GV_B], int u, int b) {
-#pragma unroll
-        for (int j = 0; j < GV_B; j++) {
-            int c = 32 * GV_B * b + lane + 32 * j;
-            if (c < words) {
-                uint4 xv = sx[c];
-#pragma unroll
-                for (int r = 0; r < GV_R; r++) {
-                    acc[r] = dot8(buf[r][j], xv, acc[r]);
-                }
-            }
-        }
-        if (b < last(u)) {
-            return;
-        }
+    }
+
+    __device__ __forceinline__ void operator()(const GemvWalk& g, float (&acc)[GV_R], int u, int lane, int warp,
+            const View& bias, int hasBias, const View& out, const View& act, int fn) {
+        __shared__ float part[2][GV_WARPS][GV_R];  // the splits' partial sums, by round parity
         float v[GV_R];
 #pragma unroll
         for (int r = 0; r < GV_R; r++) {
             v[r] = warp_sum(acc[r]);
             acc[r] = 0.0f;
         }
+        const int splits = g.splits;
         if (splits > 1) {
             const int parity = rounds++ & 1;  // a warp is at most one round ahead of its item's others
             if (lane == 0) {
@@ -148,56 +150,78 @@ __device__ __forceinline__ void gemv_over(View w, View bias, View out, int n, in
 #pragma unroll
         for (int r = 0; r < GV_R; r++) {
             if (hasBias) {
-                v[r] = __fadd_rn(v[r], ld(bias, 0, min(row(item, r), n - 1)));
+                v[r] = __fadd_rn(v[r], ld(bias, 0, min(g.row(item, r), g.n - 1)));
             }
-            if (lane == 0 && (gated || row(item, r) < n)) {
-                st(out, 0, row(item, r), v[r]);
+            if (lane == 0 && (g.gated || g.row(item, r) < g.n)) {
+                st(out, 0, g.row(item, r), v[r]);
             }
         }
-        if (gated) {  // lane `pending` keeps the item for finish_act (every lane holds v)
+        if (g.gated) {  // lane `pending` keeps the item for flush (every lane holds v)
             if (lane == pending) {
                 actItem = item;
                 actGate = round_to(out.dt, v[0]);
                 actUp = round_to(out.dt, v[1]);
             }
             if (++pending == 32) {
-                finish_act();
+                flush(act, fn);
+            }
+        }
+    }
+};
+
+// gemv_over is the body for block vb of a grid of vg blocks, with wait() where the kernel calls
+// pdl_begin(): the form tools/gpu/bench/persistent_bench.cu runs as a stage of one persistent kernel.
+template <typename Stage, typename Wait>
+__device__ __forceinline__ void gemv_over(View w, View bias, View out, int n, int k, int hasBias, View act, int fn,
+        int splits, uint4* sx, int vb, int vg, Wait wait, Stage stage) {
+    const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+    const GemvWalk g(n, k, act.p != nullptr, splits, vg * GV_WARPS);
+    auto issue = [&](uint4 (&buf)[GV_R][GV_B], int u, int b) {  // all of the batch's loads in flight
+        const int item = u / splits;
+#pragma unroll
+        for (int r = 0; r < GV_R; r++) {
+            const char* wr = at(w, min(g.row(item, r), n - 1), 0);  // rows past n repeat the last one, not stored
+#pragma unroll
+            for (int j = 0; j < GV_B; j++) {
+                int c = 32 * GV_B * b + lane + 32 * j;
+                buf[r][j] = c < g.words ? load_stream(wr + 16LL * c) : make_uint4(0, 0, 0, 0);
             }
         }
     };
-    // the warp's batches in order: (u, b) for b in its slice, then (u + stride, its first), ...
-    auto next = [&](int& u, int& b) {
-        if (b++ == last(u)) {
-            u += stride;
-            b = first(u);
+    float acc[GV_R] = {};
+    UnitEnd end;
+    auto consume = [&](const uint4 (&buf)[GV_R][GV_B], int u, int b) {
+        batch_dot(acc, sx, b, g.words, lane, [&](int r, int j) { return buf[r][j]; });
+        if (b == g.last(u)) {
+            end(g, acc, u, lane, warp, bias, hasBias, out, act, fn);
         }
     };
     uint4 bufA[GV_R][GV_B], bufB[GV_R][GV_B];
-    int u = vb * GV_WARPS + warp, b = first(u);
-    if (u < units) {
+    int u = vb * GV_WARPS + warp, b = g.first(u);
+    if (u < g.units) {
         issue(bufA, u, b);
     }
     wait();
     stage(sx);
-    while (u < units) {  // two batches per pass, so that the buffers are named statically
+    while (u < g.units) {  // two batches per pass, so that the buffers are named statically
         int u2 = u, b2 = b;
-        next(u2, b2);
-        if (u2 < units) {
+        g.next(u2, b2);
+        if (u2 < g.units) {
             issue(bufB, u2, b2);
         }
         consume(bufA, u, b);
-        if (u2 >= units) {
+        if (u2 >= g.units) {
             break;
         }
         u = u2, b = b2;
-        next(u2, b2);
-        if (u2 < units) {
+        g.next(u2, b2);
+        if (u2 < g.units) {
             issue(bufA, u2, b2);
         }
         consume(bufB, u, b);
         u = u2, b = b2;
     }
-    finish_act();
+    end.flush(act, fn);
 }
 
 template <typename Stage>
@@ -301,7 +325,120 @@ __device__ __forceinline__ void stage_x(const View& x, int k, uint4* sx) {
     __syncthreads();
 }
 
+// ---- the same GEMV, its weights in flight held by shared memory ----
+//
+// gemv_over's units, order and sums (so its bits), with each warp's batches landing in a ring of
+// `stages` (2 or 3) stages of shared memory (GV_R rows x 1024 K, 4 KiB each) instead of registers:
+// lane 0 issues a batch as one bulk copy per row (cp.async.bulk, the copy engine of sm_90, completing
+// on the stage's mbarrier with the bytes it expects), the warp waits for the stage's phase, reads its
+// words from the stage, and lane 0 refills the stage with the batch `stages` ahead. `early` (1 or 2)
+// of the stages are issued before the dependent-launch wait (weights: no kernel writes them), the rest
+// once x is staged. 58 registers against gemv_over's 116, so a small kernel's blocks fit beside two of
+// its blocks; those two hold 2 x 8 x stages x 4 KiB of shared memory (LinearKernels.RING). A batch-1
+// decode step of Llama-3.2-1B's shape replayed 3.5% faster than with gemv_over (docs/performance.md run 21).
+constexpr int RING_STAGE_WORDS = 32 * GV_B * GV_R;  // 16-byte words of one stage
+constexpr int RING_MAX_STAGES = 3;
+
+__device__ __forceinline__ unsigned smem_address(const void* p) {
+    return (unsigned) __cvta_generic_to_shared(p);
+}
+
+__device__ __forceinline__ void ring_expect(unsigned long long* bar, unsigned bytes) {
+    asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;" ::"r"(smem_address(bar)), "r"(bytes)
+                 : "memory");
+}
+
+__device__ __forceinline__ void ring_copy(void* dst, const void* src, unsigned bytes, unsigned long long* bar) {
+    asm volatile("cp.async.bulk.shared::cluster.global.mbarrier::complete_tx::bytes [%0], [%1], %2, [%3];" ::"r"(
+                         smem_address(dst)),
+                 "l"(src), "r"(bytes), "r"(smem_address(bar))
+                 : "memory");
+}
+
+__device__ __forceinline__ void ring_wait(unsigned long long* bar, unsigned phase) {
+    asm volatile(
+            "{\n .reg .pred done;\n RING_WAIT_%=:\n mbarrier.try_wait.parity.shared::cta.b64 done, [%0], %1;\n"
+            " @!done bra RING_WAIT_%=;\n}" ::"r"(smem_address(bar)),
+            "r"(phase)
+            : "memory");
+}
+
+// ring: GV_WARPS x stages x RING_STAGE_WORDS words, then x (K / 8 words); the rest as gemv_over.
+__device__ __forceinline__ void gemv_ring(const View& x, View w, View bias, View out, int n, int k, int hasBias,
+        View act, int fn, int splits, int stages, int early, uint4* ring) {
+    __shared__ __align__(8) unsigned long long bars[GV_WARPS][RING_MAX_STAGES];
+    const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, batchWords = 32 * GV_B;
+    const GemvWalk g(n, k, act.p != nullptr, splits, gridDim.x * GV_WARPS);
+    uint4* mine = ring + warp * stages * RING_STAGE_WORDS;
+    uint4* sx = ring + GV_WARPS * stages * RING_STAGE_WORDS;
+    if (lane == 0) {
+        for (int s = 0; s < stages; s++) {
+            asm volatile("mbarrier.init.shared::cta.b64 [%0], 1;" ::"r"(smem_address(&bars[warp][s])) : "memory");
+        }
+        asm volatile("fence.mbarrier_init.release.cluster;" ::: "memory");
+    }
+    __syncwarp();
+    int iu = blockIdx.x * GV_WARPS + warp, ib = g.first(iu), is = 0;  // the next batch to issue, its stage
+    auto issue = [&]() {
+        if (iu >= g.units) {
+            return;
+        }
+        if (lane == 0) {
+            const int item = iu / splits, c0 = batchWords * ib;
+            const unsigned bytes = 16u * (unsigned) min(batchWords, g.words - c0);
+            ring_expect(&bars[warp][is], GV_R * bytes);
+#pragma unroll
+            for (int r = 0; r < GV_R; r++) {  // rows past n repeat the last one, not stored
+                ring_copy(mine + is * RING_STAGE_WORDS + batchWords * r, at(w, min(g.row(item, r), n - 1), 8LL * c0),
+                        bytes, &bars[warp][is]);
+            }
+        }
+        is = is + 1 == stages ? 0 : is + 1;
+        g.next(iu, ib);
+    };
+    for (int i = 0; i < early; i++) {
+        issue();
+    }
+    pdl_begin();
+    stage_x(x, k, sx);
+    for (int i = early; i < stages; i++) {
+        issue();
+    }
+    float acc[GV_R] = {};
+    UnitEnd end;
+    int cs = 0;  // the stage consumed next, and its phase
+    unsigned phase = 0;
+    for (int u = blockIdx.x * GV_WARPS + warp, b = g.first(u); u < g.units; g.next(u, b)) {
+        ring_wait(&bars[warp][cs], phase);
+        const uint4* stage = mine + cs * RING_STAGE_WORDS;
+        batch_dot(acc, sx, b, g.words, lane, [&](int r, int j) { return stage[batchWords * r + lane + 32 * j]; });
+        __syncwarp();  // every lane has read the stage: refill it
+        if (++cs == stages) {
+            cs = 0;
+            phase ^= 1u;
+        }
+        issue();
+        if (b == g.last(u)) {
+            end(g, acc, u, lane, warp, bias, hasBias, out, act, fn);
+        }
+    }
+    end.flush(act, fn);
+}
+
 }  // namespace gemv1
+
+// linear_gemv_bf16 with its weights through a shared-memory ring (gemv1::gemv_ring): same arguments and
+// bits, then stages (2 or 3) and early (1 or 2, at most stages); dynamic shared memory
+// GV_WARPS x stages x 4 KiB + 2 K bytes.
+extern "C" __global__ void __launch_bounds__(gemv1::GV_WARPS * 32) linear_gemv_ring_bf16(View x, View w, View bias,
+        View out, int n, int k, int hasBias, View act, int fn, int splits, int stages, int early) {
+    extern __shared__ __align__(128) uint4 ring[];
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ < 900
+    __trap();  // bulk copies and mbarrier transactions are sm_90's: LinearKernels launches it there only
+#else
+    gemv1::gemv_ring(x, w, bias, out, n, k, hasBias, act, fn, splits, stages, early, ring);
+#endif
+}
 
 // act: absent (act.p == nullptr), or [1, n / 2] for the gated epilogue with ActivationKind fn (see gemv).
 extern "C" __global__ void __launch_bounds__(gemv1::GV_WARPS * 32, gemv1::GV_BLOCKS_PER_SM) linear_gemv_bf16(View x,

@@ -607,6 +607,11 @@ public final class CudaBackend implements Backend {
         return (RotaryKernels) families.get(OpKind.ROTARY);
     }
 
+    /** The batch-1 GEMV's weights through its shared-memory ring or registers (tests compare the two). */
+    void useGemvRing(boolean on) {
+        linearKernels().useRing(on);
+    }
+
     private LinearKernels linearKernels() {
         return (LinearKernels) families.get(OpKind.LINEAR);
     }

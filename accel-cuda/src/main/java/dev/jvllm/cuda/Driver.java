@@ -34,6 +34,10 @@ final class Driver {
     static final int ATTR_MULTIPROCESSOR_COUNT = 16;
     static final int ATTR_CC_MAJOR = 75;
     static final int ATTR_CC_MINOR = 76;
+    static final int ATTR_SHARED_PER_MULTIPROCESSOR = 81;
+    static final int ATTR_SHARED_RESERVED_PER_BLOCK = 111;
+    /** CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES: a kernel's dynamic shared memory past 48 KiB. */
+    static final int FUNC_MAX_DYNAMIC_SHARED = 8;
     static final int MEMORYTYPE_HOST = 1;
     static final int MEMORYTYPE_DEVICE = 2;
     static final int MEMHOSTALLOC_PORTABLE = 0x01;
@@ -84,6 +88,7 @@ final class Driver {
     private static final MethodHandle MODULE_LOAD_DATA = fn("cuModuleLoadData", ADDRESS, ADDRESS);
     private static final MethodHandle MODULE_UNLOAD = fn("cuModuleUnload", ADDRESS);
     private static final MethodHandle MODULE_GET_FUNCTION = fn("cuModuleGetFunction", ADDRESS, ADDRESS, ADDRESS);
+    private static final MethodHandle FUNC_SET_ATTRIBUTE = fn("cuFuncSetAttribute", ADDRESS, JAVA_INT, JAVA_INT);
     private static final MethodHandle LAUNCH_KERNEL = fn("cuLaunchKernel", ADDRESS, JAVA_INT, JAVA_INT, JAVA_INT,
             JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS, ADDRESS, ADDRESS);
     private static final MethodHandle LAUNCH_KERNEL_EX = fn("cuLaunchKernelEx", ADDRESS, ADDRESS, ADDRESS, ADDRESS);
@@ -416,6 +421,12 @@ final class Driver {
         } catch (Throwable t) {
             throw rethrow(t);
         }
+    }
+
+    /** cuFuncSetAttribute: one of the kernel {@code name}'s attributes. */
+    static void functionAttribute(MemorySegment function, String name, int attribute, int value) {
+        call("cuFuncSetAttribute(" + name + ", " + attribute + ", " + value + ")",
+                () -> (int) FUNC_SET_ATTRIBUTE.invokeExact(function, attribute, value));
     }
 
     /** cuLaunchKernelEx with a filled {@link NativeLayouts#LAUNCH_CONFIG}; {@code describe} names the launch in errors. */

@@ -54,6 +54,7 @@ final class Gpu implements AutoCloseable {
     private final String name;
     private final int computeCapability;
     private final int multiprocessors;
+    private final int sharedPerMultiprocessor, sharedReservedPerBlock;
     private final int driverVersion;
     /**
      * cuBLAS's workspace: the size of its default pool on Hopper and later (cuBLAS docs, "cuBLAS
@@ -76,6 +77,8 @@ final class Gpu implements AutoCloseable {
         this.computeCapability = Driver.attribute(device, Driver.ATTR_CC_MAJOR) * 10
                 + Driver.attribute(device, Driver.ATTR_CC_MINOR);
         this.multiprocessors = Driver.attribute(device, Driver.ATTR_MULTIPROCESSOR_COUNT);
+        this.sharedPerMultiprocessor = Driver.attribute(device, Driver.ATTR_SHARED_PER_MULTIPROCESSOR);
+        this.sharedReservedPerBlock = Driver.attribute(device, Driver.ATTR_SHARED_RESERVED_PER_BLOCK);
         this.driverVersion = Driver.driverVersion();
         this.stream = Driver.streamCreate(Driver.STREAM_NON_BLOCKING);
         this.memcpy2D = arena.allocate(NativeLayouts.MEMCPY2D);
@@ -148,6 +151,19 @@ final class Gpu implements AutoCloseable {
 
     int multiprocessors() {
         return multiprocessors;
+    }
+
+    /**
+     * How many blocks of a kernel with {@code sharedBytes} of shared memory (dynamic + static) one SM
+     * can hold by shared memory alone (the driver reserves a little per block).
+     */
+    int blocksBySharedMemory(int sharedBytes) {
+        return sharedPerMultiprocessor / (sharedBytes + sharedReservedPerBlock);
+    }
+
+    /** Lets the kernel of {@code launch} use {@code bytes} of dynamic shared memory past 48 KiB. */
+    void allowShared(String kernelName, MemorySegment function, int bytes) {
+        module.allowShared(kernelName, function, bytes);
     }
 
     /** The launch builder for the named kernel of the module (one launch at a time). */

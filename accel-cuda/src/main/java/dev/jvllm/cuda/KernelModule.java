@@ -26,6 +26,8 @@ final class KernelModule implements AutoCloseable {
     private final Arena arena;
     private final List<MemorySegment> modules;
     private final Map<String, MemorySegment> functions = new HashMap<>();
+    /** Per kernel, the dynamic shared memory its attribute allows past the default 48 KiB. */
+    private final Map<String, Integer> sharedAllowed = new HashMap<>();
 
     private KernelModule(Arena arena, List<MemorySegment> modules) {
         this.arena = arena;
@@ -90,6 +92,14 @@ final class KernelModule implements AutoCloseable {
             functions.put(name, f);
         }
         return f;
+    }
+
+    /** Lets the kernel {@code name} launch with {@code bytes} of dynamic shared memory (set once per size). */
+    void allowShared(String name, MemorySegment function, int bytes) {
+        if (bytes > sharedAllowed.getOrDefault(name, 48 << 10)) {
+            Driver.functionAttribute(function, name, Driver.FUNC_MAX_DYNAMIC_SHARED, bytes);
+            sharedAllowed.put(name, bytes);
+        }
     }
 
     @Override

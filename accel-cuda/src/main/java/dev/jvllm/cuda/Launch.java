@@ -105,7 +105,11 @@ final class Launch {
         return this;
     }
 
+    /** Dynamic shared memory; past 48 KiB the kernel's attribute is raised first (once per size). */
     Launch sharedBytes(int bytes) {
+        if (bytes > 48 << 10) {
+            gpu.allowShared(name, function, bytes);
+        }
         shared = bytes;
         return this;
     }

@@ -204,7 +204,8 @@ final class LinearKernels implements KernelFamily {
             ActivationKind.GELU_ERF, ActivationKind.GELU_TANH, ActivationKind.RELU);
 
     /**
-     * Runs what {@link #canFuse} accepted as one kernel: the GEMV of {@code a}, with the norm before
+     * Runs what {@link #canFuse} accepted as one kernel: the GEMV of {@code a} (on sm_90 and later its
+     * weights through a shared-memory ring, {@code linear_gemv_ring_bf16}, unless a norm is folded in), with the norm before
      * it recomputed by every block and staged as x (the last block writes the norm's outputs:
      * {@code linear_gemv_rms_*}), and the gated activation computed from each pair of gate and up
      * rows (a warp takes output j's two rows). The bits are those of the ops run apart.
@@ -214,10 +215,14 @@ final class LinearKernels implements KernelFamily {
         int n = dense.outFeatures(), k = dense.inFeatures();
         long items = gated != null ? n / 2 : (n + 1) / 2; // the warps' row pairs
         int splits = GEMV_SPLITS ? gemvSplits(items, k) : 1;
-        long blocks = Math.min((items * splits + GEMV_WARPS - 1) / GEMV_WARPS,
-                (long) GEMV_BLOCKS_PER_SM * gpu.multiprocessors());
+        long blocksPerSm = GEMV_BLOCKS_PER_SM;
+        int[] ring = norm == null ? ringStages() : null;
         Launch l;
-        if (norm == null) {
+        if (ring != null) {
+            int shared = GEMV_WARPS * ring[0] * RING_STAGE_BYTES + k * 2;
+            blocksPerSm = Math.max(1, Math.min(ring[2], gpu.blocksBySharedMemory(shared + RING_STATIC_SHARED)));
+            l = gpu.kernel("linear_gemv_ring_bf16").dependent().sharedBytes(shared).view(a.x());
+        } else if (norm == null) {
             l = gpu.kernel("linear_gemv_bf16").dependent().sharedBytes(k * 2).view(a.x());
         } else {
             l = gpu.kernel(norm.weight().dtype() == DType.BF16 ? "linear_gemv_rms_bf16" : "linear_gemv_rms_f32").dependent()
@@ -225,10 +230,57 @@ final class LinearKernels implements KernelFamily {
                     .view(norm.residualOut()).view(norm.out()).f32(norm.eps()).i32(norm.residual() != null ? 1 : 0)
                     .i32(norm.gemma() ? 1 : 0).ptr(gpu.ticket());
         }
+        long blocks = Math.min((items * splits + GEMV_WARPS - 1) / GEMV_WARPS, blocksPerSm * gpu.multiprocessors());
         l.grid(blocks).block(GEMV_WARPS * 32).view(dense.w()).view(a.bias())
                 .view(a.out()).i32(n).i32(k).i32(a.bias() != null ? 1 : 0)
-                .view(gated != null ? gated.out() : null).i32(gated != null ? gated.fn().ordinal() : 0).i32(splits)
-                .launch();
+                .view(gated != null ? gated.out() : null).i32(gated != null ? gated.fn().ordinal() : 0).i32(splits);
+        if (ring != null) {
+            l.i32(ring[0]).i32(ring[1]);
+        }
+        l.launch();
+    }
+
+    /** linear.cu RING_STAGE_WORDS · 16: one stage of the ring GEMV (2 rows x 1024 bf16). */
+    private static final int RING_STAGE_BYTES = 4096;
+    /** linear_gemv_ring_bf16's static shared memory (its barriers and split sums), rounded up. */
+    private static final int RING_STATIC_SHARED = 512;
+    /**
+     * The ring GEMV's {stages, early} (linear.cu gemv_ring): 3 stages of 4 KiB per warp, 2 issued before
+     * the wait. A Llama-3.2-1B-shaped batch-1 step replayed in 0.834–0.835 ms against 0.865–0.868 with the
+     * weights in registers (two H200s, docs/performance.md run 21); 1 or 3 early, 2 stages, or 3 blocks per
+     * SM were slower. {@code -Djvllm.cuda.gemvRing=S.E[.B]} picks others (S 2 or 3, E 1..S, B blocks per SM, 2 by
+     * default, fewer where the shared memory holds fewer), {@code off} the register form (comparisons).
+     */
+    private static final int[] RING = ringSpec(System.getProperty("jvllm.cuda.gemvRing", "3.2"));
+
+    private static int[] ringSpec(String spec) {
+        if (spec.equals("off")) {
+            return null;
+        }
+        String[] se = spec.split("\\.");
+        try {
+            int stages = Integer.parseInt(se[0]), early = se.length >= 2 ? Integer.parseInt(se[1]) : -1;
+            int blocks = se.length == 3 ? Integer.parseInt(se[2]) : se.length == 2 ? GEMV_BLOCKS_PER_SM : -1;
+            if (stages >= 2 && stages <= 3 && early >= 1 && early <= stages && blocks >= 1 && blocks <= 4) {
+                return new int[] {stages, early, blocks};
+            }
+        } catch (NumberFormatException e) {
+            // reported below
+        }
+        throw new IllegalArgumentException("-Djvllm.cuda.gemvRing: off or STAGES.EARLY[.BLOCKS_PER_SM] (stages 2 or"
+                + " 3, early 1 to stages, blocks 1 to 4), got \"" + spec + "\"");
+    }
+
+    /** Whether the batch-1 GEMV goes through the shared-memory ring (tests compare both forms). */
+    private boolean ring = RING != null;
+
+    void useRing(boolean on) {
+        ring = on && RING != null;
+    }
+
+    /** The ring's {stages, early}, or null for the register form (a GPU before sm_90 has no bulk copies). */
+    private int[] ringStages() {
+        return ring && gpu.computeCapability() >= 90 ? RING : null;
     }
 
     /** {@code -Djvllm.cuda.gemvSplits=false}: one slice per row pair whatever the shape (comparisons). */

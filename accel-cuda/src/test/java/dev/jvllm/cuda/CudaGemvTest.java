@@ -11,13 +11,16 @@ import dev.jvllm.api.ops.GatedActivation;
 import dev.jvllm.api.ops.Linear;
 import dev.jvllm.api.ops.LinearWeight;
 import java.util.SplittableRandom;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 
 /**
  * The batch-1 GEMV (linear.cu {@code gemv}) with its K cut into 1, 2 or 4 slices per row pair
  * ({@link LinearKernels#gemvSplits}): every output is the exact dot product rounded to bf16 within
  * the f32 accumulation's error, for odd row counts (a last pair with one real row), K not a multiple
- * of a batch, bias, and the gated epilogue; and a replay gives the bits of an eager run.
+ * of a batch, bias, and the gated epilogue; and a replay gives the bits of an eager run. On sm_90 and
+ * later the weights go through a shared-memory ring of bulk copies (linear.cu {@code gemv_ring}), whose
+ * bits are the register form's.
  */
 class CudaGemvTest extends CudaDeviceTest {
 
@@ -104,6 +107,55 @@ class CudaGemvTest extends CudaDeviceTest {
             }
         } finally {
             cuda.fusions(CudaBackend.fusions("gated,rotary"));
+        }
+    }
+    @Test
+    void theSharedMemoryRingGivesTheBitsOfTheRegisterForm() {
+        Assumptions.assumeTrue(cuda.gpu().computeCapability() >= 90,
+                "the ring's bulk copies need sm_90 or later; this GPU runs the register form only");
+        // splits 1, 2 and 4; an odd row count; K with a partial last batch (5000, 2056: 16-byte rows);
+        // K = 8192 (x fills 16 KiB beside the ring); then gated, with and without splits
+        int[][] shapes = {{64, 4096}, {2048, 2048}, {3072, 2048}, {37, 2056}, {10, 5000}, {2048, 8192},
+                {16, 1040}, {512, 2048}, {64, 4096}};
+        for (int i = 0; i < shapes.length; i++) {
+            int n = shapes[i][0], k = shapes[i][1];
+            boolean gated = i >= shapes.length - 2, hasBias = i % 2 == 1;
+            SplittableRandom r = new SplittableRandom(1000L * n + k + i);
+            float[] x = bf16(r, k, 2), w = bf16(r, n * k, 0.05), bias = bf16(r, n, 1);
+            try (Tensor tx = Tensors.fromFloats(cuda, DType.BF16, x, 1, k);
+                 Tensor tw = Tensors.fromFloats(cuda, DType.BF16, w, n, k);
+                 Tensor tb = Tensors.fromFloats(cuda, DType.BF16, bias, n);
+                 Tensor out = cuda.allocate(DType.BF16, 1, n);
+                 Tensor act = cuda.allocate(DType.BF16, 1, n / 2)) {
+                Runnable ops = () -> {
+                    cuda.linear(new Linear(tx, new LinearWeight.Dense(tw), hasBias ? tb : null, out));
+                    if (gated) {
+                        cuda.gatedActivation(new GatedActivation(ActivationKind.GELU_TANH, out, act));
+                    }
+                };
+                byte[][] forms = new byte[2][];
+                byte[][] acts = new byte[2][];
+                for (int form = 0; form < 2; form++) {
+                    cuda.useGemvRing(form == 1);
+                    Tensors.writeFloats(out, new float[n]);
+                    ops.run();
+                    forms[form] = Tensors.toBytes(out);
+                    acts[form] = Tensors.toBytes(act);
+                }
+                String what = n + "x" + k + " (splits " + LinearKernels.gemvSplits(gated ? n / 2 : (n + 1) / 2, k)
+                        + ", bias " + hasBias + ", gated " + gated + ")";
+                assertArrayEquals(forms[0], forms[1], what);
+                if (gated) {
+                    assertArrayEquals(acts[0], acts[1], what + " activation");
+                }
+                try (var graph = cuda.capture(ops)) { // the ring replayed
+                    Tensors.writeFloats(out, new float[n]);
+                    graph.replay();
+                    assertArrayEquals(forms[0], Tensors.toBytes(out), what + " replayed");
+                }
+            } finally {
+                cuda.useGemvRing(true);
+            }
         }
     }
 }
