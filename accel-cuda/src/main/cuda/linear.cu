@@ -333,11 +333,11 @@ __device__ __forceinline__ void stage_x(const View& x, int k, uint4* sx) {
 // on the stage's mbarrier with the bytes it expects), the warp waits for the stage's phase, reads its
 // words from the stage, and lane 0 refills the stage with the batch `stages` ahead. `early` (1 or 2)
 // of the stages are issued before the dependent-launch wait (weights: no kernel writes them), the rest
-// once x is staged. 58 registers against gemv_over's 116, so a small kernel's blocks fit beside two of
-// its blocks; those two hold 2 x 8 x stages x 4 KiB of shared memory (LinearKernels.RING). A batch-1
-// decode step of Llama-3.2-1B's shape replayed 3.5% faster than with gemv_over (docs/performance.md run 21).
-constexpr int RING_STAGE_WORDS = 32 * GV_B * GV_R;  // 16-byte words of one stage
-constexpr int RING_MAX_STAGES = 3;
+// once x is staged. 57 registers against gemv_over's 116 (room for a small kernel's blocks beside its
+// two per SM, which hold 2 x 8 x stages x 4 KiB of shared memory: LinearKernels.RING). A batch-1 decode
+// step of Llama-3.2-1B's shape replayed 3.5% faster than with gemv_over (docs/performance.md run 21).
+[[maybe_unused]] constexpr int RING_STAGE_WORDS = 32 * GV_B * GV_R;  // 16-byte words of one stage
+[[maybe_unused]] constexpr int RING_MAX_STAGES = 3;
 
 __device__ __forceinline__ unsigned smem_address(const void* p) {
     return (unsigned) __cvta_generic_to_shared(p);
@@ -363,9 +363,11 @@ __device__ __forceinline__ void ring_wait(unsigned long long* bar, unsigned phas
             : "memory");
 }
 
-// ring: GV_WARPS x stages x RING_STAGE_WORDS words, then x (K / 8 words); the rest as gemv_over.
-__device__ __forceinline__ void gemv_ring(const View& x, View w, View bias, View out, int n, int k, int hasBias,
-        View act, int fn, int splits, int stages, int early, uint4* ring) {
+// ring: GV_WARPS x stages x RING_STAGE_WORDS words, then x (K / 8 words or more: what stage(sx) writes,
+// ending with a barrier); the rest as gemv_over.
+template <typename Stage>
+__device__ __forceinline__ void gemv_ring(View w, View bias, View out, int n, int k, int hasBias, View act, int fn,
+        int splits, int stages, int early, uint4* ring, Stage stage) {
     __shared__ __align__(8) unsigned long long bars[GV_WARPS][RING_MAX_STAGES];
     const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, batchWords = 32 * GV_B;
     const GemvWalk g(n, k, act.p != nullptr, splits, gridDim.x * GV_WARPS);
@@ -400,7 +402,7 @@ __device__ __forceinline__ void gemv_ring(const View& x, View w, View bias, View
         issue();
     }
     pdl_begin();
-    stage_x(x, k, sx);
+    stage(sx);
     for (int i = early; i < stages; i++) {
         issue();
     }
@@ -412,7 +414,10 @@ __device__ __forceinline__ void gemv_ring(const View& x, View w, View bias, View
         ring_wait(&bars[warp][cs], phase);
         const uint4* stage = mine + cs * RING_STAGE_WORDS;
         batch_dot(acc, sx, b, g.words, lane, [&](int r, int j) { return stage[batchWords * r + lane + 32 * j]; });
-        __syncwarp();  // every lane has read the stage: refill it
+        // every lane has read the stage: refill it (the warp's barrier orders the reads before lane 0's
+        // copy, as a consumer's arrival on an empty barrier does in a producer/consumer pipeline; every
+        // batch issued is consumed, so no copy is in flight when the block ends)
+        __syncwarp();
         if (++cs == stages) {
             cs = 0;
             phase ^= 1u;
@@ -436,7 +441,8 @@ extern "C" __global__ void __launch_bounds__(gemv1::GV_WARPS * 32) linear_gemv_r
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ < 900
     __trap();  // bulk copies and mbarrier transactions are sm_90's: LinearKernels launches it there only
 #else
-    gemv1::gemv_ring(x, w, bias, out, n, k, hasBias, act, fn, splits, stages, early, ring);
+    gemv1::gemv_ring(w, bias, out, n, k, hasBias, act, fn, splits, stages, early, ring,
+            [&](uint4* sx) { gemv1::stage_x(x, k, sx); });
 #endif
 }
 

@@ -161,7 +161,7 @@ final class Gpu implements AutoCloseable {
         return sharedPerMultiprocessor / (sharedBytes + sharedReservedPerBlock);
     }
 
-    /** Lets the kernel of {@code launch} use {@code bytes} of dynamic shared memory past 48 KiB. */
+    /** Lets the kernel {@code kernelName} use {@code bytes} of dynamic shared memory past 48 KiB. */
     void allowShared(String kernelName, MemorySegment function, int bytes) {
         module.allowShared(kernelName, function, bytes);
     }

@@ -216,19 +216,22 @@ final class LinearKernels implements KernelFamily {
         long items = gated != null ? n / 2 : (n + 1) / 2; // the warps' row pairs
         int splits = GEMV_SPLITS ? gemvSplits(items, k) : 1;
         long blocksPerSm = GEMV_BLOCKS_PER_SM;
+        // a folded norm keeps the register form: with the ring every fold cost 5 µs more (run 21)
         int[] ring = norm == null ? ringStages() : null;
-        Launch l;
+        // x staged in shared memory: K bf16, or with a folded norm its outputs and the rounded sums
+        int shared = k * (norm == null ? 2 : 4);
         if (ring != null) {
-            int shared = GEMV_WARPS * ring[0] * RING_STAGE_BYTES + k * 2;
+            shared += GEMV_WARPS * ring[0] * RING_STAGE_BYTES;
             blocksPerSm = Math.max(1, Math.min(ring[2], gpu.blocksBySharedMemory(shared + RING_STATIC_SHARED)));
-            l = gpu.kernel("linear_gemv_ring_bf16").dependent().sharedBytes(shared).view(a.x());
-        } else if (norm == null) {
-            l = gpu.kernel("linear_gemv_bf16").dependent().sharedBytes(k * 2).view(a.x());
+        }
+        String name = ring != null ? "linear_gemv_ring_bf16" : norm == null ? "linear_gemv_bf16"
+                : norm.weight().dtype() == DType.BF16 ? "linear_gemv_rms_bf16" : "linear_gemv_rms_f32";
+        Launch l = gpu.kernel(name).dependent().sharedBytes(shared);
+        if (norm == null) {
+            l.view(a.x());
         } else {
-            l = gpu.kernel(norm.weight().dtype() == DType.BF16 ? "linear_gemv_rms_bf16" : "linear_gemv_rms_f32").dependent()
-                    .sharedBytes(k * 4).view(norm.x()).view(norm.weight()).view(norm.residual())
-                    .view(norm.residualOut()).view(norm.out()).f32(norm.eps()).i32(norm.residual() != null ? 1 : 0)
-                    .i32(norm.gemma() ? 1 : 0).ptr(gpu.ticket());
+            l.view(norm.x()).view(norm.weight()).view(norm.residual()).view(norm.residualOut()).view(norm.out())
+                    .f32(norm.eps()).i32(norm.residual() != null ? 1 : 0).i32(norm.gemma() ? 1 : 0).ptr(gpu.ticket());
         }
         long blocks = Math.min((items * splits + GEMV_WARPS - 1) / GEMV_WARPS, blocksPerSm * gpu.multiprocessors());
         l.grid(blocks).block(GEMV_WARPS * 32).view(dense.w()).view(a.bias())
@@ -243,10 +246,10 @@ final class LinearKernels implements KernelFamily {
     /** linear.cu RING_STAGE_WORDS · 16: one stage of the ring GEMV (2 rows x 1024 bf16). */
     private static final int RING_STAGE_BYTES = 4096;
     /** linear_gemv_ring_bf16's static shared memory (its barriers and split sums), rounded up. */
-    private static final int RING_STATIC_SHARED = 512;
+    private static final int RING_STATIC_SHARED = 1024;
     /**
-     * The ring GEMV's {stages, early} (linear.cu gemv_ring): 3 stages of 4 KiB per warp, 2 issued before
-     * the wait. A Llama-3.2-1B-shaped batch-1 step replayed in 0.834–0.835 ms against 0.865–0.868 with the
+     * The ring GEMV's {stages, early, blocks per SM} (linear.cu gemv_ring): 3 stages of 4 KiB per warp, 2
+     * issued before the wait, 2 blocks per SM. A Llama-3.2-1B-shaped batch-1 step replayed in 0.834–0.835 ms against 0.865–0.868 with the
      * weights in registers (two H200s, docs/performance.md run 21); 1 or 3 early, 2 stages, or 3 blocks per
      * SM were slower. {@code -Djvllm.cuda.gemvRing=S.E[.B]} picks others (S 2 or 3, E 1..S, B blocks per SM, 2 by
      * default, fewer where the shared memory holds fewer), {@code off} the register form (comparisons).
@@ -272,15 +275,18 @@ final class LinearKernels implements KernelFamily {
     }
 
     /** Whether the batch-1 GEMV goes through the shared-memory ring (tests compare both forms). */
-    private boolean ring = RING != null;
+    private boolean ringOn = RING != null;
 
     void useRing(boolean on) {
-        ring = on && RING != null;
+        ringOn = on && RING != null;
     }
 
-    /** The ring's {stages, early}, or null for the register form (a GPU before sm_90 has no bulk copies). */
+    /**
+     * The ring's {stages, early, blocks per SM}, or null for the register form (a GPU before sm_90 has no
+     * bulk copies).
+     */
     private int[] ringStages() {
-        return ring && gpu.computeCapability() >= 90 ? RING : null;
+        return ringOn && gpu.computeCapability() >= 90 ? RING : null;
     }
 
     /** {@code -Djvllm.cuda.gemvSplits=false}: one slice per row pair whatever the shape (comparisons). */
