@@ -412,8 +412,8 @@ __device__ __forceinline__ void gemv_ring(View w, View bias, View out, int n, in
     unsigned phase = 0;
     for (int u = blockIdx.x * GV_WARPS + warp, b = g.first(u); u < g.units; g.next(u, b)) {
         ring_wait(&bars[warp][cs], phase);
-        const uint4* stage = mine + cs * RING_STAGE_WORDS;
-        batch_dot(acc, sx, b, g.words, lane, [&](int r, int j) { return stage[batchWords * r + lane + 32 * j]; });
+        const uint4* landed = mine + cs * RING_STAGE_WORDS;
+        batch_dot(acc, sx, b, g.words, lane, [&](int r, int j) { return landed[batchWords * r + lane + 32 * j]; });
         // every lane has read the stage: refill it (the warp's barrier orders the reads before lane 0's
         // copy, as a consumer's arrival on an empty barrier does in a producer/consumer pipeline; every
         // batch issued is consumed, so no copy is in flight when the block ends)
