@@ -1,7 +1,7 @@
-// What the GEMV benchmarks here share (gemv_bench, fold_bench, mma_gemv_bench, persistent_bench, l2_persist_bench):
-// error checks, views, a dependent launch's configuration as CudaBackend launches a decode step's kernels, the
-// weight pool, LinearKernels.gemvSplits and the GEMV's launch, an empty dependent kernel, graph capture and
-// replay timing. Include after linear.cu.
+// What the GEMV benchmarks here share (gemv_bench, fold_bench, mma_gemv_bench, persistent_bench, l2_persist_bench,
+// ring_gemv_bench): error checks, views, a dependent launch's configuration as CudaBackend launches a decode step's
+// kernels, the weight pool, LinearKernels.gemvSplits and the GEMV's grid and launch, a projection's shape and a
+// decode step's chain of them, an empty dependent kernel, graph capture and replay timing. Include after linear.cu.
 #pragma once
 #include <algorithm>
 #include <cstdio>
@@ -46,6 +46,14 @@ static void* weight_pool(long long bytes) {
     return pool;
 }
 
+// Device 0, made current: its properties (multiProcessorCount: the SMs the grids are sized for).
+static cudaDeviceProp bench_device() {
+    cudaDeviceProp prop;
+    CK(cudaSetDevice(0));
+    CK(cudaGetDeviceProperties(&prop, 0));
+    return prop;
+}
+
 // LinearKernels.gemvSplits: K slices per row pair of the batch-1 GEMV (at GV_B = 4, 1024 K per batch)
 static int gemv_splits(long long items, int k) {
     const int bk = 256 * gemv1::GV_B;
@@ -54,11 +62,30 @@ static int gemv_splits(long long items, int k) {
     return s;
 }
 
-// LinearKernels' grid of the batch-1 GEMV over `items` row pairs (gated: output pairs) of K = k on `sms` SMs:
-// blocks, and the K slices per item in `splits`.
-static long long gemv_grid(long long items, int k, int sms, int& splits) {
+// LinearKernels' grid of the batch-1 GEMV over `items` row pairs (gated: output pairs) of K = k on `sms` SMs,
+// at most `blocksPerSm` blocks per SM: blocks, and the K slices per item in `splits`.
+static long long gemv_grid(long long items, int k, int sms, int& splits, int blocksPerSm = gemv1::GV_BLOCKS_PER_SM) {
     splits = gemv_splits(items, k);
-    return std::max(1LL, std::min((items * splits + 7) / 8, (long long) gemv1::GV_BLOCKS_PER_SM * sms));
+    return std::max(1LL, std::min((items * splits + 7) / 8, (long long) blocksPerSm * sms));
+}
+
+// A batch-1 projection: n output rows of K = k (gated: gate and up rows, n / 2 outputs).
+struct Shape { const char* name; int n, k; bool gated; };
+
+// A decode step's projections in order, 16 layers of `layer` (4 shapes) then `head`, each at its own byte
+// offset of a weight pool (distinct weights); `total` gets the step's bytes.
+static std::vector<std::pair<const Shape*, long long>> decode_chain(const Shape (&layer)[4], const Shape& head,
+        long long& total) {
+    std::vector<std::pair<const Shape*, long long>> chain;
+    total = 0;
+    for (int l = 0; l <= 16; l++) {
+        for (int i = 0; i < (l < 16 ? 4 : 1); i++) {
+            const Shape& s = l < 16 ? layer[i] : head;
+            chain.push_back({&s, total});
+            total += (long long) s.n * s.k * 2;
+        }
+    }
+    return chain;
 }
 
 // The `count` launches enqueue(0 .. count - 1) makes on `st`, captured and instantiated as one graph.

@@ -60,15 +60,11 @@ __global__ void __launch_bounds__(gemv1::GV_WARPS * 32, gemv1::GV_BLOCKS_PER_SM)
     }
 }
 
-struct Shape { int n, k; bool gated; };
 
 int main(int argc, char** argv) {
     const int rounds = argc > 1 ? atoi(argv[1]) : 5;
-    int dev = 0, sms = 0;
-    CK(cudaSetDevice(dev));
-    CK(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, dev));
-    cudaDeviceProp prop;
-    CK(cudaGetDeviceProperties(&prop, dev));
+    const cudaDeviceProp prop = bench_device();
+    const int sms = prop.multiProcessorCount;
     printf("%s, %d SMs\n", prop.name, sms);
     void* kernels[] = {(void*) linear_gemv_bf16, (void*) linear_gemv_rms_bf16, (void*) fold_var<0>, (void*) fold_var<1>,
                        (void*) fold_var<2>, (void*) fold_var<3>, (void*) fold_var<4>};
@@ -122,17 +118,14 @@ int main(int argc, char** argv) {
     };
 
     // a step's projections: q/k/v, o, gate/up (gated), down per layer, then the LM head
-    Shape qkv{3072, 2048, false}, o{2048, 2048, false}, gu{16384, 2048, true}, down{2048, 8192, false}, lm{32000, 2048, false};
-    struct Op { const Shape* s; long long off; bool afterNorm; };
+    const Shape layer[] = {{"q/k/v", 3072, 2048, false}, {"o", 2048, 2048, false}, {"gate/up", 16384, 2048, true},
+                           {"down", 2048, 8192, false}};
+    const Shape lm{"LM head", 32000, 2048, false};
+    struct Op { const Shape* s; long long off; bool afterNorm; };  // afterNorm: q/k/v, gate/up and the LM head
     std::vector<Op> ops;
-    long long total = 0;
-    for (int l = 0; l <= 16; l++) {
-        for (int j = 0; j < 4; j++) {
-            const Shape* s = l == 16 ? &lm : j == 0 ? &qkv : j == 1 ? &o : j == 2 ? &gu : &down;
-            ops.push_back({s, total, j == 0 || j == 2});
-            total += (long long) s->n * s->k * 2;
-            if (l == 16) break;
-        }
+    long long total;
+    for (const auto& [s, off] : decode_chain(layer, lm, total)) {
+        ops.push_back({s, off, ops.size() % 2 == 0});
     }
     printf("%zu projections, %.1f MB of weights\n", ops.size(), total / 1e6);
 

@@ -47,14 +47,9 @@ extern "C" __global__ void __launch_bounds__(gemv1::GV_WARPS * 32, gemv1::GV_BLO
     gemv1::gemv(w, bias, out, n, k, hasBias, act, fn, splits, sx, [&](uint4* s) { gemv1::stage_x(x, k, s); });
 }
 
-struct Shape { const char* name; int n, k; bool gated; };
-
 int main(int argc, char** argv) {
-    int dev = 0, sms = 0;
-    CK(cudaSetDevice(dev));
-    CK(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, dev));
-    cudaDeviceProp prop;
-    CK(cudaGetDeviceProperties(&prop, dev));
+    const cudaDeviceProp prop = bench_device();
+    const int sms = prop.multiProcessorCount;
     printf("%s, %d SMs, L2 %d MB; GV_WARPS %d GV_R %d GV_B %d GV_BLOCKS_PER_SM %d\n", prop.name, sms,
            prop.l2CacheSize >> 20, gemv1::GV_WARPS, gemv1::GV_R, gemv1::GV_B, gemv1::GV_BLOCKS_PER_SM);
     CK(cudaFuncSetAttribute(linear_gemv_bf16, cudaFuncAttributeMaxDynamicSharedMemorySize, 48 * 1024));
@@ -97,12 +92,8 @@ int main(int argc, char** argv) {
     }
     // a decode step's projections in order, 16 layers + LM head, distinct weights
     Shape layer[] = {shapes[0], shapes[1], shapes[2], shapes[4]};
-    long long total = 0;
-    std::vector<std::pair<const Shape*, long long>> chain;
-    for (int l = 0; l < 16; l++)
-        for (const Shape& s : layer) { chain.push_back({&s, total}); total += (long long) s.n * s.k * 2; }
-    chain.push_back({&shapes[5], total});
-    total += (long long) shapes[5].n * shapes[5].k * 2;
+    long long total;
+    const auto chain = decode_chain(layer, shapes[5], total);
     double us = time_graph([&](int i) { gemv(*chain[i].first, (char*) wpool + chain[i].second); }, (int) chain.size(), 20);
     double rus = time_graph([&](int i) {
         read((long long) chain[i].first->n * chain[i].first->k * 2, (char*) wpool + chain[i].second);

@@ -18,36 +18,29 @@
 #include "linear.cu"
 #include "bench_common.cuh"
 
-struct Shape { int n, k; bool gated; };
 struct Proj { Shape s; long long off; int layer, kind; };  // kind: 0 q/k/v, 1 o, 2 gate/up, 3 down, 4 LM head
 
 int main(int argc, char** argv) {
     const int rounds = argc > 1 ? atoi(argv[1]) : 5;
-    int dev = 0, sms = 0, maxPersist = 0, maxWindow = 0;
-    CK(cudaSetDevice(dev));
-    CK(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, dev));
-    CK(cudaDeviceGetAttribute(&maxPersist, cudaDevAttrMaxPersistingL2CacheSize, dev));
-    CK(cudaDeviceGetAttribute(&maxWindow, cudaDevAttrMaxAccessPolicyWindowSize, dev));
-    cudaDeviceProp prop;
-    CK(cudaGetDeviceProperties(&prop, dev));
+    const cudaDeviceProp prop = bench_device();
+    const int sms = prop.multiProcessorCount;
+    int maxPersist = 0, maxWindow = 0;
+    CK(cudaDeviceGetAttribute(&maxPersist, cudaDevAttrMaxPersistingL2CacheSize, 0));
+    CK(cudaDeviceGetAttribute(&maxWindow, cudaDevAttrMaxAccessPolicyWindowSize, 0));
     printf("%s, %d SMs, L2 %.1f MB, persisting set-aside at most %.1f MB, window at most %.1f MB\n", prop.name, sms,
            prop.l2CacheSize / 1e6, maxPersist / 1e6, maxWindow / 1e6);
     CK(cudaFuncSetAttribute(linear_gemv_bf16, cudaFuncAttributeMaxDynamicSharedMemorySize, 48 * 1024));
     cudaStream_t st;
     CK(cudaStreamCreateWithFlags(&st, cudaStreamNonBlocking));
-    Shape qkv{3072, 2048, false}, o{2048, 2048, false}, gu{16384, 2048, true}, down{2048, 8192, false},
-          head{32000, 2048, false};
+    const Shape layer[] = {{"q/k/v", 3072, 2048, false}, {"o", 2048, 2048, false}, {"gate/up", 16384, 2048, true},
+                           {"down", 2048, 8192, false}};
+    const Shape head{"LM head", 32000, 2048, false};
+    long long total;
     std::vector<Proj> chain;
-    long long total = 0;
-    for (int l = 0; l < 16; l++) {
-        Shape ls[] = {qkv, o, gu, down};
-        for (int k = 0; k < 4; k++) {
-            chain.push_back({ls[k], total, l, k});
-            total += (long long) ls[k].n * ls[k].k * 2;
-        }
+    const auto projections = decode_chain(layer, head, total);
+    for (size_t i = 0; i < projections.size(); i++) {
+        chain.push_back({*projections[i].first, projections[i].second, (int) i / 4, i < 64 ? (int) i % 4 : 4});
     }
-    chain.push_back({head, total, 16, 4});
-    total += (long long) head.n * head.k * 2;
     char* wpool = (char*) weight_pool(total);
     GemvIo io;
     void *x = io.x, *out = io.out, *act = io.act;

@@ -136,7 +136,6 @@ __global__ void __launch_bounds__(WARPS * 32, 2) gemv_mma(View x, View w, View o
 
 }  // namespace mma1
 
-struct Shape { const char* name; int n, k; };
 
 static int splits_mma(long long items, int k) {  // the same rule over 8-row items and 256-K batches, up to 8
     int batches = (k + mma1::BATCH_K - 1) / mma1::BATCH_K, s = 1;
@@ -153,11 +152,8 @@ static float bf16f(unsigned short h) {
 
 int main(int argc, char** argv) {
     const int rounds = argc > 1 ? atoi(argv[1]) : 5;
-    int sms = 0;
-    CK(cudaSetDevice(0));
-    CK(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, 0));
-    cudaDeviceProp prop;
-    CK(cudaGetDeviceProperties(&prop, 0));
+    const cudaDeviceProp prop = bench_device();
+    const int sms = prop.multiProcessorCount;
     cudaFuncAttributes fa;
     CK(cudaFuncGetAttributes(&fa, mma1::gemv_mma));
     printf("%s, %d SMs; gemv_mma %d registers, %zu B local\n", prop.name, sms, fa.numRegs, fa.localSizeBytes);
@@ -243,16 +239,9 @@ int main(int argc, char** argv) {
         double m = time_graph([&](int i) { gemm(*s, addr(i), outA); }, count) / count;
         printf("%-28s %12.2f %12.2f\n", s->name, a, m);
     }
-    std::vector<std::pair<const Shape*, long long>> chain;
-    long long total = 0;
-    for (int l = 0; l < 16; l++) {
-        for (const Shape* s : {&qkv, &o, &gu, &down}) {
-            chain.push_back({s, total});
-            total += (long long) s->n * s->k * 2;
-        }
-    }
-    chain.push_back({&lm, total});
-    total += (long long) lm.n * lm.k * 2;
+    const Shape layer[] = {qkv, o, gu, down};
+    long long total;
+    const auto chain = decode_chain(layer, lm, total);
     const int m = (int) chain.size();
     double ca = time_graph([&](int i) { gemv(*chain[i].first, (char*) wpool + chain[i].second, outA); }, m);
     double cm = time_graph([&](int i) { gemm(*chain[i].first, (char*) wpool + chain[i].second, outA); }, m);

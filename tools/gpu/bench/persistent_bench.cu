@@ -379,11 +379,9 @@ struct Stat { std::string name; std::vector<double> us; };
 
 int main(int argc, char** argv) {
     const int rounds = argc > 1 ? atoi(argv[1]) : 9, reps = argc > 2 ? atoi(argv[2]) : 30;
-    int dev = 0, sms = 0, drv = 0, rtv = 0;
-    CK(cudaSetDevice(dev));
-    CK(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, dev));
-    cudaDeviceProp prop;
-    CK(cudaGetDeviceProperties(&prop, dev));
+    const cudaDeviceProp prop = bench_device();
+    const int sms = prop.multiProcessorCount;
+    int drv = 0, rtv = 0;
     CK(cudaDriverGetVersion(&drv));
     CK(cudaRuntimeGetVersion(&rtv));
     printf("device: %s, %d SMs, L2 %d MB, driver %d, runtime %d; GV_WARPS %d GV_R %d GV_B %d GV_BLOCKS_PER_SM %d\n",

@@ -21,15 +21,10 @@ struct Variant {
     int stages, early, blocksPerSm;
 };
 
-struct Shape { const char* name; int n, k; bool gated; };
-
 int main(int argc, char** argv) {
     const int rounds = argc > 1 ? atoi(argv[1]) : 2;
-    int sms = 0;
-    CK(cudaSetDevice(0));
-    CK(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, 0));
-    cudaDeviceProp prop;
-    CK(cudaGetDeviceProperties(&prop, 0));
+    const cudaDeviceProp prop = bench_device();
+    const int sms = prop.multiProcessorCount;
     printf("%s, %d SMs, %zu KiB shared memory per SM\n", prop.name, sms, prop.sharedMemPerMultiprocessor >> 10);
     CK(cudaFuncSetAttribute(linear_gemv_bf16, cudaFuncAttributeMaxDynamicSharedMemorySize, 48 * 1024));
     Variant variants[] = {{"ring 2 stages, 1 early", 2, 1, 2}, {"ring 3 stages, 1 early", 3, 1, 2},
@@ -52,12 +47,12 @@ int main(int argc, char** argv) {
         CK(cudaMemcpy(io.x, hx.data(), hx.size() * 2, cudaMemcpyHostToDevice));
     }
     auto ring_launch = [&](const Variant& v, const Shape& s, const void* w, void* out, void* act) {
-        const long long items = s.gated ? s.n / 2 : (s.n + 1) / 2;
-        const int splits = gemv_splits(items, s.k);
         const size_t shared = (size_t) gemv1::GV_WARPS * v.stages * 4096 + s.k * 2;
         int fit = 0;  // as LinearKernels: no more blocks per SM than its shared memory holds
         CK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&fit, linear_gemv_ring_bf16, gemv1::GV_WARPS * 32, shared));
-        const long long blocks = std::max(1LL, std::min((items * splits + 7) / 8, (long long) std::min(v.blocksPerSm, fit) * sms));
+        int splits;
+        const long long blocks = gemv_grid(s.gated ? s.n / 2 : (s.n + 1) / 2, s.k, sms, splits,
+                std::max(1, std::min(v.blocksPerSm, fit)));
         DependentLaunch d(dim3((unsigned) blocks), dim3(gemv1::GV_WARPS * 32), shared, st);
         View vx = view(io.x, s.k), vw = view(w, s.k), vb = view(nullptr, 0, DT_F32), vo = view(out, s.n),
              va = view(s.gated ? act : nullptr, s.n / 2);
@@ -101,12 +96,8 @@ int main(int argc, char** argv) {
     };
     // a decode step's 65 projections in order (16 layers + LM head), distinct weights
     Shape layer[] = {shapes[0], shapes[1], shapes[2], shapes[3]};
-    std::vector<std::pair<const Shape*, long long>> chain;
-    long long total = 0;
-    for (int l = 0; l < 16; l++)
-        for (const Shape& s : layer) { chain.push_back({&s, total}); total += (long long) s.n * s.k * 2; }
-    chain.push_back({&shapes[4], total});
-    total += (long long) shapes[4].n * shapes[4].k * 2;
+    long long total;
+    const auto chain = decode_chain(layer, shapes[4], total);
     const int m = (int) chain.size();
     auto empty = [&]() {
         DependentLaunch d(dim3(sms), dim3(256), 0, st);
