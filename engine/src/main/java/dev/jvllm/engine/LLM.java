@@ -41,9 +41,15 @@ import java.util.concurrent.locks.ReentrantLock;
  *
  * <p><b>Threading:</b> every method may be called from any thread. One engine thread (started by
  * {@link #load}) runs the {@link EngineCore}: it steps while any request is unfinished and sleeps
- * otherwise. Submitting and aborting take the engine's lock, so they wait at most for the step in
- * progress, and errors in a request are thrown to the submitting thread. Requests submitted
- * together from any threads are batched together. Listeners run on the engine thread.
+ * otherwise. A thread blocked in {@link #generatePrompts} (and the methods built on it) steps the
+ * engine itself instead while its requests run, as vLLM's {@code LLM.generate} does, and hands the
+ * engine back to the engine thread when they are done: no thread has to wake the engine for a
+ * request or the caller for its result (each such wake-up cost 0.1–0.2 ms on the GPU machines,
+ * docs/performance.md run 22). One thread steps at a time, every step's deltas are delivered
+ * before the next step, and requests submitted together from any threads are batched together.
+ * Submitting and aborting take the engine's lock, so they wait at most for the step in progress,
+ * and errors in a request are thrown to the submitting thread. Listeners run on the thread that
+ * steps.
  */
 public final class LLM implements AutoCloseable {
     private final EngineCore core;
@@ -52,13 +58,17 @@ public final class LLM implements AutoCloseable {
     private final ReentrantLock lock = new ReentrantLock();
     private final Condition work = lock.newCondition();
     private final Map<String, Pending> pending = new HashMap<>(); // guarded by lock
+    /** Held across a step and the delivery of its deltas, so that deltas arrive in step order whoever steps. */
+    private final ReentrantLock turn = new ReentrantLock();
+    /** The generatePrompts caller stepping the engine, or null when the engine thread does (guarded by lock). */
+    private Thread driver;
     private final AtomicLong nextId = new AtomicLong();
     private final Thread loop;
     private volatile boolean closed;
     private volatile Throwable failure;
     private volatile ChatTemplate chatTemplate; // loaded on first use
 
-    /** A request in flight: what its completions produced so far. Touched under the lock or on the engine thread. */
+    /** A request in flight: what its completions produced so far. Touched under the lock or by the thread that steps. */
     private static final class Pending {
         final String id;
         final Prompt prompt;
@@ -256,16 +266,28 @@ public final class LLM implements AutoCloseable {
             ids.add(encode(p));
         }
         List<RequestHandle> handles = new ArrayList<>();
+        boolean drives = false;
         lock.lock();
         try {
+            // the caller steps the engine while its requests run, unless another caller already does (it
+            // steps these too, then the engine thread does) or this is a listener, on the stepping thread
+            drives = driver == null && !turn.isHeldByCurrentThread();
             for (int i = 0; i < prompts.size(); i++) {
-                handles.add(submitLocked(prompts.get(i), ids.get(i), params, null));
+                handles.add(submitLocked(prompts.get(i), ids.get(i), params, null, !drives));
+            }
+            if (drives) {
+                driver = Thread.currentThread();
             }
         } catch (RuntimeException e) { // all or nothing: the engine cannot step before the batch is withdrawn
-            handles.forEach(RequestHandle::abort);
+            for (RequestHandle h : handles) {
+                abortNow(h.requestId());
+            }
             throw e;
         } finally {
             lock.unlock();
+        }
+        if (drives) {
+            drive(handles);
         }
         List<RequestOutput> out = new ArrayList<>();
         for (int i = 0; i < handles.size(); i++) {
@@ -284,7 +306,7 @@ public final class LLM implements AutoCloseable {
 
     /**
      * Submits one request; returns at once. {@code listener} (may be null) sees its deltas on the
-     * engine thread.
+     * thread that steps the engine (see {@link OutputListener}).
      *
      * @throws IllegalArgumentException when the prompt or the parameters are invalid
      * @throws IllegalStateException    when the LLM is closed or its engine failed
@@ -293,7 +315,7 @@ public final class LLM implements AutoCloseable {
         int[] ids = encode(prompt);
         lock.lock();
         try {
-            return submitLocked(prompt, ids, params, listener);
+            return submitLocked(prompt, ids, params, listener, true);
         } finally {
             lock.unlock();
         }
@@ -318,7 +340,9 @@ public final class LLM implements AutoCloseable {
         return t.encode(p.text(), true);
     }
 
-    private RequestHandle submitLocked(Prompt prompt, int[] ids, SamplingParams params, OutputListener listener) {
+    /** Adds a request; {@code wake}: signal the engine thread (not when the caller steps the engine itself). */
+    private RequestHandle submitLocked(Prompt prompt, int[] ids, SamplingParams params, OutputListener listener,
+            boolean wake) {
         Objects.requireNonNull(params, "params");
         if (closed) {
             throw new IllegalStateException("this LLM is closed");
@@ -330,12 +354,24 @@ public final class LLM implements AutoCloseable {
         core.addRequest(id, ids, params); // validates; throws to the caller
         Pending p = new Pending(id, prompt, ids, params.n(), params.logprobs().isPresent(), listener);
         pending.put(id, p);
-        work.signal();
+        if (wake) {
+            work.signal();
+        }
         return new RequestHandle(id, p.result, this);
     }
 
     /** Aborts a request at the next step boundary (nothing happens when it already finished). */
     void abort(String requestId) {
+        turn.lock(); // its deltas after those of the step in progress
+        try {
+            abortNow(requestId);
+        } finally {
+            turn.unlock();
+        }
+    }
+
+    /** {@link #abort} without waiting for the turn: for requests no step has seen yet. */
+    private void abortNow(String requestId) {
         List<CompletionDelta> deltas;
         lock.lock();
         try {
@@ -356,17 +392,41 @@ public final class LLM implements AutoCloseable {
         }
     }
 
-    /** The engine thread: step while there is work, sleep otherwise. */
+    /** The engine thread: step while there is work and no caller steps, sleep otherwise; end when closed or failed. */
     private void run() {
         while (true) {
+            lock.lock();
+            try {
+                while (!closed && failure == null && (driver != null || !core.hasUnfinished())) {
+                    work.awaitUninterruptibly();
+                }
+                if (closed || failure != null) {
+                    return;
+                }
+            } finally {
+                lock.unlock();
+            }
+            if (stepOnce(null) == Step.FAILED) {
+                return;
+            }
+        }
+    }
+
+    private enum Step { STEPPED, IDLE, FAILED }
+
+    /**
+     * One engine step and the delivery of its deltas, when the engine is {@code stepper}'s to step (the
+     * {@link #driver}, or null for the engine thread) and has work; IDLE when it is not (closed,
+     * failed, handed over, or nothing to do), FAILED when the step threw (every request then fails).
+     */
+    private Step stepOnce(Thread stepper) {
+        turn.lock();
+        try {
             List<CompletionDelta> deltas;
             lock.lock();
             try {
-                while (!closed && !core.hasUnfinished()) {
-                    work.awaitUninterruptibly();
-                }
-                if (closed) {
-                    return;
+                if (closed || failure != null || driver != stepper || !core.hasUnfinished()) {
+                    return Step.IDLE;
                 }
                 deltas = core.step();
             } catch (RuntimeException | Error e) {
@@ -377,9 +437,39 @@ public final class LLM implements AutoCloseable {
             }
             if (deltas == null) {
                 fail(failure);
-                return;
+                return Step.FAILED;
             }
             dispatch(deltas);
+            return Step.STEPPED;
+        } finally {
+            turn.unlock();
+        }
+    }
+
+    /**
+     * Steps the engine on the calling thread (the {@link #driver}) until every one of its requests is
+     * done, then hands the engine back to the engine thread. Returns early, leaving the rest to the
+     * engine thread, when the caller is interrupted or the engine has nothing to step (closed or failed:
+     * the requests' futures say so).
+     */
+    private void drive(List<RequestHandle> handles) {
+        Thread me = Thread.currentThread();
+        try {
+            for (RequestHandle h : handles) {
+                while (!h.result().isDone() && !me.isInterrupted()) {
+                    if (stepOnce(me) != Step.STEPPED) {
+                        return;
+                    }
+                }
+            }
+        } finally {
+            lock.lock();
+            try {
+                driver = null;
+                work.signal();
+            } finally {
+                lock.unlock();
+            }
         }
     }
 
@@ -483,6 +573,11 @@ public final class LLM implements AutoCloseable {
             }
             p.result.completeExceptionally(c);
         }
-        core.close();
+        turn.lock(); // a caller's step in progress ends first; it then sees closed and steps no more
+        try {
+            core.close();
+        } finally {
+            turn.unlock();
+        }
     }
 }

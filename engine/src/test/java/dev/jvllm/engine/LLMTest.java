@@ -180,6 +180,93 @@ class LLMTest {
         fail("closing a stream early never aborted it: " + seen);
     }
 
+    /**
+     * A generate caller steps the engine while its request runs (every request in flight, so a
+     * submitted one's listener hears from the caller's thread), then hands it back to the engine
+     * thread, which finishes the rest; deltas stay in order across the hand-overs. The submitted
+     * request's listener holds the engine thread at its first delta until the caller's request is
+     * queued, so the caller is the one to step next whatever the scheduling.
+     */
+    @Test
+    void aGenerateCallerStepsTheEngineThenHandsItBack() throws Exception {
+        java.util.concurrent.CountDownLatch first = new java.util.concurrent.CountDownLatch(1);
+        java.util.concurrent.CountDownLatch go = new java.util.concurrent.CountDownLatch(1);
+        List<String> threads = java.util.Collections.synchronizedList(new ArrayList<>());
+        List<Integer> streamed = java.util.Collections.synchronizedList(new ArrayList<>());
+        int[] long_ = {7, 8, 9};
+        SamplingParams greedy50 = SamplingParams.builder().temperature(0).maxTokens(50).ignoreEos(true).build();
+        RequestHandle background = llm.submit(Prompt.ofTokens(long_), greedy50, new OutputListener() {
+            @Override
+            public void onDelta(CompletionDelta d) {
+                threads.add(Thread.currentThread().getName());
+                Arrays.stream(d.newTokenIds()).forEach(streamed::add);
+                first.countDown();
+                try {
+                    go.await(10, java.util.concurrent.TimeUnit.SECONDS);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }
+        });
+        assertTrue(first.await(10, java.util.concurrent.TimeUnit.SECONDS));
+        int[] prompt = tok.encode("Hi!", true);
+        List<RequestOutput> caller = new ArrayList<>();
+        Thread g = Thread.ofPlatform().name("generate-caller").start(
+                () -> caller.addAll(llm.generateFromTokens(List.of(prompt), SamplingParams.builder().temperature(0)
+                        .maxTokens(10).ignoreEos(true).build())));
+        long deadline = System.nanoTime() + 10_000_000_000L;
+        while (llm.stats().waiting() == 0 && System.nanoTime() < deadline) { // the caller's request is queued
+            Thread.onSpinWait();
+        }
+        go.countDown();
+        g.join(20_000);
+        assertFalse(g.isAlive());
+        assertArrayEquals(reference(prompt, 10), caller.get(0).tokenIds());
+        RequestOutput bg = background.result().get(20, java.util.concurrent.TimeUnit.SECONDS);
+        assertArrayEquals(reference(long_, 50), bg.tokenIds());
+        assertArrayEquals(bg.tokenIds(), streamed.stream().mapToInt(Integer::intValue).toArray(), "deltas in order");
+        assertEquals("jvllm-engine", threads.get(0));
+        assertTrue(threads.contains("generate-caller"), "the caller stepped the engine: " + threads);
+        assertEquals("jvllm-engine", threads.get(threads.size() - 1), "the engine thread finished the rest: " + threads);
+        assertEquals(0, llm.stats().blocksInUse());
+    }
+
+    /**
+     * An interrupted generate caller stops stepping, aborts its requests and throws; the engine thread
+     * goes on with the others. A caller whose request ends before the interrupt lands is tried again.
+     */
+    @Test
+    void anInterruptedCallerAbortsItsRequestsAndTheEngineGoesOn() throws Exception {
+        for (int attempt = 0; attempt < 5; attempt++) {
+            RequestHandle other = llm.submit(Prompt.ofTokens(3, 4), SamplingParams.builder().temperature(0).maxTokens(40)
+                    .ignoreEos(true).build(), null);
+            Throwable[] thrown = new Throwable[1];
+            Thread g = Thread.ofPlatform().start(() -> {
+                try {
+                    llm.generateFromTokens(List.of(new int[] {5, 6}), SamplingParams.builder().temperature(0).maxTokens(55)
+                            .ignoreEos(true).build());
+                } catch (Throwable t) {
+                    thrown[0] = t;
+                }
+            });
+            while (llm.stats().running() + llm.stats().waiting() < 2 && g.isAlive()) {
+                Thread.onSpinWait();
+            }
+            g.interrupt();
+            g.join(20_000);
+            assertFalse(g.isAlive());
+            assertArrayEquals(reference(new int[] {3, 4}, 40), other.result().get(20, java.util.concurrent.TimeUnit.SECONDS)
+                    .tokenIds(), "the other request ran to its end");
+            assertEquals(0, llm.stats().blocksInUse());
+            if (thrown[0] != null) {
+                assertInstanceOf(CancellationException.class, thrown[0]);
+                assertEquals("interrupted while generating", thrown[0].getMessage());
+                return;
+            }
+        }
+        fail("the caller's request always ended before its interrupt");
+    }
+
     @Test
     void generationConfigGivesTheDefaultsAndItsEosIdsStop() {
         SamplingParams d = llm.defaultSamplingParams();
@@ -247,5 +334,33 @@ class LLMTest {
         }
         assertTrue(cancelled > 0, "16 x 60 tokens cannot all be done at once");
         assertThrows(IllegalStateException.class, () -> other.submit(Prompt.ofTokens(1), SamplingParams.greedy(1), null));
+    }
+
+    /** Closing while a generate caller steps: its step ends first, then it throws, and nothing is stepped after. */
+    @Test
+    void closeWhileACallerStepsCancelsItsRequests() throws Exception {
+        LLM other = LLM.load(FIXTURE, OPTIONS);
+        Throwable[] thrown = new Throwable[1];
+        List<RequestOutput> outs = new ArrayList<>();
+        Thread g = Thread.ofPlatform().start(() -> {
+            try {
+                List<Prompt> prompts = new ArrayList<>();
+                for (int i = 0; i < 16; i++) {
+                    prompts.add(Prompt.ofTokens(4, 5, 6 + i));
+                }
+                outs.addAll(other.generatePrompts(prompts, SamplingParams.builder().temperature(0).maxTokens(60)
+                        .ignoreEos(true).build()));
+            } catch (Throwable t) {
+                thrown[0] = t;
+            }
+        });
+        while (other.stats().running() == 0 && g.isAlive()) {
+            Thread.onSpinWait();
+        }
+        other.close();
+        g.join(20_000);
+        assertFalse(g.isAlive());
+        assertInstanceOf(CancellationException.class, thrown[0], "16 x 60 tokens cannot all be done at once");
+        assertTrue(outs.isEmpty());
     }
 }
