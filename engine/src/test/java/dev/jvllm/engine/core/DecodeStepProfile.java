@@ -36,6 +36,9 @@ import java.util.List;
  *       before's tokens, replay, argmax, the tokens' read into pinned memory), and the same chain
  *       with one of its ops left out, so the difference to {@code replay} is what those ops cost
  *       the GPU between replays; and the engine's form, the argmax recorded at the end of the graph.</li>
+ *   <li>{@code positions advancing}: the engine's form with each step one position further (the 64
+ *       positions before C, in turn), as a request's decode steps run: new cos/sin rows and cache slots
+ *       every step, the attention's keys growing.</li>
  * </ul>
  * With {@code --ncu}, one replay runs between {@code cuProfilerStart} and {@code cuProfilerStop}, so
  * {@code ncu --profile-from-start off --graph-profiling node} reports each kernel of one step.
@@ -98,7 +101,22 @@ public final class DecodeStepProfile {
             double eagerMs = time(Math.max(10, steps / 4), () -> stepOnce(eager, be, step), null);
             System.out.printf("decode step, batch %d, context %d: replay %.3f ms (GPU), runner+argmax+read %.3f ms,"
                     + " eager %.3f ms%n", batch, context, replay, runner, eagerMs);
+            // the engine's steps advance: the same chain with each step one position further, from 64 before
+            // the context's end (every step in the same captured shape), as a request's decode steps run
+            List<List<ModelRunner.Chunk>> advancing = new ArrayList<>();
+            for (int i = Math.max(1, context - 64); i < context; i++) {
+                List<ModelRunner.Chunk> at = new ArrayList<>();
+                for (ModelRunner.Chunk c : step) {
+                    at.add(new ModelRunner.Chunk(c.tokens(), i, c.blockTable(), c.stateSlot(), c.logitRows()));
+                }
+                advancing.add(at);
+            }
             for (int round = 0; round < 2; round++) {
+                int[] next = {0};
+                double moving = chain(be, step.size(), steps, true,
+                        prev -> graphs.executeGreedy(advancing.get(next[0]++ % advancing.size()), prev));
+                System.out.printf("chained per step, positions advancing (%d to %d): %.4f ms%n", context - advancing.size(),
+                        context - 1, moving);
                 double inGraph = chainedGreedy(graphs, be, step, steps);
                 double full = chained(graphs, be, step, steps, true, true, true);
                 double noIds = chained(graphs, be, step, steps, false, true, true);
