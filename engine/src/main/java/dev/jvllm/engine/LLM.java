@@ -75,12 +75,14 @@ public final class LLM implements AutoCloseable {
         final int[] promptIds;
         final OutputListener listener;
         final CompletableFuture<RequestOutput> result = new CompletableFuture<>();
-        final long arrival = System.nanoTime();
+        final long arrival; // System.nanoTime() when the caller submitted it, before its prompt was encoded and checked
         long firstToken = -1;
         final List<Completion> completions = new ArrayList<>();
         List<TokenLogprobs> promptLogprobs;
 
-        Pending(String id, Prompt prompt, int[] promptIds, int n, boolean logprobs, OutputListener listener) {
+        Pending(String id, Prompt prompt, int[] promptIds, int n, boolean logprobs, OutputListener listener,
+                long arrival) {
+            this.arrival = arrival;
             this.id = id;
             this.prompt = prompt;
             this.promptIds = promptIds;
@@ -261,6 +263,7 @@ public final class LLM implements AutoCloseable {
      * @throws CancellationException    when the calling thread is interrupted (the requests are aborted)
      */
     public List<RequestOutput> generatePrompts(List<Prompt> prompts, SamplingParams params) {
+        long submitted = System.nanoTime(); // vLLM's arrival time: the encoding and checks count in the time to first token
         List<int[]> ids = new ArrayList<>();
         for (Prompt p : prompts) {
             ids.add(encode(p));
@@ -273,7 +276,7 @@ public final class LLM implements AutoCloseable {
             // steps these too, then the engine thread does) or this is a listener, on the stepping thread
             drives = driver == null && !turn.isHeldByCurrentThread();
             for (int i = 0; i < prompts.size(); i++) {
-                handles.add(submitLocked(prompts.get(i), ids.get(i), params, null, !drives));
+                handles.add(submitLocked(prompts.get(i), ids.get(i), params, null, !drives, submitted));
             }
             if (drives) {
                 driver = Thread.currentThread();
@@ -312,10 +315,11 @@ public final class LLM implements AutoCloseable {
      * @throws IllegalStateException    when the LLM is closed or its engine failed
      */
     public RequestHandle submit(Prompt prompt, SamplingParams params, OutputListener listener) {
+        long submitted = System.nanoTime();
         int[] ids = encode(prompt);
         lock.lock();
         try {
-            return submitLocked(prompt, ids, params, listener, true);
+            return submitLocked(prompt, ids, params, listener, true, submitted);
         } finally {
             lock.unlock();
         }
@@ -340,9 +344,12 @@ public final class LLM implements AutoCloseable {
         return t.encode(p.text(), true);
     }
 
-    /** Adds a request; {@code wake}: signal the engine thread (not when the caller steps the engine itself). */
+    /**
+     * Adds a request submitted at {@code submitted} (System.nanoTime()); {@code wake}: signal the engine
+     * thread (not when the caller steps the engine itself).
+     */
     private RequestHandle submitLocked(Prompt prompt, int[] ids, SamplingParams params, OutputListener listener,
-            boolean wake) {
+            boolean wake, long submitted) {
         Objects.requireNonNull(params, "params");
         if (closed) {
             throw new IllegalStateException("this LLM is closed");
@@ -352,7 +359,7 @@ public final class LLM implements AutoCloseable {
         }
         String id = Long.toString(nextId.getAndIncrement());
         core.addRequest(id, ids, params); // validates; throws to the caller
-        Pending p = new Pending(id, prompt, ids, params.n(), params.logprobs().isPresent(), listener);
+        Pending p = new Pending(id, prompt, ids, params.n(), params.logprobs().isPresent(), listener, submitted);
         pending.put(id, p);
         if (wake) {
             work.signal();

@@ -12,7 +12,8 @@ import java.util.List;
  * @param promptTokenIds   the prompt's token ids
  * @param promptLogprobs   per prompt token (entry 0 is null) when asked for, else null
  * @param outputs          the n completions, by index
- * @param timeToFirstToken from submission to the first generated token of any completion
+ * @param timeToFirstToken from submission (the call that submitted it, before its prompt was encoded and checked, as
+ *                         vLLM's arrival time) to the first generated token of any completion
  * @param totalTime        from submission to the last completion's end
  */
 public record RequestOutput(String requestId, String prompt, int[] promptTokenIds, List<TokenLogprobs> promptLogprobs,

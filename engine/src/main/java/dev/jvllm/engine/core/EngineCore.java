@@ -343,8 +343,13 @@ public final class EngineCore implements AutoCloseable {
         return n;
     }
 
-    private static int[] toArray(Set<Integer> s) {
-        return s.stream().mapToInt(Integer::intValue).toArray();
+    private static int[] toArray(Set<Integer> s) { // a loop, not a stream: it runs once per request, rarely compiled
+        int[] a = new int[s.size()];
+        int i = 0;
+        for (int v : s) {
+            a[i++] = v;
+        }
+        return a;
     }
 
     /** Whether any request is still queued or running. */
