@@ -253,10 +253,12 @@ final class LinearKernels implements KernelFamily {
      * weights in registers (two H200s, docs/performance.md run 21); 1 or 3 early, 2 stages, or 3 blocks per
      * SM were slower. {@code -Djvllm.cuda.gemvRing=S.E[.B]} picks others (S 2 or 3, E 1..S, B blocks per SM, 2 by
      * default, fewer where the shared memory holds fewer), {@code off} the register form (comparisons).
+     * Read when the backend is made, so that a malformed value fails its creation with the accepted forms.
      */
-    private static final int[] RING = ringSpec(System.getProperty("jvllm.cuda.gemvRing", "3.2"));
+    private final int[] ring = ringSpec(System.getProperty("jvllm.cuda.gemvRing", "3.2"));
 
-    private static int[] ringSpec(String spec) {
+    /** {@code -Djvllm.cuda.gemvRing}'s value as {stages, early, blocks per SM}, or null for {@code off}. */
+    static int[] ringSpec(String spec) {
         if (spec.equals("off")) {
             return null;
         }
@@ -275,10 +277,10 @@ final class LinearKernels implements KernelFamily {
     }
 
     /** Whether the batch-1 GEMV goes through the shared-memory ring (tests compare both forms). */
-    private boolean ringOn = RING != null;
+    private boolean ringOn = ring != null;
 
     void useRing(boolean on) {
-        ringOn = on && RING != null;
+        ringOn = on && ring != null;
     }
 
     /**
@@ -286,7 +288,7 @@ final class LinearKernels implements KernelFamily {
      * bulk copies).
      */
     private int[] ringStages() {
-        return ringOn && gpu.computeCapability() >= 90 ? RING : null;
+        return ringOn && gpu.computeCapability() >= 90 ? ring : null;
     }
 
     /** {@code -Djvllm.cuda.gemvSplits=false}: one slice per row pair whatever the shape (comparisons). */
