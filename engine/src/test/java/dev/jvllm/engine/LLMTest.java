@@ -234,9 +234,21 @@ class LLMTest {
     /**
      * An interrupted generate caller stops stepping, aborts its requests and throws; the engine thread
      * goes on with the others. A caller whose request ends before the interrupt lands is tried again.
+     * With tensor-parallel ranks the interrupt usually lands while the caller waits for them inside a
+     * step, which must end normally (a step that failed would fail the engine).
      */
     @Test
     void anInterruptedCallerAbortsItsRequestsAndTheEngineGoesOn() throws Exception {
+        interruptACaller(llm);
+        try (LLM tp = LLM.load(FIXTURE, OPTIONS.withTensorParallelSize(2).withThreads(1))) {
+            interruptACaller(tp);
+            assertArrayEquals(reference(new int[] {9, 8}, 6), tp.generateFromTokens(List.of(new int[] {9, 8}),
+                    SamplingParams.builder().temperature(0).maxTokens(6).ignoreEos(true).build()).get(0).tokenIds(),
+                    "the engine still generates");
+        }
+    }
+
+    private static void interruptACaller(LLM llm) throws Exception {
         for (int attempt = 0; attempt < 5; attempt++) {
             RequestHandle other = llm.submit(Prompt.ofTokens(3, 4), SamplingParams.builder().temperature(0).maxTokens(40)
                     .ignoreEos(true).build(), null);

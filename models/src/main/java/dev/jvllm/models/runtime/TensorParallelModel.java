@@ -65,7 +65,10 @@ public final class TensorParallelModel implements AutoCloseable {
         return backends.size();
     }
 
-    /** Runs {@code perRank} on every rank's model concurrently; results in rank order. */
+    /**
+     * Runs {@code perRank} on every rank's model concurrently; results in rank order. Waits for every
+     * rank even when the calling thread is interrupted (its interrupt status is set again on return).
+     */
     public <R> List<R> run(Function<CausalLM, R> perRank) {
         return runOnRanks(r -> perRank.apply(ranks.get(r)));
     }
@@ -76,20 +79,29 @@ public final class TensorParallelModel implements AutoCloseable {
             int rank = r;
             futures.add(threads.submit(() -> task.apply(rank)));
         }
+        // the wait is not interruptible: the ranks run on regardless, and a caller that left now would leave
+        // them mid-step (an engine step that failed here would end every request); the interrupt is kept
         List<R> out = new ArrayList<>();
         RuntimeException first = null;
+        boolean interrupted = false;
         for (Future<R> f : futures) {
-            try {
-                out.add(f.get());
-            } catch (ExecutionException e) {
-                if (first == null) {
-                    first = e.getCause() instanceof RuntimeException re ? re
-                            : new IllegalStateException(e.getCause().getMessage(), e.getCause());
+            while (true) {
+                try {
+                    out.add(f.get());
+                    break;
+                } catch (ExecutionException e) {
+                    if (first == null) {
+                        first = e.getCause() instanceof RuntimeException re ? re
+                                : new IllegalStateException(e.getCause().getMessage(), e.getCause());
+                    }
+                    break;
+                } catch (InterruptedException e) {
+                    interrupted = true;
                 }
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new IllegalStateException("interrupted waiting for tensor-parallel ranks", e);
             }
+        }
+        if (interrupted) {
+            Thread.currentThread().interrupt();
         }
         if (first != null) {
             throw first;
