@@ -41,8 +41,8 @@ import java.util.concurrent.locks.ReentrantLock;
  *
  * <p><b>Threading:</b> every method may be called from any thread. One engine thread (started by
  * {@link #load}) runs the {@link EngineCore}: it steps while any request is unfinished and sleeps
- * otherwise. A thread blocked in {@link #generatePrompts} (and the methods built on it) steps the
- * engine itself instead while its requests run, as vLLM's {@code LLM.generate} does, and hands the
+ * otherwise. A platform thread blocked in {@link #generatePrompts} (and the methods built on it)
+ * steps the engine itself instead while its requests run, as vLLM's {@code LLM.generate} does, and hands the
  * engine back to the engine thread when they are done: no thread has to wake the engine for a
  * request or the caller for its result (each such wake-up cost 0.1–0.2 ms on the GPU machines,
  * docs/performance.md run 22). One thread steps at a time, every step's deltas are delivered
@@ -273,13 +273,16 @@ public final class LLM implements AutoCloseable {
         lock.lock();
         try {
             // the caller steps the engine while its requests run, unless another caller already does (it
-            // steps these too, then the engine thread does) or this is a listener, on the stepping thread
-            drives = driver == null && !turn.isHeldByCurrentThread();
+            // steps these too, then the engine thread does), this is a listener (on the stepping thread),
+            // or a virtual thread: it may change carriers between two ops, and a GPU context is current on
+            // a carrier, not on it; and every one would keep a CPU backend's per-thread scratch
+            Thread me = Thread.currentThread();
+            drives = driver == null && !turn.isHeldByCurrentThread() && !me.isVirtual();
             for (int i = 0; i < prompts.size(); i++) {
                 handles.add(submitLocked(prompts.get(i), ids.get(i), params, null, !drives, submitted));
             }
             if (drives) {
-                driver = Thread.currentThread();
+                driver = me;
             }
         } catch (RuntimeException e) { // all or nothing: the engine cannot step before the batch is withdrawn
             for (RequestHandle h : handles) {

@@ -4,9 +4,9 @@ import dev.jvllm.engine.core.CompletionDelta;
 
 /**
  * Receives a request's output as it is generated. Every method runs between steps on the thread that
- * steps the engine (the engine thread, or a thread blocked in {@link LLM#generatePrompts}, which
- * steps it while its requests run): keep it short (hand work to another thread), and do not block
- * on this LLM's results there.
+ * steps the engine (the engine thread, or a platform thread blocked in {@link LLM#generatePrompts},
+ * which steps it while its requests run): keep it short (hand work to another thread), and do not
+ * block on this LLM's results there.
  */
 public interface OutputListener {
     /** A step's new tokens and text for one completion (in order; the last one has a finish reason). */

@@ -231,6 +231,43 @@ class LLMTest {
         assertEquals(0, llm.stats().blocksInUse());
     }
 
+    /** A virtual thread's generate is served by the engine thread, which steps every request meanwhile. */
+    @Test
+    void aVirtualThreadCallerLeavesTheSteppingToTheEngineThread() throws Exception {
+        java.util.concurrent.CountDownLatch first = new java.util.concurrent.CountDownLatch(1);
+        java.util.concurrent.CountDownLatch go = new java.util.concurrent.CountDownLatch(1);
+        List<String> threads = java.util.Collections.synchronizedList(new ArrayList<>());
+        RequestHandle background = llm.submit(Prompt.ofTokens(7, 8, 9), SamplingParams.builder().temperature(0)
+                .maxTokens(30).ignoreEos(true).build(), new OutputListener() {
+                    @Override
+                    public void onDelta(CompletionDelta d) {
+                        threads.add(Thread.currentThread().getName());
+                        first.countDown();
+                        try {
+                            go.await(10, java.util.concurrent.TimeUnit.SECONDS);
+                        } catch (InterruptedException e) {
+                            Thread.currentThread().interrupt();
+                        }
+                    }
+                });
+        assertTrue(first.await(10, java.util.concurrent.TimeUnit.SECONDS));
+        int[] prompt = tok.encode("A cat", true);
+        List<RequestOutput> caller = java.util.Collections.synchronizedList(new ArrayList<>());
+        Thread g = Thread.ofVirtual().name("virtual-caller").start(
+                () -> caller.addAll(llm.generateFromTokens(List.of(prompt), SamplingParams.builder().temperature(0)
+                        .maxTokens(10).ignoreEos(true).build())));
+        long deadline = System.nanoTime() + 10_000_000_000L;
+        while (llm.stats().waiting() == 0 && System.nanoTime() < deadline) {
+            Thread.onSpinWait();
+        }
+        go.countDown();
+        g.join(java.time.Duration.ofSeconds(20));
+        assertFalse(g.isAlive());
+        assertArrayEquals(reference(prompt, 10), caller.get(0).tokenIds());
+        assertEquals(30, background.result().get(20, java.util.concurrent.TimeUnit.SECONDS).tokenIds().length);
+        assertTrue(threads.stream().allMatch("jvllm-engine"::equals), "only the engine thread stepped: " + threads);
+    }
+
     /**
      * An interrupted generate caller stops stepping, aborts its requests and throws; the engine thread
      * goes on with the others. A caller whose request ends before the interrupt lands is tried again.
