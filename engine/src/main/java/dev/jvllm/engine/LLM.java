@@ -529,7 +529,19 @@ public final class LLM implements AutoCloseable {
             lock.unlock();
         }
         for (Runnable r : calls) {
-            r.run();
+            guarded(r);
+        }
+    }
+
+    /**
+     * Runs a listener call or a result's completion; a listener that throws is reported on stderr and
+     * its request goes on, so the calls after it still run and the thread that steps is not lost.
+     */
+    private static void guarded(Runnable call) {
+        try {
+            call.run();
+        } catch (RuntimeException e) {
+            System.err.println("jvllm: an OutputListener threw " + e + "; the request goes on");
         }
     }
 
@@ -546,7 +558,7 @@ public final class LLM implements AutoCloseable {
         }
         for (Pending p : failed) {
             if (p.listener != null) {
-                p.listener.onError(e);
+                guarded(() -> p.listener.onError(e));
             }
             p.result.completeExceptionally(e);
         }
@@ -579,7 +591,7 @@ public final class LLM implements AutoCloseable {
         CancellationException c = new CancellationException("the LLM was closed");
         for (Pending p : cancelled) {
             if (p.listener != null) {
-                p.listener.onError(c);
+                guarded(() -> p.listener.onError(c));
             }
             p.result.completeExceptionally(c);
         }

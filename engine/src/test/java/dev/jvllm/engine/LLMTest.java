@@ -231,6 +231,41 @@ class LLMTest {
         assertEquals(0, llm.stats().blocksInUse());
     }
 
+    /**
+     * A listener that throws is reported and its request goes on: its result completes, the requests
+     * stepped beside it too (a generate caller's among them), and the engine keeps working.
+     */
+    @Test
+    void aThrowingListenerDoesNotStopItsRequestOrTheEngine() throws Exception {
+        java.io.PrintStream err = System.err;
+        java.io.ByteArrayOutputStream captured = new java.io.ByteArrayOutputStream();
+        System.setErr(new java.io.PrintStream(captured, true));
+        try {
+            SamplingParams p = SamplingParams.builder().temperature(0).maxTokens(12).ignoreEos(true).build();
+            RequestHandle h = llm.submit(Prompt.ofTokens(11, 12), p, new OutputListener() {
+                @Override
+                public void onDelta(CompletionDelta d) {
+                    throw new IllegalStateException("listener failure on purpose");
+                }
+
+                @Override
+                public void onFinished(RequestOutput output) {
+                    throw new IllegalStateException("listener failure on purpose");
+                }
+            });
+            int[] prompt = {13, 14, 15};
+            RequestOutput mine = llm.generateFromTokens(List.of(prompt), p).get(0);
+            assertArrayEquals(reference(prompt, 12), mine.tokenIds());
+            assertArrayEquals(reference(new int[] {11, 12}, 12),
+                    h.result().get(20, java.util.concurrent.TimeUnit.SECONDS).tokenIds());
+        } finally {
+            System.setErr(err);
+        }
+        assertTrue(captured.toString().contains("an OutputListener threw java.lang.IllegalStateException: listener failure"
+                + " on purpose; the request goes on"), captured.toString());
+        assertEquals(0, llm.stats().blocksInUse());
+    }
+
     /** A virtual thread's generate is served by the engine thread, which steps every request meanwhile. */
     @Test
     void aVirtualThreadCallerLeavesTheSteppingToTheEngineThread() throws Exception {
