@@ -181,50 +181,67 @@ class LLMTest {
     }
 
     /**
+     * A background request whose listener records the thread and tokens of each delta, and holds the
+     * stepping thread at its first delta until {@link #generateWhileHeld} has queued a caller's request:
+     * so that request is queued before the engine steps again, whatever the scheduling.
+     */
+    private static final class HeldBackground {
+        final java.util.concurrent.CountDownLatch first = new java.util.concurrent.CountDownLatch(1);
+        final java.util.concurrent.CountDownLatch go = new java.util.concurrent.CountDownLatch(1);
+        final List<String> threads = java.util.Collections.synchronizedList(new ArrayList<>());
+        final List<Integer> streamed = java.util.Collections.synchronizedList(new ArrayList<>());
+        final RequestHandle handle;
+
+        HeldBackground(int[] prompt, int maxTokens) throws InterruptedException {
+            handle = llm.submit(Prompt.ofTokens(prompt), SamplingParams.builder().temperature(0).maxTokens(maxTokens)
+                    .ignoreEos(true).build(), new OutputListener() {
+                        @Override
+                        public void onDelta(CompletionDelta d) {
+                            threads.add(Thread.currentThread().getName());
+                            Arrays.stream(d.newTokenIds()).forEach(streamed::add);
+                            first.countDown();
+                            try {
+                                go.await(10, java.util.concurrent.TimeUnit.SECONDS);
+                            } catch (InterruptedException e) {
+                                Thread.currentThread().interrupt();
+                            }
+                        }
+                    });
+            assertTrue(first.await(10, java.util.concurrent.TimeUnit.SECONDS));
+        }
+
+        /** Greedy generate of {@code prompt} on a thread of {@code caller} while the step is held; its output. */
+        RequestOutput generateWhileHeld(Thread.Builder caller, int[] prompt, int maxTokens) throws InterruptedException {
+            List<RequestOutput> out = java.util.Collections.synchronizedList(new ArrayList<>());
+            Thread g = caller.start(() -> out.addAll(llm.generateFromTokens(List.of(prompt), SamplingParams.builder()
+                    .temperature(0).maxTokens(maxTokens).ignoreEos(true).build())));
+            long deadline = System.nanoTime() + 10_000_000_000L;
+            while (llm.stats().waiting() == 0 && System.nanoTime() < deadline) { // the caller's request is queued
+                Thread.onSpinWait();
+            }
+            go.countDown();
+            g.join(java.time.Duration.ofSeconds(20));
+            assertFalse(g.isAlive());
+            return out.get(0);
+        }
+    }
+
+    /**
      * A generate caller steps the engine while its request runs (every request in flight, so a
      * submitted one's listener hears from the caller's thread), then hands it back to the engine
-     * thread, which finishes the rest; deltas stay in order across the hand-overs. The submitted
-     * request's listener holds the engine thread at its first delta until the caller's request is
-     * queued, so the caller is the one to step next whatever the scheduling.
+     * thread, which finishes the rest; deltas stay in order across the hand-overs.
      */
     @Test
     void aGenerateCallerStepsTheEngineThenHandsItBack() throws Exception {
-        java.util.concurrent.CountDownLatch first = new java.util.concurrent.CountDownLatch(1);
-        java.util.concurrent.CountDownLatch go = new java.util.concurrent.CountDownLatch(1);
-        List<String> threads = java.util.Collections.synchronizedList(new ArrayList<>());
-        List<Integer> streamed = java.util.Collections.synchronizedList(new ArrayList<>());
-        int[] long_ = {7, 8, 9};
-        SamplingParams greedy50 = SamplingParams.builder().temperature(0).maxTokens(50).ignoreEos(true).build();
-        RequestHandle background = llm.submit(Prompt.ofTokens(long_), greedy50, new OutputListener() {
-            @Override
-            public void onDelta(CompletionDelta d) {
-                threads.add(Thread.currentThread().getName());
-                Arrays.stream(d.newTokenIds()).forEach(streamed::add);
-                first.countDown();
-                try {
-                    go.await(10, java.util.concurrent.TimeUnit.SECONDS);
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                }
-            }
-        });
-        assertTrue(first.await(10, java.util.concurrent.TimeUnit.SECONDS));
+        int[] background = {7, 8, 9};
+        HeldBackground held = new HeldBackground(background, 50);
         int[] prompt = tok.encode("Hi!", true);
-        List<RequestOutput> caller = new ArrayList<>();
-        Thread g = Thread.ofPlatform().name("generate-caller").start(
-                () -> caller.addAll(llm.generateFromTokens(List.of(prompt), SamplingParams.builder().temperature(0)
-                        .maxTokens(10).ignoreEos(true).build())));
-        long deadline = System.nanoTime() + 10_000_000_000L;
-        while (llm.stats().waiting() == 0 && System.nanoTime() < deadline) { // the caller's request is queued
-            Thread.onSpinWait();
-        }
-        go.countDown();
-        g.join(20_000);
-        assertFalse(g.isAlive());
-        assertArrayEquals(reference(prompt, 10), caller.get(0).tokenIds());
-        RequestOutput bg = background.result().get(20, java.util.concurrent.TimeUnit.SECONDS);
-        assertArrayEquals(reference(long_, 50), bg.tokenIds());
-        assertArrayEquals(bg.tokenIds(), streamed.stream().mapToInt(Integer::intValue).toArray(), "deltas in order");
+        RequestOutput mine = held.generateWhileHeld(Thread.ofPlatform().name("generate-caller"), prompt, 10);
+        assertArrayEquals(reference(prompt, 10), mine.tokenIds());
+        RequestOutput bg = held.handle.result().get(20, java.util.concurrent.TimeUnit.SECONDS);
+        assertArrayEquals(reference(background, 50), bg.tokenIds());
+        assertArrayEquals(bg.tokenIds(), held.streamed.stream().mapToInt(Integer::intValue).toArray(), "deltas in order");
+        List<String> threads = held.threads;
         assertEquals("jvllm-engine", threads.get(0));
         assertTrue(threads.contains("generate-caller"), "the caller stepped the engine: " + threads);
         assertEquals("jvllm-engine", threads.get(threads.size() - 1), "the engine thread finished the rest: " + threads);
@@ -269,38 +286,13 @@ class LLMTest {
     /** A virtual thread's generate is served by the engine thread, which steps every request meanwhile. */
     @Test
     void aVirtualThreadCallerLeavesTheSteppingToTheEngineThread() throws Exception {
-        java.util.concurrent.CountDownLatch first = new java.util.concurrent.CountDownLatch(1);
-        java.util.concurrent.CountDownLatch go = new java.util.concurrent.CountDownLatch(1);
-        List<String> threads = java.util.Collections.synchronizedList(new ArrayList<>());
-        RequestHandle background = llm.submit(Prompt.ofTokens(7, 8, 9), SamplingParams.builder().temperature(0)
-                .maxTokens(30).ignoreEos(true).build(), new OutputListener() {
-                    @Override
-                    public void onDelta(CompletionDelta d) {
-                        threads.add(Thread.currentThread().getName());
-                        first.countDown();
-                        try {
-                            go.await(10, java.util.concurrent.TimeUnit.SECONDS);
-                        } catch (InterruptedException e) {
-                            Thread.currentThread().interrupt();
-                        }
-                    }
-                });
-        assertTrue(first.await(10, java.util.concurrent.TimeUnit.SECONDS));
+        HeldBackground held = new HeldBackground(new int[] {7, 8, 9}, 30);
         int[] prompt = tok.encode("A cat", true);
-        List<RequestOutput> caller = java.util.Collections.synchronizedList(new ArrayList<>());
-        Thread g = Thread.ofVirtual().name("virtual-caller").start(
-                () -> caller.addAll(llm.generateFromTokens(List.of(prompt), SamplingParams.builder().temperature(0)
-                        .maxTokens(10).ignoreEos(true).build())));
-        long deadline = System.nanoTime() + 10_000_000_000L;
-        while (llm.stats().waiting() == 0 && System.nanoTime() < deadline) {
-            Thread.onSpinWait();
-        }
-        go.countDown();
-        g.join(java.time.Duration.ofSeconds(20));
-        assertFalse(g.isAlive());
-        assertArrayEquals(reference(prompt, 10), caller.get(0).tokenIds());
-        assertEquals(30, background.result().get(20, java.util.concurrent.TimeUnit.SECONDS).tokenIds().length);
-        assertTrue(threads.stream().allMatch("jvllm-engine"::equals), "only the engine thread stepped: " + threads);
+        RequestOutput mine = held.generateWhileHeld(Thread.ofVirtual().name("virtual-caller"), prompt, 10);
+        assertArrayEquals(reference(prompt, 10), mine.tokenIds());
+        assertEquals(30, held.handle.result().get(20, java.util.concurrent.TimeUnit.SECONDS).tokenIds().length);
+        assertTrue(held.threads.stream().allMatch("jvllm-engine"::equals), "only the engine thread stepped: "
+                + held.threads);
     }
 
     /**
