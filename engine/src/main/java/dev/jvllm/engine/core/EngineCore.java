@@ -477,11 +477,21 @@ public final class EngineCore implements AutoCloseable {
         final PendingRead read;
         private boolean closed;
 
-        InFlight(List<Sequence> seqs, int[] starts, Tensor tokens, PendingRead read) {
+        private InFlight(List<Sequence> seqs, int[] starts, Tensor tokens, PendingRead read) {
             this.seqs = seqs;
             this.starts = starts;
             this.tokens = tokens;
             this.read = read;
+        }
+
+        /** A step whose {@code tokens} are picked on the device: starts their read (closes them if that fails). */
+        static InFlight reading(List<Sequence> seqs, int[] starts, Tensor tokens) {
+            try {
+                return new InFlight(List.copyOf(seqs), starts, tokens, tokens.backend().readLater(tokens));
+            } catch (RuntimeException e) {
+                tokens.close();
+                throw e;
+            }
         }
 
         /** Releases the read and the device tokens (once: a second call does nothing). */
@@ -546,12 +556,7 @@ public final class EngineCore implements AutoCloseable {
                 tokens = sampler.tokensOnDevice(logits, rows);
             }
         }
-        try {
-            return new InFlight(List.copyOf(seqs), starts, tokens, tokens.backend().readLater(tokens));
-        } catch (RuntimeException e) {
-            tokens.close();
-            throw e;
-        }
+        return InFlight.reading(seqs, starts, tokens);
     }
 
     /**
@@ -615,12 +620,7 @@ public final class EngineCore implements AutoCloseable {
             return null;
         }
         Tensor tokens = sampler.tokensOnDevice(logits, rows);
-        try {
-            return new InFlight(List.copyOf(seqs), last, tokens, tokens.backend().readLater(tokens));
-        } catch (RuntimeException e) {
-            tokens.close();
-            throw e;
-        }
+        return InFlight.reading(seqs, last, tokens);
     }
 
     /** Ends a synchronous step whose tokens are on their way ({@link #tokensOnDevice}): launches the decode after it, then reads them. */
