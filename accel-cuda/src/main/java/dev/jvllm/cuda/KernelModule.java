@@ -26,7 +26,9 @@ final class KernelModule implements AutoCloseable {
     private final Arena arena;
     private final List<MemorySegment> modules;
     private final Map<String, MemorySegment> functions = new HashMap<>();
-    /** Per kernel, the dynamic shared memory its attribute allows past the default 48 KiB. */
+    /** The dynamic shared memory a kernel may launch with before its attribute is raised. */
+    static final int DEFAULT_DYNAMIC_SHARED = 48 << 10;
+    /** Per kernel, the dynamic shared memory its attribute allows past {@link #DEFAULT_DYNAMIC_SHARED}. */
     private final Map<String, Integer> sharedAllowed = new HashMap<>();
 
     private KernelModule(Arena arena, List<MemorySegment> modules) {
@@ -96,7 +98,7 @@ final class KernelModule implements AutoCloseable {
 
     /** Lets the kernel {@code name} launch with {@code bytes} of dynamic shared memory (set once per size). */
     void allowShared(String name, MemorySegment function, int bytes) {
-        if (bytes > sharedAllowed.getOrDefault(name, 48 << 10)) {
+        if (bytes > sharedAllowed.getOrDefault(name, DEFAULT_DYNAMIC_SHARED)) {
             Driver.functionAttribute(function, name, Driver.FUNC_MAX_DYNAMIC_SHARED, bytes);
             sharedAllowed.put(name, bytes);
         }

@@ -107,7 +107,7 @@ final class Launch {
 
     /** Dynamic shared memory; past 48 KiB the kernel's attribute is raised first (once per size). */
     Launch sharedBytes(int bytes) {
-        if (bytes > 48 << 10) {
+        if (bytes > KernelModule.DEFAULT_DYNAMIC_SHARED) { // below it no attribute is looked up
             gpu.allowShared(name, function, bytes);
         }
         shared = bytes;

@@ -205,10 +205,10 @@ final class LinearKernels implements KernelFamily {
 
     /**
      * Runs what {@link #canFuse} accepted as one kernel: the GEMV of {@code a} (on sm_90 and later its
-     * weights through a shared-memory ring, {@code linear_gemv_ring_bf16}, unless a norm is folded in), with the norm before
-     * it recomputed by every block and staged as x (the last block writes the norm's outputs:
-     * {@code linear_gemv_rms_*}), and the gated activation computed from each pair of gate and up
-     * rows (a warp takes output j's two rows). The bits are those of the ops run apart.
+     * weights through a shared-memory ring, {@code linear_gemv_ring_bf16}, unless a norm is folded in),
+     * with the norm before it recomputed by every block and staged as x (the last block writes the
+     * norm's outputs: {@code linear_gemv_rms_*}), and the gated activation computed from each pair of
+     * gate and up rows (a warp takes output j's two rows). The bits are those of the ops run apart.
      */
     void runFused(RmsNorm norm, Linear a, GatedActivation gated) {
         LinearWeight.Dense dense = (LinearWeight.Dense) a.weight();
@@ -249,10 +249,11 @@ final class LinearKernels implements KernelFamily {
     private static final int RING_STATIC_SHARED = 1024;
     /**
      * The ring GEMV's {stages, early, blocks per SM} (linear.cu gemv_ring): 3 stages of 4 KiB per warp, 2
-     * issued before the wait, 2 blocks per SM. A Llama-3.2-1B-shaped batch-1 step replayed in 0.834–0.835 ms against 0.865–0.868 with the
-     * weights in registers (two H200s, docs/performance.md run 21); 1 or 3 early, 2 stages, or 3 blocks per
-     * SM were slower. {@code -Djvllm.cuda.gemvRing=S.E[.B]} picks others (S 2 or 3, E 1..S, B blocks per SM, 2 by
-     * default, fewer where the shared memory holds fewer), {@code off} the register form (comparisons).
+     * issued before the wait, 2 blocks per SM. A Llama-3.2-1B-shaped batch-1 step replayed in 0.834–0.835
+     * ms against 0.865–0.868 with the weights in registers (two H200s, docs/performance.md run 21); 1 or 3
+     * early, 2 stages, or 3 blocks per SM were slower. {@code -Djvllm.cuda.gemvRing=S.E[.B]} picks others
+     * (S 2 or 3, E 1..S, B blocks per SM, 2 by default, fewer where the shared memory holds fewer),
+     * {@code off} the register form (comparisons).
      * Read when the backend is made, so that a malformed value fails its creation with the accepted forms.
      */
     private final int[] ring = ringSpec(System.getProperty("jvllm.cuda.gemvRing", "3.2"));

@@ -109,6 +109,7 @@ class CudaGemvTest extends CudaDeviceTest {
             cuda.fusions(CudaBackend.fusions("gated,rotary"));
         }
     }
+
     @Test
     void theSharedMemoryRingGivesTheBitsOfTheRegisterForm() {
         Assumptions.assumeTrue(cuda.gpu().computeCapability() >= 90,
