@@ -1,6 +1,5 @@
 // Data movement: cast, fill, gather_rows (copy needs no kernel: cuMemcpy2DAsync). See DataKernels.java.
-// And data_copy_out, a started read's copy into mapped host memory (Gpu.downloadLater, StagedIo), and
-// data_copy_in, a staged replay's input from it (StagedIo).
+// And data_copy_out, a started read's copy into mapped host memory (Gpu.downloadLater).
 #include "common.cuh"
 
 // dst[r, c] = (dst.dt) src[r, c]; rows x cols, both F32/F16/BF16 (dst also F8_E4M3).
@@ -55,23 +54,5 @@ extern "C" __global__ void data_copy_out(const unsigned char* src, long long byt
     }
     if (threadIdx.x == 0) {
         *reinterpret_cast<uint4*>(dst + errOffset) = *err;
-    }
-}
-
-// A staged replay's input (StagedIo): `bytes` bytes from pinned host memory mapped into the device
-// (src, read over the bus) to dst; the first kernel of a staged graph, launched with a grid-stride loop
-// over 4-byte words when both ends and the length allow, over bytes otherwise.
-extern "C" __global__ void data_copy_in(const unsigned char* src, long long bytes, unsigned char* dst) {
-    const long long stride = (long long) gridDim.x * blockDim.x;
-    const long long first = (long long) blockIdx.x * blockDim.x + threadIdx.x;
-    if (((reinterpret_cast<unsigned long long>(src) | reinterpret_cast<unsigned long long>(dst)
-            | static_cast<unsigned long long>(bytes)) & 3) == 0) {
-        for (long long i = first; i < bytes / 4; i += stride) {
-            reinterpret_cast<unsigned*>(dst)[i] = reinterpret_cast<const unsigned*>(src)[i];
-        }
-    } else {
-        for (long long i = first; i < bytes; i += stride) {
-            dst[i] = src[i];
-        }
     }
 }

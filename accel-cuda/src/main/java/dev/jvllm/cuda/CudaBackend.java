@@ -332,47 +332,6 @@ public final class CudaBackend implements Backend {
 
     @Override
     public OpGraph capture(Runnable body) {
-        return capture(body, (StagedIo) null);
-    }
-
-    /**
-     * Whether a staged capture records its input and output copies into the graph ({@link StagedIo});
-     * {@code -Djvllm.cuda.stagedGraphs=false} takes the portable form instead (a write, a replay and
-     * a started read per replay; comparisons).
-     */
-    private boolean stagedGraphs = !"false".equals(System.getProperty("jvllm.cuda.stagedGraphs"));
-
-    /** Tests compare both forms of a staged capture in one backend. */
-    void useStagedGraphs(boolean on) {
-        stagedGraphs = on;
-    }
-
-    @Override
-    public OpGraph capture(Runnable body, Tensor input, Tensor output) {
-        if (!stagedGraphs) {
-            return Backend.super.capture(body, input, output);
-        }
-        CudaTensor in = staged("input", input);
-        CudaTensor out = output == null ? null : staged("output", output);
-        openOutsideCapture("capture");
-        gpu.makeCurrent();
-        return capture(body, new StagedIo(gpu, in, out));
-    }
-
-    private CudaTensor staged(String role, Tensor t) {
-        if (t == null) {
-            throw new IllegalArgumentException("capture: the staged " + role + " is null");
-        }
-        CudaTensor c = gpu.tensor(t);
-        if (!c.isContiguous() || c.numel() == 0) {
-            throw new IllegalArgumentException("capture: the staged " + role + " " + t.describe()
-                    + " must be a contiguous, non-empty tensor of backend " + name());
-        }
-        return c;
-    }
-
-    /** A capture of {@code body}, between the staged copies when {@code io} is not null (it then belongs to the graph). */
-    private OpGraph capture(Runnable body, StagedIo io) {
         openOutsideCapture("capture");
         releaseHeld();
         if (!canCapture()) {
@@ -389,14 +348,8 @@ public final class CudaBackend implements Backend {
             Driver.streamBeginCapture(gpu.stream(), Driver.STREAM_CAPTURE_MODE_RELAXED);
             capturing = true;
             try {
-                if (io != null) {
-                    io.recordCopyIn();
-                }
                 body.run();
                 releaseHeld(); // into the graph
-                if (io != null) {
-                    io.recordCopyOut();
-                }
             } catch (Throwable t) {
                 failure = t;
             } finally {
@@ -415,21 +368,17 @@ public final class CudaBackend implements Backend {
             failure = chain(failure, e);
         } finally {
             try {
-                // a staged graph keeps its CUgraph: the exec's nodes are updated by the graph's node handles
-                if (graph != null && !graph.equals(MemorySegment.NULL) && (io == null || failure != null)) {
+                if (graph != null && !graph.equals(MemorySegment.NULL)) {
                     Driver.graphDestroy(graph);
                 }
             } finally {
                 gpu.allocator().endCapture(failure == null);
-                if (io != null && failure != null) {
-                    io.close();
-                }
             }
         }
         if (failure != null) {
             throw Driver.rethrow(failure);
         }
-        CudaGraph g = new CudaGraph(this, exec, io == null ? null : graph, io);
+        CudaGraph g = new CudaGraph(this, exec);
         graphs.add(g);
         return g;
     }
@@ -442,40 +391,22 @@ public final class CudaBackend implements Backend {
         return first;
     }
 
-    /** One replay of a graph of this backend ({@link CudaGraph#replay()}); a staged graph's copies do not run. */
-    void launch(MemorySegment exec, StagedIo io) {
+    /** One replay of a graph of this backend ({@link CudaGraph#replay}). */
+    void launch(MemorySegment exec) {
         openOutsideCapture("replay");
         releaseHeld();
         gpu.makeCurrent();
-        if (io != null) {
-            io.plain(exec);
-        }
         Driver.graphLaunch(exec, gpu.stream());
     }
 
-    /** One staged replay of a graph of this backend ({@link CudaGraph#replay(MemorySegment, int)}). */
-    PendingRead launchStaged(MemorySegment exec, StagedIo io, MemorySegment bytes, int firstRow) {
-        openOutsideCapture("replay");
-        io.check(bytes, firstRow);
-        releaseHeld();
-        gpu.makeCurrent();
-        return io.replay(exec, bytes, firstRow, () -> Driver.graphLaunch(exec, gpu.stream()));
-    }
-
     /** Destroys a graph of this backend ({@link CudaGraph#close}); its workspace returns as {@link DeviceAllocator} says. */
-    void release(CudaGraph g, MemorySegment exec, MemorySegment graph, StagedIo io) {
+    void release(CudaGraph g, MemorySegment exec) {
         if (graphs.remove(g) && !closed) {
             gpu.makeCurrent();
             try {
                 Driver.graphExecDestroy(exec);
-                if (graph != null) {
-                    Driver.graphDestroy(graph);
-                }
             } finally {
                 gpu.allocator().graphReleased();
-                if (io != null) {
-                    io.close();
-                }
             }
         }
     }

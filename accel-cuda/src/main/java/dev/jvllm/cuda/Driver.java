@@ -45,7 +45,6 @@ final class Driver {
     static final int STREAM_NON_BLOCKING = 0x1;
     static final int EVENT_DISABLE_TIMING = 0x2;
     static final int ERROR_OUT_OF_MEMORY = 2;
-    static final int ERROR_NOT_READY = 600;
     /** CUstreamCaptureMode: other threads may make unsafe calls; only this stream's work is recorded. */
     static final int STREAM_CAPTURE_MODE_RELAXED = 2;
     static final int ERROR_PEER_ACCESS_ALREADY_ENABLED = 704;
@@ -78,7 +77,6 @@ final class Driver {
     private static final MethodHandle EVENT_CREATE = fn("cuEventCreate", ADDRESS, JAVA_INT);
     private static final MethodHandle EVENT_RECORD = fn("cuEventRecord", ADDRESS, ADDRESS);
     private static final MethodHandle EVENT_SYNCHRONIZE = fn("cuEventSynchronize", ADDRESS);
-    private static final MethodHandle EVENT_QUERY = fn("cuEventQuery", ADDRESS);
     private static final MethodHandle EVENT_ELAPSED_TIME = fn("cuEventElapsedTime_v2", ADDRESS, ADDRESS, ADDRESS);
     private static final MethodHandle EVENT_DESTROY = fn("cuEventDestroy_v2", ADDRESS);
     private static final MethodHandle STREAM_BEGIN_CAPTURE = fn("cuStreamBeginCapture_v2", ADDRESS, JAVA_INT);
@@ -87,11 +85,6 @@ final class Driver {
     private static final MethodHandle GRAPH_LAUNCH = fn("cuGraphLaunch", ADDRESS, ADDRESS);
     private static final MethodHandle GRAPH_EXEC_DESTROY = fn("cuGraphExecDestroy", ADDRESS);
     private static final MethodHandle GRAPH_DESTROY = fn("cuGraphDestroy", ADDRESS);
-    private static final MethodHandle STREAM_GET_CAPTURE_INFO = fn("cuStreamGetCaptureInfo_v3", ADDRESS, ADDRESS,
-            ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS);
-    private static final MethodHandle GRAPH_EXEC_KERNEL_NODE_SET_PARAMS = fn("cuGraphExecKernelNodeSetParams_v2",
-            ADDRESS, ADDRESS, ADDRESS);
-    private static final MethodHandle GRAPH_NODE_SET_ENABLED = fn("cuGraphNodeSetEnabled", ADDRESS, ADDRESS, JAVA_INT);
     private static final MethodHandle MODULE_LOAD_DATA = fn("cuModuleLoadData", ADDRESS, ADDRESS);
     private static final MethodHandle MODULE_UNLOAD = fn("cuModuleUnload", ADDRESS);
     private static final MethodHandle MODULE_GET_FUNCTION = fn("cuModuleGetFunction", ADDRESS, ADDRESS, ADDRESS);
@@ -324,21 +317,6 @@ final class Driver {
         call("cuEventSynchronize", () -> (int) EVENT_SYNCHRONIZE.invokeExact(event));
     }
 
-    /** cuEventQuery: whether the work before the event's last record has finished (true for a never-recorded event). */
-    static boolean eventDone(MemorySegment event) {
-        int rc;
-        try {
-            rc = (int) EVENT_QUERY.invokeExact(event);
-        } catch (Throwable t) {
-            throw rethrow(t);
-        }
-        if (rc == ERROR_NOT_READY) {
-            return false;
-        }
-        check(rc, "cuEventQuery");
-        return true;
-    }
-
     /** Milliseconds between two recorded, completed timing events. */
     static float eventElapsedMillis(MemorySegment start, MemorySegment end) {
         try (Arena arena = Arena.ofConfined()) {
@@ -375,42 +353,6 @@ final class Driver {
     /** cuGraphLaunch: enqueues one run of an executable graph on {@code stream}, after its earlier work. */
     static void graphLaunch(MemorySegment exec, MemorySegment stream) {
         call("cuGraphLaunch", () -> (int) GRAPH_LAUNCH.invokeExact(exec, stream));
-    }
-
-    /**
-     * cuStreamGetCaptureInfo_v3: the node the next captured work on {@code stream} would depend on,
-     * i.e. the node just recorded there (a CUgraphNode of the capture's graph). Fails unless the stream
-     * is capturing with exactly one such node.
-     */
-    static MemorySegment lastCapturedNode(MemorySegment stream) {
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment status = arena.allocate(JAVA_INT);
-            MemorySegment deps = arena.allocate(ADDRESS);
-            MemorySegment count = arena.allocate(JAVA_LONG);
-            call("cuStreamGetCaptureInfo_v3", () -> (int) STREAM_GET_CAPTURE_INFO.invokeExact(stream, status,
-                    MemorySegment.NULL, MemorySegment.NULL, deps, MemorySegment.NULL, count));
-            long n = count.get(JAVA_LONG, 0);
-            if (status.get(JAVA_INT, 0) != 1 || n != 1) {
-                throw new CudaException("cuStreamGetCaptureInfo_v3: expected an active capture ending in one node, got"
-                        + " status " + status.get(JAVA_INT, 0) + " with " + n + " nodes");
-            }
-            return deps.get(ADDRESS, 0).reinterpret(ADDRESS.byteSize()).get(ADDRESS, 0);
-        }
-    }
-
-    /**
-     * cuGraphExecKernelNodeSetParams_v2: the kernel node {@code node} (of the graph {@code exec} was
-     * instantiated from) runs with {@code params} (a {@link NativeLayouts#KERNEL_NODE_PARAMS}) from the
-     * next launch of {@code exec} on; launches already enqueued keep what they had.
-     */
-    static void graphExecKernelNodeSetParams(MemorySegment exec, MemorySegment node, MemorySegment params) {
-        call("cuGraphExecKernelNodeSetParams_v2",
-                () -> (int) GRAPH_EXEC_KERNEL_NODE_SET_PARAMS.invokeExact(exec, node, params));
-    }
-
-    /** cuGraphNodeSetEnabled: whether the kernel node {@code node} runs in the next launches of {@code exec}. */
-    static void graphNodeSetEnabled(MemorySegment exec, MemorySegment node, boolean enabled) {
-        call("cuGraphNodeSetEnabled", () -> (int) GRAPH_NODE_SET_ENABLED.invokeExact(exec, node, enabled ? 1 : 0));
     }
 
     static void graphExecDestroy(MemorySegment exec) {

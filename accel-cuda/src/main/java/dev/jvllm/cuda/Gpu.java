@@ -172,11 +172,6 @@ final class Gpu implements AutoCloseable {
         return launch.begin(kernelName, module.function(kernelName));
     }
 
-    /** The named kernel's CUfunction (for graph kernel nodes a replay updates: {@link StagedIo}). */
-    MemorySegment function(String kernelName) {
-        return module.function(kernelName);
-    }
-
     /** A tensor of this backend, checked. */
     CudaTensor tensor(Tensor t) {
         return CudaTensor.of(t, backend);
@@ -329,18 +324,38 @@ final class Gpu implements AutoCloseable {
                 .ptr(slot.mapped).i64(LATER_MAX_BYTES).launch();
         Driver.eventRecord(slot.arrived, stream);
         LaterSlot s = slot;
-        return new SlotRead(this, s.buffer.asSlice(0, bytes), s.errorCopy(), s.arrived, fetchedAt, true,
-                () -> laterSlots.addFirst(s));
-    }
+        return new dev.jvllm.api.PendingRead() {
+            private boolean open = true;
 
-    /** {@link DeviceErrors#generation}: give it, with a kernel's copy of the error word, to {@link #raiseIfAny}. */
-    long errorGeneration() {
-        return errors.generation();
-    }
+            @Override
+            public void await(MemorySegment dst) {
+                if (!open) {
+                    throw new IllegalStateException("this read was already awaited or closed");
+                }
+                makeCurrent();
+                Driver.eventSynchronize(s.arrived);
+                MemorySegment.copy(s.buffer, 0, dst, 0, bytes);
+                try {
+                    errors.raiseIfAny(s.errorCopy(), fetchedAt, stream, backend::describeDeviceError);
+                } finally {
+                    giveBack();
+                }
+            }
 
-    /** Raises the error a kernel's copy of the error word shows (see {@link DeviceErrors}). */
-    void raiseIfAny(MemorySegment errorCopy, long fetchedAt) {
-        errors.raiseIfAny(errorCopy, fetchedAt, stream, backend::describeDeviceError);
+            @Override
+            public void close() {
+                if (open) {
+                    makeCurrent();
+                    Driver.eventSynchronize(s.arrived); // the slot is reused only after its copy landed
+                    giveBack();
+                }
+            }
+
+            private void giveBack() {
+                open = false;
+                laterSlots.addFirst(s);
+            }
+        };
     }
 
     String description() {

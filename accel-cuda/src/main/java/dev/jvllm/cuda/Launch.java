@@ -194,14 +194,14 @@ final class Launch {
         return this;
     }
 
-    /** Enqueues the launch on the stream; false when {@code -Djvllm.cuda.skipKernels} left it out of a capture. */
-    boolean launch() {
+    /** Enqueues the launch on the stream. */
+    void launch() {
         if (!skips.isEmpty() && gpu.backend().capturing() && skips.skip(name)) {
-            return false;
+            return;
         }
         if (!dependent) {
             Driver.launch(function, name, gx, gy, gz, bx, by, bz, shared, gpu.stream(), params);
-            return true;
+            return;
         }
         int[] dims = {gx, gy, gz, bx, by, bz, shared};
         for (int i = 0; i < dims.length; i++) {
@@ -210,6 +210,5 @@ final class Launch {
         config.set(ADDRESS, NativeLayouts.LAUNCH_CONFIG.byteOffset(groupElement("hStream")), gpu.stream());
         Driver.launchEx(config, function, params, () -> name + " (dependent), grid " + gx + "x" + gy + "x" + gz
                 + ", block " + bx + "x" + by + "x" + bz + ", " + shared + " B shared");
-        return true;
     }
 }

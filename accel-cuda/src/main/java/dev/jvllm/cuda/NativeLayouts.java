@@ -39,15 +39,6 @@ final class NativeLayouts {
             ADDRESS.withName("hStream"), ADDRESS.withName("attrs"), JAVA_INT.withName("numAttrs"),
             MemoryLayout.paddingLayout(4));
 
-    /** cuda.h {@code CUDA_KERNEL_NODE_PARAMS_v2} (72 bytes), for {@code cuGraphExecKernelNodeSetParams_v2}. */
-    static final StructLayout KERNEL_NODE_PARAMS = MemoryLayout.structLayout(
-            ADDRESS.withName("func"),
-            JAVA_INT.withName("gridDimX"), JAVA_INT.withName("gridDimY"), JAVA_INT.withName("gridDimZ"),
-            JAVA_INT.withName("blockDimX"), JAVA_INT.withName("blockDimY"), JAVA_INT.withName("blockDimZ"),
-            JAVA_INT.withName("sharedMemBytes"), MemoryLayout.paddingLayout(4),
-            ADDRESS.withName("kernelParams"), ADDRESS.withName("extra"), ADDRESS.withName("kern"),
-            ADDRESS.withName("ctx"));
-
     /** cuda.h {@code CUlaunchAttribute} (72 bytes): the id, padding to 8, a 64-byte value union. */
     static final StructLayout LAUNCH_ATTRIBUTE = MemoryLayout.structLayout(
             JAVA_INT.withName("id"), MemoryLayout.paddingLayout(4), JAVA_INT.withName("value"),

@@ -141,20 +141,6 @@ public interface Backend extends AutoCloseable {
         throw new UnsupportedOperationException(name() + " does not capture op graphs; run the ops eagerly");
     }
 
-    /**
-     * {@link #capture(Runnable)} with a staged input and output, for graphs replayed with fresh inputs
-     * whose results the host reads each time (a decode step's metadata and tokens): {@link
-     * OpGraph#replay(java.lang.foreign.MemorySegment, int)} writes the input, replays and starts the
-     * output's read as one call, which a backend may record into the graph itself (CUDA: the copies
-     * from and into pinned host memory become the graph's first and last kernels, so a replay is one
-     * launch). Both are contiguous tensors of this backend allocated before the capture, which the
-     * caller keeps open while the graph lives; {@code output} may be null (nothing read).
-     */
-    default OpGraph capture(Runnable body, Tensor input, Tensor output) {
-        StagedReplays.checkStaged(this, input, output);
-        return new StagedReplays(this, capture(body), input, output);
-    }
-
     /** Releases the device and everything allocated on it. */
     @Override
     void close();

@@ -3,7 +3,6 @@ package dev.jvllm.engine.core;
 import dev.jvllm.api.Backend;
 import dev.jvllm.api.DType;
 import dev.jvllm.api.OpGraph;
-import dev.jvllm.api.PendingRead;
 import dev.jvllm.api.Tensor;
 import dev.jvllm.api.Tensors;
 import dev.jvllm.api.ops.Argmax;
@@ -12,7 +11,6 @@ import dev.jvllm.api.ops.StateBatch;
 import dev.jvllm.models.CausalLM;
 import dev.jvllm.models.layers.ForwardContext;
 import dev.jvllm.models.layers.KvCache;
-import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -94,9 +92,6 @@ final class DecodeGraphs implements AutoCloseable {
     private final Map<Shape, Entry> entries = new HashMap<>();
     private String disabledReason;
     private long idsInPlace;
-    /** The last greedy replay's tokens and their read, until {@link #takeRead} takes it or the next step drops it. */
-    private Tensor stagedTokens;
-    private PendingRead stagedRead;
 
     /**
      * @param model       the (only) rank's model
@@ -272,83 +267,34 @@ final class DecodeGraphs implements AutoCloseable {
             entries.put(shape, e);
         }
         int[] m = metadata(chunks, batch, shape.context, blockSize);
-        // the previous step replayed this greedy graph, whose argmax wrote these rows' ids in place
-        boolean idsThere = tokenIds != null && tokenIds == e.lastTokens;
-        e.lastTokens = null;
-        dropUnclaimedRead();
-        boolean eager = mode == Mode.PADDED_EAGER || e.eagerRuns == 0;
-        if (eager) {
-            e.eagerRuns++;
-        } else if (e.graph == null && !capture(e, shape)) {
-            eager = true;
-        }
-        // the rows of the metadata the host writes: the ids lead it, and device ids are already there or copied
-        int first = tokenIds != null ? n : 0;
-        if (tokenIds != null && !idsThere) {
-            be.copy(new Copy(tokenIds, e.meta.slice(0, n)));
-        }
-        if (idsThere) {
+        if (tokenIds != null && tokenIds == e.lastTokens) {
+            // the previous step replayed this greedy graph, whose argmax wrote these rows' ids in place
+            Tensors.writeInts(e.meta.slice(n, m.length - n), java.util.Arrays.copyOfRange(m, n, m.length));
             idsInPlace++;
+        } else {
+            Tensors.writeInts(e.meta, m);
+            if (tokenIds != null) {
+                be.copy(new Copy(tokenIds, e.meta.slice(0, n))); // the ids lead the metadata
+            }
         }
-        if (eager) {
-            Tensors.writeInts(e.meta.slice(first, m.length - first), java.util.Arrays.copyOfRange(m, first, m.length));
+        e.lastTokens = null;
+        if (mode == Mode.PADDED_EAGER || e.eagerRuns == 0) {
+            e.eagerRuns++;
             try (Tensor all = body(e.meta, shape)) {
                 return firstRows(be, all, n);
             }
         }
-        // the metadata's upload, the replay and (greedy) the tokens' read as one call: one launch on CUDA
-        PendingRead read = e.graph.replay(MemorySegment.ofArray(m).asSlice((long) first * Integer.BYTES), first);
+        if (e.graph == null && !capture(e, shape)) {
+            try (Tensor all = body(e.meta, shape)) {
+                return firstRows(be, all, n);
+            }
+        }
+        e.graph.replay();
         Tensor out = e.out.slice(0, n); // a view: closing it frees nothing, and the next replay rewrites it
         if (greedy) {
             e.lastTokens = out;
-            stagedRead = firstRowsOf(read, batch, n);
-            stagedTokens = out;
         }
         return out;
-    }
-
-    /**
-     * The read of {@code tokens}' values as the replay that returned them left them, started with that
-     * replay (the caller awaits or closes it), or null when {@code tokens} is not the last greedy
-     * replay's output. Once per replay.
-     */
-    PendingRead takeRead(Tensor tokens) {
-        if (tokens == null || tokens != stagedTokens) {
-            return null;
-        }
-        PendingRead r = stagedRead;
-        stagedRead = null;
-        stagedTokens = null;
-        return r;
-    }
-
-    /** The read of a greedy shape's {@code batch} tokens as a read of the first {@code n} (the real sequences'). */
-    private static PendingRead firstRowsOf(PendingRead all, int batch, int n) {
-        if (n == batch) {
-            return all;
-        }
-        return new PendingRead() {
-            @Override
-            public void await(MemorySegment dst) {
-                MemorySegment rows = MemorySegment.ofArray(new int[batch]);
-                all.await(rows);
-                MemorySegment.copy(rows, 0, dst, 0, (long) n * Integer.BYTES);
-            }
-
-            @Override
-            public void close() {
-                all.close();
-            }
-        };
-    }
-
-    /** Gives back a greedy replay's read that {@link #takeRead} never took. */
-    private void dropUnclaimedRead() {
-        if (stagedRead != null) {
-            stagedRead.close();
-            stagedRead = null;
-        }
-        stagedTokens = null;
     }
 
     /** The graph captured for the shape these chunks pad to, or null (profiling: DecodeStepProfile). */
@@ -365,9 +311,7 @@ final class DecodeGraphs implements AutoCloseable {
     private boolean capture(Entry e, Shape shape) {
         Tensor[] out = new Tensor[1];
         try {
-            // staged: the metadata is the input each replay writes, a greedy shape's tokens (the ids' rows) its output
-            e.graph = model.context().backend().capture(() -> out[0] = body(e.meta, shape), e.meta,
-                    shape.greedy ? e.meta.slice(0, shape.batch) : null);
+            e.graph = model.context().backend().capture(() -> out[0] = body(e.meta, shape));
             e.out = out[0];
             return true;
         } catch (RuntimeException failure) {
@@ -442,7 +386,6 @@ final class DecodeGraphs implements AutoCloseable {
 
     @Override
     public void close() {
-        dropUnclaimedRead();
         closeGraphs();
         for (Entry e : entries.values()) {
             e.meta.close();

@@ -485,9 +485,9 @@ public final class EngineCore implements AutoCloseable {
         }
 
         /** A step whose {@code tokens} are picked on the device: starts their read (closes them if that fails). */
-        static InFlight reading(ModelRunner runner, List<Sequence> seqs, int[] starts, Tensor tokens) {
+        static InFlight reading(List<Sequence> seqs, int[] starts, Tensor tokens) {
             try {
-                return new InFlight(List.copyOf(seqs), starts, tokens, runner.readLater(tokens));
+                return new InFlight(List.copyOf(seqs), starts, tokens, tokens.backend().readLater(tokens));
             } catch (RuntimeException e) {
                 tokens.close();
                 throw e;
@@ -556,7 +556,7 @@ public final class EngineCore implements AutoCloseable {
                 tokens = sampler.tokensOnDevice(logits, rows);
             }
         }
-        return InFlight.reading(runner, seqs, starts, tokens);
+        return InFlight.reading(seqs, starts, tokens);
     }
 
     /**
@@ -620,7 +620,7 @@ public final class EngineCore implements AutoCloseable {
             return null;
         }
         Tensor tokens = sampler.tokensOnDevice(logits, rows);
-        return InFlight.reading(runner, seqs, last, tokens);
+        return InFlight.reading(seqs, last, tokens);
     }
 
     /** Ends a synchronous step whose tokens are on their way ({@link #tokensOnDevice}): launches the decode after it, then reads them. */

@@ -1,7 +1,6 @@
 package dev.jvllm.engine.core;
 
 import dev.jvllm.api.Backend;
-import dev.jvllm.api.PendingRead;
 import dev.jvllm.api.Tensor;
 import dev.jvllm.api.Tensors;
 import dev.jvllm.api.ops.Copy;
@@ -181,17 +180,6 @@ final class ModelRunner implements AutoCloseable {
         try (Tensor logits = execute(chunks, tokenIds)) {
             return Sampler.argmax(logits);
         }
-    }
-
-    /**
-     * Starts the read of tokens this runner returned ({@link #executeGreedy}, or sampled from its
-     * logits) before the next call, as {@link dev.jvllm.api.Backend#readLater} does: a replayed greedy
-     * step's read was started inside its replay (on CUDA, the graph's last kernel stores the tokens into
-     * pinned memory), the others start now.
-     */
-    PendingRead readLater(Tensor tokens) {
-        PendingRead staged = graphs == null ? null : graphs.takeRead(tokens);
-        return staged != null ? staged : tokens.backend().readLater(tokens);
     }
 
     private void checkDeviceIds(List<Chunk> chunks, Tensor tokenIds) {

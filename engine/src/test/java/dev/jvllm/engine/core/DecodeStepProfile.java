@@ -113,7 +113,7 @@ public final class DecodeStepProfile {
             }
             for (int round = 0; round < 2; round++) {
                 int[] next = {0};
-                double moving = chain(graphs, be, step.size(), steps, true,
+                double moving = chain(be, step.size(), steps, true,
                         prev -> graphs.executeGreedy(advancing.get(next[0]++ % advancing.size()), prev));
                 System.out.printf("chained per step, positions advancing (%d to %d): %.4f ms%n", context - advancing.size(),
                         context - 1, moving);
@@ -162,7 +162,7 @@ public final class DecodeStepProfile {
      */
     private static double chained(ModelRunner r, Backend be, List<ModelRunner.Chunk> step, int steps, boolean ids,
             boolean argmax, boolean read) {
-        return chain(r, be, step.size(), steps, read, prev -> {
+        return chain(be, step.size(), steps, read, prev -> {
             try (Tensor logits = r.execute(step, ids ? prev : null)) {
                 return argmax ? Sampler.argmax(logits) : null;
             }
@@ -171,15 +171,14 @@ public final class DecodeStepProfile {
 
     /** {@link #chained} with the argmax recorded in the step's graph ({@link ModelRunner#executeGreedy}), as the engine runs it. */
     private static double chainedGreedy(ModelRunner r, Backend be, List<ModelRunner.Chunk> step, int steps) {
-        return chain(r, be, step.size(), steps, true, prev -> r.executeGreedy(step, prev));
+        return chain(be, step.size(), steps, true, prev -> r.executeGreedy(step, prev));
     }
 
     /**
      * Mean ms per step of {@code steps} calls of {@code launch} (the previous step's tokens or null →
-     * this step's tokens or null), each step's tokens read ({@code read}, as the engine starts it:
-     * {@link ModelRunner#readLater}) once the next is enqueued.
+     * this step's tokens or null), each step's tokens read ({@code read}) once the next is enqueued.
      */
-    private static double chain(ModelRunner r, Backend be, int rows, int steps, boolean read,
+    private static double chain(Backend be, int rows, int steps, boolean read,
             java.util.function.UnaryOperator<Tensor> launch) {
         be.synchronize();
         java.lang.foreign.MemorySegment host = java.lang.foreign.Arena.ofAuto().allocate(4L * rows);
@@ -188,7 +187,7 @@ public final class DecodeStepProfile {
         long t0 = System.nanoTime();
         for (int i = 0; i < steps; i++) {
             Tensor tokens = launch.apply(prev);
-            dev.jvllm.api.PendingRead next = read && tokens != null ? r.readLater(tokens) : null;
+            dev.jvllm.api.PendingRead next = read && tokens != null ? be.readLater(tokens) : null;
             if (pending != null) {
                 pending.await(host);
             }
