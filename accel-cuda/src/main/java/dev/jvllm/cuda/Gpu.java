@@ -95,8 +95,18 @@ final class Gpu implements AutoCloseable {
         Driver.memsetAsync(ticket, (byte) 0, 16, stream);
     }
 
-    /** Makes this device's primary context current on the calling thread (a no-op when it already is). */
+    /**
+     * Makes this device's primary context current on the calling thread (a no-op when a platform thread
+     * already has it). A virtual thread sets it every time: the context is current on the carrier it
+     * ran on before, and it may run on another now (the thread-local mark would follow the virtual
+     * thread, not the carrier). Each op starts with this call and parks nowhere before its driver calls
+     * (one thread uses a backend at a time), so the context is there when they run.
+     */
     void makeCurrent() {
+        if (Thread.currentThread().isVirtual()) {
+            Driver.setCurrent(context);
+            return;
+        }
         if (CURRENT_ON_THREAD.get() != this) {
             Driver.setCurrent(context);
             CURRENT_ON_THREAD.set(this);

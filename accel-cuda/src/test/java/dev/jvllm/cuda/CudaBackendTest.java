@@ -241,6 +241,36 @@ class CudaBackendTest extends CudaDeviceTest {
         }
     }
 
+    /**
+     * A virtual thread may run each op on another carrier, where this device's context was never made
+     * current: simulated by unbinding the context from the carrier between two ops. The second op
+     * failed (no current context) while the backend trusted the virtual thread's own mark.
+     */
+    @Test
+    void aVirtualThreadFindsTheContextOnAnyCarrier() throws Exception {
+        float[] v = random(64, 5);
+        try (Tensor src = Tensors.fromFloats(cuda, DType.F32, v, 8, 8); Tensor dst = cuda.allocate(DType.F16, 8, 8);
+                Tensor again = cuda.allocate(DType.F32, 8, 8)) {
+            Throwable[] failure = new Throwable[1];
+            Thread th = Thread.ofVirtual().start(() -> {
+                try {
+                    cuda.cast(new Cast(src, dst));
+                    Driver.setCurrent(MemorySegment.NULL); // the carrier this virtual thread runs on has no context
+                    cuda.cast(new Cast(dst, again));
+                    cuda.synchronize();
+                } catch (Throwable t) {
+                    failure[0] = t;
+                }
+            });
+            th.join();
+            assertNull(failure[0], () -> "the second op on a virtual thread failed: " + failure[0]);
+            float[] back = Tensors.toFloats(again);
+            for (int i = 0; i < v.length; i++) {
+                assertEquals(dev.jvllm.api.Numerics.roundTo(DType.F16, v[i]), back[i]);
+            }
+        }
+    }
+
     @Test
     void supportsAnswersFromDtypesAndFormats() {
         try (Tensor ints = cuda.allocate(DType.I32, 2, 3); Tensor ids = cuda.allocate(DType.I32, 2);

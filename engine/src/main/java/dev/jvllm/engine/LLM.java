@@ -274,8 +274,8 @@ public final class LLM implements AutoCloseable {
         try {
             // the caller steps the engine while its requests run, unless another caller already does (it
             // steps these too, then the engine thread does), this is a listener (on the stepping thread),
-            // or a virtual thread: it may change carriers between two ops, and a GPU context is current on
-            // a carrier, not on it; and every one would keep a CPU backend's per-thread scratch
+            // or a virtual thread: every one would keep a CPU backend's per-thread scratch (virtual threads
+            // are many and short-lived), and the engine thread serves them as well
             Thread me = Thread.currentThread();
             drives = driver == null && !turn.isHeldByCurrentThread() && !me.isVirtual();
             for (int i = 0; i < prompts.size(); i++) {
