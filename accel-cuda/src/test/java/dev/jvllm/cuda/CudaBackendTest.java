@@ -244,29 +244,32 @@ class CudaBackendTest extends CudaDeviceTest {
     /**
      * A virtual thread may run each op on another carrier, where this device's context was never made
      * current: simulated by unbinding the context from the carrier between two ops. The second op
-     * failed (no current context) while the backend trusted the virtual thread's own mark.
+     * allocates device memory of a size the allocator has never held (cuMemAlloc needs the context;
+     * launches and copies on the backend's stream would find it through the stream).
      */
     @Test
     void aVirtualThreadFindsTheContextOnAnyCarrier() throws Exception {
         float[] v = random(64, 5);
-        try (Tensor src = Tensors.fromFloats(cuda, DType.F32, v, 8, 8); Tensor dst = cuda.allocate(DType.F16, 8, 8);
-                Tensor again = cuda.allocate(DType.F32, 8, 8)) {
+        int fresh = (37 << 20) / Float.BYTES + 5; // 37 MiB and a little: no cached block fits it
+        try (Tensor src = Tensors.fromFloats(cuda, DType.F32, v, 8, 8); Tensor dst = cuda.allocate(DType.F16, 8, 8)) {
             Throwable[] failure = new Throwable[1];
+            float[][] back = new float[1][];
             Thread th = Thread.ofVirtual().start(() -> {
                 try {
                     cuda.cast(new Cast(src, dst));
                     Driver.setCurrent(MemorySegment.NULL); // the carrier this virtual thread runs on has no context
-                    cuda.cast(new Cast(dst, again));
-                    cuda.synchronize();
+                    try (Tensor big = cuda.allocate(DType.F32, fresh)) {
+                        cuda.cast(new Cast(dst.reshape(64), big.slice(0, 64)));
+                        back[0] = Tensors.toFloats(big.slice(0, 64));
+                    }
                 } catch (Throwable t) {
                     failure[0] = t;
                 }
             });
             th.join();
             assertNull(failure[0], () -> "the second op on a virtual thread failed: " + failure[0]);
-            float[] back = Tensors.toFloats(again);
             for (int i = 0; i < v.length; i++) {
-                assertEquals(dev.jvllm.api.Numerics.roundTo(DType.F16, v[i]), back[i]);
+                assertEquals(dev.jvllm.api.Numerics.roundTo(DType.F16, v[i]), back[0][i]);
             }
         }
     }
