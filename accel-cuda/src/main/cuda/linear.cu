@@ -104,11 +104,9 @@ __device__ __forceinline__ void batch_dot(float (&acc)[GV_R], const uint4* sx, i
 // at once, one per lane: its f64 exp is a chain of dependent instructions that the warp would
 // otherwise wait on once per item (1.4 µs of each Llama-1B gate/up launch on an H200, with about 4
 // items per warp). flush() evaluates the items kept.
-template <bool SCALED = false>
 struct UnitEnd {
     int rounds = 0, pending = 0, actItem = -1;  // split rounds met; items kept; the lane's item, or -1
     float actGate = 0.0f, actUp = 0.0f;
-    float scale = 1.0f;  // SCALED: each sum is multiplied by it before the bias (set before the first unit end)
 
     __device__ void flush(const View& act, int fn) {
         if (actItem >= 0) {
@@ -151,9 +149,6 @@ struct UnitEnd {
         const int item = u / splits;
 #pragma unroll
         for (int r = 0; r < GV_R; r++) {
-            if constexpr (SCALED) {
-                v[r] = __fmul_rn(v[r], scale);
-            }
             if (hasBias) {
                 v[r] = __fadd_rn(v[r], ld(bias, 0, min(g.row(item, r), g.n - 1)));
             }
@@ -194,7 +189,7 @@ __device__ __forceinline__ void gemv_over(View w, View bias, View out, int n, in
         }
     };
     float acc[GV_R] = {};
-    UnitEnd<> end;
+    UnitEnd end;
     auto consume = [&](const uint4 (&buf)[GV_R][GV_B], int u, int b) {
         batch_dot(acc, sx, b, g.words, lane, [&](int r, int j) { return buf[r][j]; });
         if (b == g.last(u)) {
@@ -370,14 +365,9 @@ __device__ __forceinline__ void ring_wait(unsigned long long* bar, unsigned phas
 
 // ring: GV_WARPS x stages x RING_STAGE_WORDS words, then x (K / 8 words or more: what stage(sx) writes,
 // ending with a barrier); the rest as gemv_over.
-struct NoScale {
-    __device__ float operator()() const { return 1.0f; }
-};
-
-// SCALED: every sum is multiplied by scaleOf() (a warp-wide call, made once per warp at its first unit end).
-template <bool SCALED = false, typename Stage, typename Scale = NoScale>
+template <typename Stage>
 __device__ __forceinline__ void gemv_ring(View w, View bias, View out, int n, int k, int hasBias, View act, int fn,
-        int splits, int stages, int early, uint4* ring, Stage stage, Scale scaleOf = {}) {
+        int splits, int stages, int early, uint4* ring, Stage stage) {
     __shared__ __align__(8) unsigned long long bars[GV_WARPS][RING_MAX_STAGES];
     const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, batchWords = 32 * GV_B;
     const GemvWalk g(n, k, act.p != nullptr, splits, gridDim.x * GV_WARPS);
@@ -417,8 +407,7 @@ __device__ __forceinline__ void gemv_ring(View w, View bias, View out, int n, in
         issue();
     }
     float acc[GV_R] = {};
-    UnitEnd<SCALED> end;
-    bool scaled = false;
+    UnitEnd end;
     int cs = 0;  // the stage consumed next, and its phase
     unsigned phase = 0;
     for (int u = blockIdx.x * GV_WARPS + warp, b = g.first(u); u < g.units; g.next(u, b)) {
@@ -435,81 +424,10 @@ __device__ __forceinline__ void gemv_ring(View w, View bias, View out, int n, in
         }
         issue();
         if (b == g.last(u)) {
-            if constexpr (SCALED) {
-                if (!scaled) {
-                    end.scale = scaleOf();
-                    scaled = true;
-                }
-            }
             end(g, acc, u, lane, warp, bias, hasBias, out, act, fn);
         }
     }
     end.flush(act, fn);
-}
-
-template <int WT>
-__device__ __forceinline__ unsigned stage_rms_scaled(View x, View nw, View residual, int k, int hasResidual, int gemma,
-        const float* w0, unsigned* ticket, uint4* sx, float* sq) {
-    const int words = k / 8;
-    uint4* sr = sx + words;
-    for (int c = threadIdx.x; c < words; c += blockDim.x) {
-        const uint4 xw = *(const uint4*) at(x, 0, 8 * c);
-        const uint4 rw = hasResidual ? *(const uint4*) at(residual, 0, 8 * c) : xw;
-        float r[8], w[8], o[8];
-        sq[c] = rms_load8<DT_BF16>(xw, rw, hasResidual, r);
-        sr[c] = hasResidual ? pack8<DT_BF16>(r) : xw;
-        if (c == (int) threadIdx.x) {
-#pragma unroll
-            for (int i = 0; i < 8; i++) {
-                w[i] = w0[i];
-            }
-        } else {
-            rms_weight8<WT>(nw, 8 * c, w);
-        }
-#pragma unroll
-        for (int i = 0; i < 8; i++) {
-            o[i] = __fmul_rn(r[i], gemma ? __fadd_rn(1.0f, w[i]) : w[i]);
-        }
-        sx[c] = pack8<DT_BF16>(o);
-    }
-    __syncthreads();
-    return threadIdx.x == 0 ? atomicAdd(ticket, 1u) : 0u;
-}
-
-__device__ __forceinline__ float rms_inv_staged(const float* sq, int k, float eps) {
-    const int lane = threadIdx.x & 31;
-    float s = 0.0f;
-    for (int c = lane; c < k / 8; c += 32) {
-        s = __fadd_rn(s, sq[c]);
-    }
-    return rms_inv(warp_sum(s), k, eps);
-}
-
-template <int WT>
-__device__ __forceinline__ void rms_outputs_scaled(unsigned ticketTaken, View nw, View residualOut, View normOut,
-        int k, float eps, int hasResidual, int gemma, unsigned* ticket, const uint4* sx, const float* sq) {
-    __shared__ int last;
-    const int words = k / 8;
-    __syncthreads();
-    if (threadIdx.x == 0) {
-        last = ticketTaken == gridDim.x - 1;
-    }
-    __syncthreads();
-    if (last) {
-        const float inv = rms_inv_staged(sq, k, eps);
-        for (int c = threadIdx.x; c < words; c += blockDim.x) {
-            float r[8], w[8];
-            unpack8<DT_BF16>(sx[words + c], r);
-            rms_weight8<WT>(nw, 8 * c, w);
-            if (hasResidual) {
-                *(uint4*) at(residualOut, 0, 8 * c) = sx[words + c];
-            }
-            *(uint4*) at(normOut, 0, 8 * c) = rms_scale8<DT_BF16>(r, w, inv, gemma);
-        }
-        if (threadIdx.x == 0) {
-            atomicExch(ticket, 0u);
-        }
-    }
 }
 
 }  // namespace gemv1
@@ -523,195 +441,6 @@ extern "C" __global__ void __launch_bounds__(gemv1::GV_WARPS * 32) linear_gemv_r
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ < 900
     __trap();  // bulk copies and mbarrier transactions are sm_90's: LinearKernels launches it there only
 #else
-    gemv1::gemv_ring(w, bias, out, n, k, hasBias, act, fn, splits, stages, early, ring,
-            [&](uint4* sx) { gemv1::stage_x(x, k, sx); });
-#endif
-}
-
-#define GEMV_RING_RMS_SCALED(NAME, WT)                                                                          \
-    extern "C" __global__ void __launch_bounds__(gemv1::GV_WARPS * 32) NAME(View x, View nw, View residual,     \
-            View residualOut, View normOut, float eps, int hasResidual, int gemma, unsigned* ticket, View w,    \
-            View bias, View out, int n, int k, int hasBias, View act, int fn, int splits, int stages,           \
-            int early) {                                                                                        \
-        extern __shared__ __align__(128) uint4 ring[];                                                          \
-        GEMV_RING_RMS_SCALED_BODY(WT)                                                                           \
-    }
-#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ < 900
-#define GEMV_RING_RMS_SCALED_BODY(WT) __trap();
-#else
-#define GEMV_RING_RMS_SCALED_BODY(WT)                                                                           \
-    float w0[8];                                                                                                \
-    if ((int) threadIdx.x < k / 8) {                                                                            \
-        rms_weight8<WT>(nw, 8 * threadIdx.x, w0);                                                               \
-    }                                                                                                           \
-    uint4* sx = ring + gemv1::GV_WARPS * stages * gemv1::RING_STAGE_WORDS;                                      \
-    float* sq = (float*) (sx + 2 * (k / 8));                                                                    \
-    unsigned taken = 0;                                                                                         \
-    gemv1::gemv_ring<SCALED_ON>(w, bias, out, n, k, hasBias, act, fn, splits, stages, early, ring,              \
-            [&](uint4* s) {                                                                                     \
-                taken = gemv1::stage_rms_scaled<WT>(x, nw, residual, k, hasResidual, gemma, w0, ticket, s, sq); \
-            },                                                                                                  \
-            [&]() { return gemv1::rms_inv_staged(sq, k, eps); });                                               \
-    gemv1::rms_outputs_scaled<WT>(taken, nw, residualOut, normOut, k, eps, hasResidual, gemma, ticket, sx, sq);
-#endif
-#ifndef SCALED_ON
-#define SCALED_ON true
-#endif
-
-GEMV_RING_RMS_SCALED(linear_gemv_ring_rms_scaled_bf16, DT_BF16)
-GEMV_RING_RMS_SCALED(linear_gemv_ring_rms_scaled_f32, DT_F32)
-#undef SCALED_ON
-#define SCALED_ON false
-GEMV_RING_RMS_SCALED(linear_gemv_ring_rms_noscale_bf16, DT_BF16)
-#undef SCALED_ON
-#define SCALED_ON true
-// timing only: the plain ring GEMV of x under the fold's signature (no ticket, no outputs)
-extern "C" __global__ void __launch_bounds__(gemv1::GV_WARPS * 32) linear_gemv_ring_rms_plain0_bf16(View x,
-        View nw, View residual, View residualOut, View normOut, float eps, int hasResidual, int gemma, unsigned* ticket,
-        View w, View bias, View out, int n, int k, int hasBias, View act, int fn, int splits, int stages, int early) {
-    extern __shared__ __align__(128) uint4 ring[];
-#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ < 900
-    __trap();
-#else
-    gemv1::gemv_ring(w, bias, out, n, k, hasBias, act, fn, splits, stages, early, ring,
-            [&](uint4* s) { gemv1::stage_x(x, k, s); });
-#endif
-}
-#define FOLD_SIG(NAME) extern "C" __global__ void __launch_bounds__(gemv1::GV_WARPS * 32) NAME(View x, View nw, \
-        View residual, View residualOut, View normOut, float eps, int hasResidual, int gemma, unsigned* ticket, View w, \
-        View bias, View out, int n, int k, int hasBias, View act, int fn, int splits, int stages, int early)
-// experiments with the norm run apart (x = its output): the fold's signature only
-FOLD_SIG(linear_gemv_ring_rms_split1_bf16) {
-    extern __shared__ __align__(128) uint4 ring[];
-#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ < 900
-    __trap();
-#else
-    gemv1::gemv_ring(w, bias, out, n, k, hasBias, act, fn, splits, stages, early, ring,
-            [&](uint4* s) { gemv1::stage_x(x, k, s); });
-#endif
-}
-// + the ticket and the end's barriers
-FOLD_SIG(linear_gemv_ring_rms_split2_bf16) {
-    extern __shared__ __align__(128) uint4 ring[];
-#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ < 900
-    __trap();
-#else
-    unsigned taken = 0;
-    gemv1::gemv_ring(w, bias, out, n, k, hasBias, act, fn, splits, stages, early, ring,
-            [&](uint4* s) { gemv1::stage_x(x, k, s); taken = threadIdx.x == 0 ? atomicAdd(ticket, 1u) : 0u; });
-    __shared__ int last;
-    __syncthreads();
-    if (threadIdx.x == 0) {
-        last = taken == gridDim.x - 1;
-    }
-    __syncthreads();
-    if (last && threadIdx.x == 0) {
-        atomicExch(ticket, 0u);
-    }
-#endif
-}
-// + the scaled sums (scale 1)
-FOLD_SIG(linear_gemv_ring_rms_split3_bf16) {
-    extern __shared__ __align__(128) uint4 ring[];
-#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ < 900
-    __trap();
-#else
-    gemv1::gemv_ring<true>(w, bias, out, n, k, hasBias, act, fn, splits, stages, early, ring,
-            [&](uint4* s) { gemv1::stage_x(x, k, s); }, [&]() { return eps > 1.0f ? 2.0f : 1.0f; });
-#endif
-}
-// timing only: as plainstage, without the blocks' atomics (the grid's last block writes the outputs)
-extern "C" __global__ void __launch_bounds__(gemv1::GV_WARPS * 32) linear_gemv_ring_rms_noatomic_bf16(View x,
-        View nw, View residual, View residualOut, View normOut, float eps, int hasResidual, int gemma, unsigned* ticket,
-        View w, View bias, View out, int n, int k, int hasBias, View act, int fn, int splits, int stages, int early) {
-    extern __shared__ __align__(128) uint4 ring[];
-#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ < 900
-    __trap();
-#else
-    uint4* sx = ring + gemv1::GV_WARPS * stages * gemv1::RING_STAGE_WORDS;
-    float* sq = (float*) (sx + 2 * (k / 8));
-    gemv1::gemv_ring<true>(w, bias, out, n, k, hasBias, act, fn, splits, stages, early, ring,
-            [&](uint4* s) { gemv1::stage_x(x, k, s); },
-            [&]() { return gemv1::rms_inv_staged(sq, k, eps); });
-    const unsigned taken = threadIdx.x == 0 && blockIdx.x == gridDim.x - 1 ? gridDim.x - 1 : 0u;
-    gemv1::rms_outputs_scaled<DT_BF16>(taken, nw, residualOut, normOut, k, eps, hasResidual, gemma, ticket, sx, sq);
-#endif
-}
-// timing only: x staged plainly (no norm), the ticket and outputs as the fold
-extern "C" __global__ void __launch_bounds__(gemv1::GV_WARPS * 32) linear_gemv_ring_rms_plainstage_bf16(View x,
-        View nw, View residual, View residualOut, View normOut, float eps, int hasResidual, int gemma, unsigned* ticket,
-        View w, View bias, View out, int n, int k, int hasBias, View act, int fn, int splits, int stages, int early) {
-    extern __shared__ __align__(128) uint4 ring[];
-#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ < 900
-    __trap();
-#else
-    uint4* sx = ring + gemv1::GV_WARPS * stages * gemv1::RING_STAGE_WORDS;
-    float* sq = (float*) (sx + 2 * (k / 8));
-    unsigned taken = 0;
-    gemv1::gemv_ring<true>(w, bias, out, n, k, hasBias, act, fn, splits, stages, early, ring,
-            [&](uint4* s) {
-                gemv1::stage_x(x, k, s);
-                taken = threadIdx.x == 0 ? atomicAdd(ticket, 1u) : 0u;
-            },
-            [&]() { return gemv1::rms_inv_staged(sq, k, eps); });
-    gemv1::rms_outputs_scaled<DT_BF16>(taken, nw, residualOut, normOut, k, eps, hasResidual, gemma, ticket, sx, sq);
-#endif
-}
-
-// experiment: linear_gemv_ring_bf16 compiled under a second name
-extern "C" __global__ void __launch_bounds__(gemv1::GV_WARPS * 32) linear_gemv_ring2_bf16(View x, View w, View bias,
-        View out, int n, int k, int hasBias, View act, int fn, int splits, int stages, int early) {
-    extern __shared__ __align__(128) uint4 ring[];
-#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ < 900
-    __trap();
-#else
-    gemv1::gemv_ring(w, bias, out, n, k, hasBias, act, fn, splits, stages, early, ring,
-            [&](uint4* sx) { gemv1::stage_x(x, k, sx); });
-#endif
-}
-
-// experiment: one function for the ring GEMV (mode 0) and a batch-1 bf16 RMSNorm's 16-bit row form (mode 1:
-// x, w = the norm weight, out, k = hidden = 8 blockDim, as norm.cu rms_row16)
-extern "C" __global__ void __launch_bounds__(gemv1::GV_WARPS * 32) linear_gemv_ring_mega_bf16(View x, View w,
-        View bias, View out, int n, int k, int hasBias, View act, int fn, int splits, int stages, int early, int mode,
-        View residual, View residualOut, float eps, int hasResidual, int gemma, View nw, View normOut, unsigned* ticket) {
-    extern __shared__ __align__(128) uint4 ring[];
-#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ < 900
-    __trap();
-#else
-    if (mode == 1) {
-        __shared__ float scratch[32];
-        const int c = 8 * threadIdx.x;
-        float r[8], wt[8];
-        rms_weight8<DT_BF16>(w, c, wt);
-        pdl_launch_next();
-        pdl_wait();
-        const uint4 xw = *(const uint4*) at(x, 0, c);
-        const uint4 rw = hasResidual ? *(const uint4*) at(residual, 0, c) : xw;
-        float ss = rms_load8<DT_BF16>(xw, rw, hasResidual, r);
-        if (hasResidual) {
-            *(uint4*) at(residualOut, 0, c) = pack8<DT_BF16>(r);
-        }
-        ss = block_sum(ss, scratch);
-        *(uint4*) at(out, 0, c) = rms_scale8<DT_BF16>(r, wt, rms_inv(ss, k, eps), gemma);
-        return;
-    }
-    if (mode == 2) {  // the scaled fold (x: the norm's input)
-        float w0[8];
-        if ((int) threadIdx.x < k / 8) {
-            rms_weight8<DT_BF16>(nw, 8 * threadIdx.x, w0);
-        }
-        uint4* sx = ring + gemv1::GV_WARPS * stages * gemv1::RING_STAGE_WORDS;
-        float* sq = (float*) (sx + 2 * (k / 8));
-        unsigned taken = 0;
-        gemv1::gemv_ring<true>(w, bias, out, n, k, hasBias, act, fn, splits, stages, early, ring,
-                [&](uint4* s) {
-                    taken = gemv1::stage_rms_scaled<DT_BF16>(x, nw, residual, k, hasResidual, gemma, w0, ticket, s, sq);
-                },
-                [&]() { return gemv1::rms_inv_staged(sq, k, eps); });
-        gemv1::rms_outputs_scaled<DT_BF16>(taken, nw, residualOut, normOut, k, eps, hasResidual, gemma, ticket, sx, sq);
-        return;
-    }
     gemv1::gemv_ring(w, bias, out, n, k, hasBias, act, fn, splits, stages, early, ring,
             [&](uint4* sx) { gemv1::stage_x(x, k, sx); });
 #endif

@@ -578,9 +578,6 @@ public final class CudaBackend implements Backend {
     }
 
     private void runFused(RmsNorm norm, Linear lin, GatedActivation gated) {
-        if (norm != null && LinearKernels.SPLIT_FOLD) {
-            dispatch(norm);
-        }
         gpu.makeCurrent();
         linearKernels().runFused(norm, lin, gated);
         if (norm != null) {

@@ -211,36 +211,26 @@ final class LinearKernels implements KernelFamily {
      * gate and up rows (a warp takes output j's two rows). The bits are those of the ops run apart.
      */
     void runFused(RmsNorm norm, Linear a, GatedActivation gated) {
-        boolean second = norm != null && NORM_FOLD.equals("splitr");
-        if (second) {
-            norm = null; // the backend ran it apart
-        }
         LinearWeight.Dense dense = (LinearWeight.Dense) a.weight();
         int n = dense.outFeatures(), k = dense.inFeatures();
         long items = gated != null ? n / 2 : (n + 1) / 2; // the warps' row pairs
         int splits = GEMV_SPLITS ? gemvSplits(items, k) : 1;
         long blocksPerSm = GEMV_BLOCKS_PER_SM;
-        boolean scaledFold = norm != null && NORM_FOLD_SCALED && ringStages() != null;
-        int[] ring = norm == null || scaledFold ? ringStages() : null;
-        if (ring != null && k > 4096 && System.getProperty("jvllm.cuda.gemvRingBig") != null) {
-            ring = ringSpec(System.getProperty("jvllm.cuda.gemvRingBig"));
-        }
-        int shared = scaledFold && NORM_FOLD.equals("plain0") ? 2 * k : k * (norm == null ? 2 : 4) + (scaledFold ? k / 2 : 0);
+        // a folded norm keeps the register form: with the ring every fold cost 5 µs more (run 21)
+        int[] ring = norm == null ? ringStages() : null;
+        // x staged in shared memory: K bf16, or with a folded norm its outputs and the rounded sums
+        int shared = k * (norm == null ? 2 : 4);
         if (ring != null) {
-            shared += GEMV_WARPS * ring[0] * RING_STAGE_BYTES
-                    + (Integer.getInteger("jvllm.cuda.gemvExtraSharedK", k) == k ? Integer.getInteger("jvllm.cuda.gemvExtraShared", 0) : 0);
+            shared += GEMV_WARPS * ring[0] * RING_STAGE_BYTES;
             blocksPerSm = Math.max(1, Math.min(ring[2], gpu.blocksBySharedMemory(shared + RING_STATIC_SHARED)));
         }
-        boolean megaFold = MEGA && scaledFold && norm.weight().dtype() == DType.BF16;
-        String name = megaFold ? "linear_gemv_ring_mega_bf16" : scaledFold
-                ? norm.weight().dtype() == DType.BF16 ? "linear_gemv_ring_rms_" + NORM_FOLD + "_bf16" : "linear_gemv_ring_rms_scaled_f32"
-                : second ? "linear_gemv_ring2_bf16" : ring != null ? MEGA ? "linear_gemv_ring_mega_bf16" : "linear_gemv_ring_bf16" : norm == null ? "linear_gemv_bf16"
+        String name = ring != null ? "linear_gemv_ring_bf16" : norm == null ? "linear_gemv_bf16"
                 : norm.weight().dtype() == DType.BF16 ? "linear_gemv_rms_bf16" : "linear_gemv_rms_f32";
         Launch l = gpu.kernel(name).dependent().sharedBytes(shared);
-        if (norm == null || megaFold) {
-            l.view(megaFold ? norm.x() : a.x());
+        if (norm == null) {
+            l.view(a.x());
         } else {
-            l.view(NORM_FOLD.startsWith("split") ? a.x() : norm.x()).view(norm.weight()).view(norm.residual()).view(norm.residualOut()).view(norm.out())
+            l.view(norm.x()).view(norm.weight()).view(norm.residual()).view(norm.residualOut()).view(norm.out())
                     .f32(norm.eps()).i32(norm.residual() != null ? 1 : 0).i32(norm.gemma() ? 1 : 0).ptr(gpu.ticket());
         }
         long blocks = Math.min((items * splits + GEMV_WARPS - 1) / GEMV_WARPS, blocksPerSm * gpu.multiprocessors());
@@ -249,21 +239,9 @@ final class LinearKernels implements KernelFamily {
                 .view(gated != null ? gated.out() : null).i32(gated != null ? gated.fn().ordinal() : 0).i32(splits);
         if (ring != null) {
             l.i32(ring[0]).i32(ring[1]);
-            if (megaFold) {
-                l.i32(2).view(norm.residual()).view(norm.residualOut()).f32(norm.eps())
-                        .i32(norm.residual() != null ? 1 : 0).i32(norm.gemma() ? 1 : 0)
-                        .view(norm.weight()).view(norm.out()).ptr(gpu.ticket());
-            } else if (MEGA && !second && !scaledFold) {
-                l.i32(0).view(null).view(null).f32(0).i32(0).i32(0).view(null).view(null).ptr(0);
-            }
         }
         l.launch();
     }
-
-    private static final String NORM_FOLD = System.getProperty("jvllm.cuda.normFold", "exact");
-    private static final boolean NORM_FOLD_SCALED = !NORM_FOLD.equals("exact");
-    static final boolean SPLIT_FOLD = NORM_FOLD.startsWith("split");
-    static final boolean MEGA = Boolean.getBoolean("jvllm.cuda.mega");
 
     /** linear.cu RING_STAGE_WORDS · 16: one stage of the ring GEMV (2 rows x 1024 bf16). */
     private static final int RING_STAGE_BYTES = 4096;

@@ -80,16 +80,6 @@ final class NormKernels implements KernelFamily {
                 int rows = a.x().dim(0), h = a.x().cols();
                 if (rows > 0 && h > 0) {
                     String kernel = rmsKernel(a);
-                    if (LinearKernels.MEGA && rows == 1 && h == 2048 && kernel.equals("norm_rms_bf16_bf16")
-                            && sixteenBitRow(a, kernel)) {
-                        gpu.kernel("linear_gemv_ring_mega_bf16").dependent().grid(1).block(h / 8)
-                                .view(a.x()).view(a.weight()).view(null).view(a.out()).i32(0).i32(h).i32(0)
-                                .view(null).i32(0).i32(1).i32(0).i32(0).i32(1)
-                                .view(a.residual()).view(a.residualOut()).f32(a.eps())
-                                .i32(a.residual() != null ? 1 : 0).i32(a.gemma() ? 1 : 0)
-                                .view(null).view(null).ptr(0).launch();
-                        return;
-                    }
                     gpu.kernel(kernel).dependent().grid(rows).block(sixteenBitRow(a, kernel) ? h / 8 : threads(h))
                             .view(a.x()).view(a.weight()).view(a.residual()).view(a.residualOut()).view(a.out())
                             .i32(h).f32(a.eps()).i32(a.residual() != null ? 1 : 0).i32(a.gemma() ? 1 : 0).launch();
