@@ -63,21 +63,25 @@ __device__ __forceinline__ float dot8(const uint4& w, const uint4& x, float acc)
 // it from the shape alone), never on GV_B or the grid.
 //
 // How a warp walks a GEMV of n rows and K / 8 words on a grid of `warpsInGrid` warps (both forms):
-// its units g, g + G, ... and each unit's batches, an item's rows.
+// its units g, g + G, ... and each unit's batches, an item's rows. G is a multiple of 8 and S (1, 2 or 4)
+// divides it, so every unit of a warp has the warp's split, g mod S: its slice's batches are computed
+// once, and no unit needs a division (units' items and splits by shifts).
 struct GemvWalk {
-    int n, splits, units, words, batches, stride;
+    int n, splits, units, words, batches, stride, shift, bFirst, bLast;
     bool gated;
-    __device__ GemvWalk(int n, int k, bool gated, int splits, int warpsInGrid)
+    __device__ GemvWalk(int n, int k, bool gated, int splits, int warpsInGrid, int firstUnit)
         : n(n), splits(splits), units((gated ? n / 2 : (n + GV_R - 1) / GV_R) * splits), words(k / 8),
-          batches((k / 8 + 32 * GV_B - 1) / (32 * GV_B)), stride(warpsInGrid), gated(gated) {}
+          batches((k / 8 + 32 * GV_B - 1) / (32 * GV_B)), stride(warpsInGrid), shift(splits == 4 ? 2 : splits - 1),
+          bFirst(((firstUnit & (splits - 1)) * batches) >> shift),
+          bLast((((firstUnit & (splits - 1)) + 1) * batches >> shift) - 1), gated(gated) {}
     __device__ int row(int item, int r) const { return gated ? item + r * (n / 2) : item * GV_R + r; }
-    __device__ int first(int u) const { return (u % splits) * batches / splits; }
-    __device__ int last(int u) const { return ((u % splits) + 1) * batches / splits - 1; }
+    __device__ int item(int u) const { return u >> shift; }
+    __device__ int split(int u) const { return u & (splits - 1); }
     // the warp's batches in order: (u, b) for b in its slice, then (u + stride, its first), ...
     __device__ void next(int& u, int& b) const {
-        if (b++ == last(u)) {
+        if (b++ == bLast) {
             u += stride;
-            b = first(u);
+            b = bFirst;
         }
     }
 };
@@ -134,8 +138,8 @@ struct UnitEnd {
                     part[parity][warp][r] = v[r];
                 }
             }
-            asm volatile("bar.sync %0, %1;" ::"r"(1 + warp / splits), "r"(32 * splits) : "memory");
-            if (u % splits != 0) {
+            asm volatile("bar.sync %0, %1;" ::"r"(1 + (warp >> g.shift)), "r"(32 * splits) : "memory");
+            if (g.split(u) != 0) {
                 return;
             }
 #pragma unroll
@@ -146,7 +150,7 @@ struct UnitEnd {
                 }
             }
         }
-        const int item = u / splits;
+        const int item = g.item(u);
 #pragma unroll
         for (int r = 0; r < GV_R; r++) {
             if (hasBias) {
@@ -175,9 +179,9 @@ template <typename Stage, typename Wait>
 __device__ __forceinline__ void gemv_over(View w, View bias, View out, int n, int k, int hasBias, View act, int fn,
         int splits, uint4* sx, int vb, int vg, Wait wait, Stage stage) {
     const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
-    const GemvWalk g(n, k, act.p != nullptr, splits, vg * GV_WARPS);
+    const GemvWalk g(n, k, act.p != nullptr, splits, vg * GV_WARPS, vb * GV_WARPS + warp);
     auto issue = [&](uint4 (&buf)[GV_R][GV_B], int u, int b) {  // all of the batch's loads in flight
-        const int item = u / splits;
+        const int item = g.item(u);
 #pragma unroll
         for (int r = 0; r < GV_R; r++) {
             const char* wr = at(w, min(g.row(item, r), n - 1), 0);  // rows past n repeat the last one, not stored
@@ -192,12 +196,12 @@ __device__ __forceinline__ void gemv_over(View w, View bias, View out, int n, in
     UnitEnd end;
     auto consume = [&](const uint4 (&buf)[GV_R][GV_B], int u, int b) {
         batch_dot(acc, sx, b, g.words, lane, [&](int r, int j) { return buf[r][j]; });
-        if (b == g.last(u)) {
+        if (b == g.bLast) {
             end(g, acc, u, lane, warp, bias, hasBias, out, act, fn);
         }
     };
     uint4 bufA[GV_R][GV_B], bufB[GV_R][GV_B];
-    int u = vb * GV_WARPS + warp, b = g.first(u);
+    int u = vb * GV_WARPS + warp, b = g.bFirst;
     if (u < g.units) {
         issue(bufA, u, b);
     }
@@ -333,7 +337,7 @@ __device__ __forceinline__ void stage_x(const View& x, int k, uint4* sx) {
 // on the stage's mbarrier with the bytes it expects), the warp waits for the stage's phase, reads its
 // words from the stage, and lane 0 refills the stage with the batch `stages` ahead. `early` (1 or 2)
 // of the stages are issued before the dependent-launch wait (weights: no kernel writes them), the rest
-// once x is staged. 57 registers against gemv_over's 116 (room for a small kernel's blocks beside its
+// once x is staged. 48 registers against gemv_over's 116 (room for a small kernel's blocks beside its
 // two per SM, which hold 2 x 8 x stages x 4 KiB of shared memory: LinearKernels.RING). A batch-1 decode
 // step of Llama-3.2-1B's shape replayed 3.5% faster than with gemv_over (docs/performance.md run 21).
 [[maybe_unused]] constexpr int RING_STAGE_WORDS = 32 * GV_B * GV_R;  // 16-byte words of one stage
@@ -370,7 +374,7 @@ __device__ __forceinline__ void gemv_ring(View w, View bias, View out, int n, in
         int splits, int stages, int early, uint4* ring, Stage stage) {
     __shared__ __align__(8) unsigned long long bars[GV_WARPS][RING_MAX_STAGES];
     const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, batchWords = 32 * GV_B;
-    const GemvWalk g(n, k, act.p != nullptr, splits, gridDim.x * GV_WARPS);
+    const GemvWalk g(n, k, act.p != nullptr, splits, gridDim.x * GV_WARPS, blockIdx.x * GV_WARPS + warp);
     uint4* mine = ring + warp * stages * RING_STAGE_WORDS;
     uint4* sx = ring + GV_WARPS * stages * RING_STAGE_WORDS;
     if (lane == 0) {
@@ -380,13 +384,13 @@ __device__ __forceinline__ void gemv_ring(View w, View bias, View out, int n, in
         asm volatile("fence.mbarrier_init.release.cluster;" ::: "memory");
     }
     __syncwarp();
-    int iu = blockIdx.x * GV_WARPS + warp, ib = g.first(iu), is = 0;  // the next batch to issue, its stage
+    int iu = blockIdx.x * GV_WARPS + warp, ib = g.bFirst, is = 0;  // the next batch to issue, its stage
     auto issue = [&]() {
         if (iu >= g.units) {
             return;
         }
         if (lane == 0) {
-            const int item = iu / splits, c0 = batchWords * ib;
+            const int item = g.item(iu), c0 = batchWords * ib;
             const unsigned bytes = 16u * (unsigned) min(batchWords, g.words - c0);
             ring_expect(&bars[warp][is], GV_R * bytes);
 #pragma unroll
@@ -410,7 +414,7 @@ __device__ __forceinline__ void gemv_ring(View w, View bias, View out, int n, in
     UnitEnd end;
     int cs = 0;  // the stage consumed next, and its phase
     unsigned phase = 0;
-    for (int u = blockIdx.x * GV_WARPS + warp, b = g.first(u); u < g.units; g.next(u, b)) {
+    for (int u = blockIdx.x * GV_WARPS + warp, b = g.bFirst; u < g.units; g.next(u, b)) {
         ring_wait(&bars[warp][cs], phase);
         const uint4* landed = mine + cs * RING_STAGE_WORDS;
         batch_dot(acc, sx, b, g.words, lane, [&](int r, int j) { return landed[batchWords * r + lane + 32 * j]; });
@@ -423,7 +427,7 @@ __device__ __forceinline__ void gemv_ring(View w, View bias, View out, int n, in
             phase ^= 1u;
         }
         issue();
-        if (b == g.last(u)) {
+        if (b == g.bLast) {
             end(g, acc, u, lane, warp, bias, hasBias, out, act, fn);
         }
     }
