@@ -183,21 +183,6 @@ __device__ __forceinline__ void copy_elem(char* dst, const char* src, int size) 
     }
 }
 
-// dst[drow, j] = src[srow, j] for from <= j < to, the block's threads over j: the bytes when the dtypes
-// agree, else converted (Cast's rule). What a KV-cache write does with a token's row of a head.
-__device__ __forceinline__ void copy_cols(const View& dst, long long drow, const View& src, long long srow, int from,
-        int to) {
-    const bool same = src.dt == dst.dt;
-    const int size = dt_size(src.dt);
-    for (int j = from + threadIdx.x; j < to; j += blockDim.x) {
-        if (same) {
-            copy_elem(at(dst, drow, j), at(src, srow, j), size);
-        } else {
-            st(dst, drow, j, ld(src, srow, j));
-        }
-    }
-}
-
 // ---- the device error word (DeviceErrors.java): int[4] in host-mapped pinned memory ----
 // [0] = code ((OpKind ordinal + 1) << 8 | detail), [1], [2], [3] = the values it names. The first
 // error of a batch wins; the host reads it at the next synchronize.
@@ -429,6 +414,26 @@ __device__ __forceinline__ void st_act(const View& v, long long row, long long c
 __device__ __forceinline__ float round_act(int dt, float v) {
     return dt == DT_BF16 ? bf16_to_f32(f32_to_bf16(v)) : dt == DT_F16 ? f16_to_f32(f32_to_f16(v)) : v;
 }
+
+// dst[drow, j] = src[srow, j] for from <= j < to, the block's threads over j: the bytes when the dtypes
+// agree, else converted (Cast's rule). What a KV-cache write does with a token's row of a head.
+// FLOATS: both are F32, F16 or BF16 (the converting path then has only those three dtypes' code).
+template <bool FLOATS = false>
+__device__ __forceinline__ void copy_cols(const View& dst, long long drow, const View& src, long long srow, int from,
+        int to) {
+    const bool same = src.dt == dst.dt;
+    const int size = dt_size(src.dt);
+    for (int j = from + threadIdx.x; j < to; j += blockDim.x) {
+        if (same) {
+            copy_elem(at(dst, drow, j), at(src, srow, j), size);
+        } else if constexpr (FLOATS) {
+            st_act(dst, drow, j, ld_act(src, srow, j));
+        } else {
+            st(dst, drow, j, ld(src, srow, j));
+        }
+    }
+}
+
 
 // ld_act() decides the dtype at run time, so each load sits behind a branch and a thread's loads are
 // issued one after another, each waiting for the last. ldt<DT>() is a plain load and conversion, so

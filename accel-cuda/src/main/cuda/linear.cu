@@ -103,6 +103,12 @@ __device__ __forceinline__ void batch_dot(float (&acc)[GV_R], const uint4* sx, i
     }
 }
 
+// The gated epilogue's f(gate), out of line: its f64 transcendentals are most of the GEMV's code, run
+// once or twice per warp, and inlined they sat inside the hot loop's code (see GemvWalk on code size).
+__device__ __noinline__ float gated_activation(int fn, float gate) {
+    return act::activate(fn, gate, 0.0f);
+}
+
 // What a warp does at the end of each of its units (both forms): the lanes' sums, the splits' meeting
 // in shared memory, the bias and the stores, and the gated epilogue, f(gate) · up, for up to 32 items
 // at once, one per lane: its f64 exp is a chain of dependent instructions that the warp would
@@ -114,7 +120,7 @@ struct UnitEnd {
 
     __device__ void flush(const View& act, int fn) {
         if (actItem >= 0) {
-            st(act, 0, actItem, __fmul_rn(act::activate(fn, actGate, 0.0f), actUp));
+            st_act(act, 0, actItem, __fmul_rn(gated_activation(fn, actGate), actUp));
         }
         actItem = -1;
         pending = 0;
@@ -154,17 +160,17 @@ struct UnitEnd {
 #pragma unroll
         for (int r = 0; r < GV_R; r++) {
             if (hasBias) {
-                v[r] = __fadd_rn(v[r], ld(bias, 0, min(g.row(item, r), g.n - 1)));
+                v[r] = __fadd_rn(v[r], ld_act(bias, 0, min(g.row(item, r), g.n - 1)));
             }
             if (lane == 0 && (g.gated || g.row(item, r) < g.n)) {
-                st(out, 0, g.row(item, r), v[r]);
+                st_act(out, 0, g.row(item, r), v[r]);
             }
         }
         if (g.gated) {  // lane `pending` keeps the item for flush (every lane holds v)
             if (lane == pending) {
                 actItem = item;
-                actGate = round_to(out.dt, v[0]);
-                actUp = round_to(out.dt, v[1]);
+                actGate = round_act(out.dt, v[0]);
+                actUp = round_act(out.dt, v[1]);
             }
             if (++pending == 32) {
                 flush(act, fn);
@@ -378,6 +384,7 @@ __device__ __forceinline__ void gemv_ring(View w, View bias, View out, int n, in
     uint4* mine = ring + warp * stages * RING_STAGE_WORDS;
     uint4* sx = ring + GV_WARPS * stages * RING_STAGE_WORDS;
     if (lane == 0) {
+#pragma unroll 1
         for (int s = 0; s < stages; s++) {
             asm volatile("mbarrier.init.shared::cta.b64 [%0], 1;" ::"r"(smem_address(&bars[warp][s])) : "memory");
         }
@@ -402,11 +409,13 @@ __device__ __forceinline__ void gemv_ring(View w, View bias, View out, int n, in
         is = is + 1 == stages ? 0 : is + 1;
         g.next(iu, ib);
     };
+#pragma unroll 1
     for (int i = 0; i < early; i++) {
         issue();
     }
     pdl_begin();
     stage(sx);
+#pragma unroll 1
     for (int i = early; i < stages; i++) {
         issue();
     }

@@ -59,21 +59,12 @@ __device__ void rms_row16(View x, View weight, View residual, View residualOut, 
     *(uint4*) at(out, row, c) = rms_scale8<XT>(r, w, rms_inv(ss, hidden, eps), gemma);
 }
 
+// The forms for any row (register and strided): out of line, so that a decode's row form (rms) is all
+// of the code near the kernel's entry (see linear.cu GemvWalk on code size).
 template <int XT, int WT>
-__device__ void rms(View x, View weight, View residual, View residualOut, View out, int hidden, float eps,
-        int hasResidual, int gemma) {
-    __shared__ float scratch[32];
-    long long row = blockIdx.x;
-    if constexpr (XT == DT_BF16 || XT == DT_F16) {
-        const unsigned long long bits = (unsigned long long) at(x, row, 0) | (unsigned long long) at(out, row, 0)
-                | (unsigned long long) weight.p
-                | (hasResidual ? (unsigned long long) at(residual, row, 0) | (unsigned long long) at(residualOut, row, 0)
-                               : 0ULL);
-        if (hidden == 8 * (int) blockDim.x && (bits & 15) == 0) {
-            rms_row16<XT, WT>(x, weight, residual, residualOut, out, hidden, eps, hasResidual, gemma, scratch);
-            return;
-        }
-    }
+__device__ __noinline__ void rms_rows(View x, View weight, View residual, View residualOut, View out, int hidden,
+        float eps, int hasResidual, int gemma, float* scratch) {
+    const long long row = blockIdx.x;
     pdl_begin();
     float ss = 0.0f;
     if (hidden <= NORM_REGS * (int) blockDim.x) {
@@ -128,6 +119,24 @@ __device__ void rms(View x, View weight, View residual, View residualOut, View o
         float w = ldt<WT>(weight, 0, j);
         stt<XT>(out, row, j, gemma ? __fmul_rn(n, __fadd_rn(1.0f, w)) : __fmul_rn(round_act(x.dt, n), w));
     }
+}
+
+template <int XT, int WT>
+__device__ void rms(View x, View weight, View residual, View residualOut, View out, int hidden, float eps,
+        int hasResidual, int gemma) {
+    __shared__ float scratch[32];
+    if constexpr (XT == DT_BF16 || XT == DT_F16) {
+        const long long row = blockIdx.x;
+        const unsigned long long bits = (unsigned long long) at(x, row, 0) | (unsigned long long) at(out, row, 0)
+                | (unsigned long long) weight.p
+                | (hasResidual ? (unsigned long long) at(residual, row, 0) | (unsigned long long) at(residualOut, row, 0)
+                               : 0ULL);
+        if (hidden == 8 * (int) blockDim.x && (bits & 15) == 0) {
+            rms_row16<XT, WT>(x, weight, residual, residualOut, out, hidden, eps, hasResidual, gemma, scratch);
+            return;
+        }
+    }
+    rms_rows<XT, WT>(x, weight, residual, residualOut, out, hidden, eps, hasResidual, gemma, scratch);
 }
 
 }  // namespace normk

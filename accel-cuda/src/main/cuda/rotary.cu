@@ -14,7 +14,7 @@ __device__ __forceinline__ void rotate_head(const View& x, long long t, int base
         int ia = neox ? base + i : base + 2 * i;
         int ib = neox ? base + i + half : base + 2 * i + 1;
         float c = cs[i], s = cs[half + i];
-        float a = ld(x, t, ia), b = ld(x, t, ib);
+        float a = ld_act(x, t, ia), b = ld_act(x, t, ib);
         pair(ia, fmaf(a, c, -(b * s)), ib, fmaf(b, c, a * s));
     }
 }
@@ -43,8 +43,8 @@ extern "C" __global__ void rot_apply(const int* positions, View q, View k, View 
     }
     rotary::rotate_head(x, t, h * headSize, (const float*) at(cosSin, p, 0), rotaryDim, neox,
             [&](int ia, float a, int ib, float b) {
-                st(x, t, ia, a);
-                st(x, t, ib, b);
+                st_act(x, t, ia, a);
+                st_act(x, t, ib, b);
             });
 }
 
@@ -97,7 +97,7 @@ extern "C" __global__ void rot_apply_kv(const int* positions, View q, View k, Vi
     }
     if (part == 2) {
         if (slot != -1) {
-            copy_cols(vCache, slot, v, t, base, base + headSize);
+            copy_cols<true>(vCache, slot, v, t, base, base + headSize);
         }
         return;
     }
@@ -109,16 +109,16 @@ extern "C" __global__ void rot_apply_kv(const int* positions, View q, View k, Vi
     if (rotate) {
         rotary::rotate_head(x, t, base, (const float*) at(cosSin, p, 0), rotaryDim, neox,
                 [&](int ia, float a, int ib, float b) {
-                    const float ra = round_to(x.dt, a), rb = round_to(x.dt, b);  // as stored in x
-                    st(x, t, ia, ra);
-                    st(x, t, ib, rb);
+                    const float ra = round_act(x.dt, a), rb = round_act(x.dt, b);  // as stored in x
+                    st_act(x, t, ia, ra);
+                    st_act(x, t, ib, rb);
                     if (slot != -1) {
-                        st(kCache, slot, ia, ra);
-                        st(kCache, slot, ib, rb);
+                        st_act(kCache, slot, ia, ra);
+                        st_act(kCache, slot, ib, rb);
                     }
                 });
     }
     if (slot != -1) {  // the channels not rotated: past rotaryDim, or all of them at a bad position
-        copy_cols(kCache, slot, k, t, base + (rotate ? rotaryDim : 0), base + headSize);
+        copy_cols<true>(kCache, slot, k, t, base + (rotate ? rotaryDim : 0), base + headSize);
     }
 }
