@@ -26,8 +26,8 @@ extern "C" __global__ void attn_kv_write(View k, View v, View kCache, View vCach
     if (__syncthreads_or(later)) {
         return;
     }
-    copy_cols(kCache, slot, k, t, 0, width);
-    copy_cols(vCache, slot, v, t, 0, width);
+    copy_cols<true>(kCache, slot, k, t, 0, width);
+    copy_cols<true>(vCache, slot, v, t, 0, width);
 }
 
 namespace attn {
@@ -125,12 +125,12 @@ __device__ void paged(View q, View kCache, View vCache, View out, const int* qSt
     }
     if (p < 0) {  // padding row or no allowed key: zeros
         for (int c = threadIdx.x; c < headSize; c += blockDim.x) {
-            st(out, t, (long long) h * headSize + c, 0.0f);
+            st_act(out, t, (long long) h * headSize + c, 0.0f);
         }
         return;
     }
     for (int c = threadIdx.x; c < headSize; c += blockDim.x) {
-        sq[c] = ld(q, t, (long long) h * headSize + c);
+        sq[c] = ld_act(q, t, (long long) h * headSize + c);
     }
     __syncthreads();
     int g = h / (numHeads / numKvHeads);
@@ -200,7 +200,7 @@ __device__ void paged(View q, View kCache, View vCache, View out, const int* qSt
                 o += wacc[w][c] * expf(wm[w] - mAll);
             }
         }
-        st(out, t, (long long) h * headSize + c, lAll > 0.0f ? o / lAll : 0.0f);
+        st_act(out, t, (long long) h * headSize + c, lAll > 0.0f ? o / lAll : 0.0f);
     }
 }
 
@@ -269,7 +269,7 @@ __device__ void flash(View q, View kCache, View vCache, View out, const int* qSt
         int rr = e / D, c = e % D, rh = rho0 + rr;
         float v = 0.0f;
         if (rr < activeRows) {
-            v = ld(q, qs + rh / G, (long long) (g * G + rh % G) * D + c);
+            v = ld_act(q, qs + rh / G, (long long) (g * G + rh % G) * D + c);
         }
         sQ[rr * SD + c] = v;
     }
@@ -412,7 +412,7 @@ __device__ void flash(View q, View kCache, View vCache, View out, const int* qSt
         for (int i = 0; i < FC; i++) {
             int c = sub + FK * i;
             if (c < D) {
-                st(out, t, (long long) h * D + c, l > 0.0f ? acc[i] * inv : 0.0f);
+                st_act(out, t, (long long) h * D + c, l > 0.0f ? acc[i] * inv : 0.0f);
             }
         }
     } else {
@@ -436,7 +436,7 @@ __device__ void flash(View q, View kCache, View vCache, View out, const int* qSt
 
 // Block 0 of a decode form: validate, report sequences with more than one query, and zero the rows
 // of out ([tokens, width]) that belong to no sequence.
-__device__ void decode_checks(View out, const int* qStart, const int* seqLens, const int* blockTables,
+__device__ __noinline__ void decode_checks(View out, const int* qStart, const int* seqLens, const int* blockTables,
         long long tableStride, int numSeqs, int tokens, int width, int maxBlocks, int blockSize, int numBlocks,
         int* err, int errCode) {
     validate(qStart, seqLens, blockTables, tableStride, numSeqs, tokens, maxBlocks, blockSize, numBlocks, err, errCode);
@@ -450,7 +450,7 @@ __device__ void decode_checks(View out, const int* qStart, const int* seqLens, c
             continue;
         }
         for (int c = threadIdx.x; c < width; c += blockDim.x) {
-            st(out, t, c, 0.0f);
+            st_act(out, t, c, 0.0f);
         }
     }
 }
@@ -477,7 +477,7 @@ __device__ void combine_warps(const float* sM, const float* sL, const float* sAc
         }
         int head = head0 + h;
         if (splits == 1) {
-            st(out, t, (long long) head * D + c, lAll > 0.0f ? o / lAll : 0.0f);
+            st_act(out, t, (long long) head * D + c, lAll > 0.0f ? o / lAll : 0.0f);
         } else {
             long long prow = ((long long) z * tokens + t) * numHeads + head;
             if (c == 0) {
@@ -585,7 +585,7 @@ __device__ void decode(View q, View kCache, View vCache, View out, const int* qS
     const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
     for (int e = threadIdx.x; e < G * DP; e += blockDim.x) {
         int h = e / DP, c = e % DP;
-        sQ[e] = c < D ? ld(q, t, (long long) (g * G + h) * D + c) : 0.0f;
+        sQ[e] = c < D ? ld_act(q, t, (long long) (g * G + h) * D + c) : 0.0f;
     }
     __syncthreads();
     const int* table = blockTables + b * tableStride;
@@ -764,7 +764,7 @@ __device__ void decode_vec(View q, View kCache, View vCache, View out, const int
         const int lo = first_key(p), hi = last_key(p);
         for (int e = threadIdx.x; e < G * DM; e += blockDim.x) {
             int h = e / DM, c = e % DM;
-            sQ[e] = c < D ? ld(q, t, (long long) (gq * G + h) * D + c) : 0.0f;
+            sQ[e] = c < D ? ld_act(q, t, (long long) (gq * G + h) * D + c) : 0.0f;
         }
         __syncthreads();
         const int* table = blockTables + b * tableStride;
@@ -904,7 +904,7 @@ extern "C" __global__ void attn_zero_padding(View out, const int* qStart, int nu
         return;
     }
     for (int c = threadIdx.x; c < width; c += blockDim.x) {
-        st(out, t, c, 0.0f);
+        st_act(out, t, c, 0.0f);
     }
 }
 
@@ -938,7 +938,7 @@ extern "C" __global__ void attn_merge(View out, const float* partAcc, const floa
                 o += partAcc[prow * headSize + c] * expf(mz - mAll);
             }
         }
-        st(out, t, (long long) h * headSize + c, lAll > 0.0f ? o / lAll : 0.0f);
+        st_act(out, t, (long long) h * headSize + c, lAll > 0.0f ? o / lAll : 0.0f);
     }
 }
 
