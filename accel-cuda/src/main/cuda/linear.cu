@@ -151,6 +151,7 @@ struct UnitEnd {
 #pragma unroll
             for (int r = 0; r < GV_R; r++) {
                 v[r] = part[parity][warp][r];
+#pragma unroll 1
                 for (int t = 1; t < splits; t++) {
                     v[r] = __fadd_rn(v[r], part[parity][warp + t][r]);
                 }
