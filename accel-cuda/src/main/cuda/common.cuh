@@ -434,7 +434,6 @@ __device__ __forceinline__ void copy_cols(const View& dst, long long drow, const
     }
 }
 
-
 // ld_act() decides the dtype at run time, so each load sits behind a branch and a thread's loads are
 // issued one after another, each waiting for the last. ldt<DT>() is a plain load and conversion, so
 // the loads of an unrolled loop are all in flight at once; DT_ANY falls back to ld_act() (for dtype

@@ -65,7 +65,10 @@ __device__ __forceinline__ float dot8(const uint4& w, const uint4& x, float acc)
 // How a warp walks a GEMV of n rows and K / 8 words on a grid of `warpsInGrid` warps (both forms):
 // its units g, g + G, ... and each unit's batches, an item's rows. G is a multiple of 8 and S (1, 2 or 4)
 // divides it, so every unit of a warp has the warp's split, g mod S: its slice's batches are computed
-// once, and no unit needs a division (units' items and splits by shifts).
+// once, and no unit needs a division (units' items and splits by shifts). Code size: a decode step's
+// kernels each start with their code cold, and its time followed their size (docs/performance.md run
+// 25): a division by a run-time value is about 20 instructions, and with one per batch the ring GEMV
+// was 11 KB larger and a Llama-1B step 20 µs longer.
 struct GemvWalk {
     int n, splits, units, words, batches, stride, shift, bFirst, bLast;
     bool gated;
@@ -110,7 +113,8 @@ __device__ __noinline__ float gated_activation(int fn, float gate) {
 }
 
 // What a warp does at the end of each of its units (both forms): the lanes' sums, the splits' meeting
-// in shared memory, the bias and the stores, and the gated epilogue, f(gate) · up, for up to 32 items
+// in shared memory, the bias and the stores (out, bias and act are F32, F16 or BF16: LinearKernels
+// admits no other dtype, so the activation dtypes' accessors, without fp8's and integers' code), and the gated epilogue, f(gate) · up, for up to 32 items
 // at once, one per lane: its f64 exp is a chain of dependent instructions that the warp would
 // otherwise wait on once per item (1.4 µs of each Llama-1B gate/up launch on an H200, with about 4
 // items per warp). flush() evaluates the items kept.
