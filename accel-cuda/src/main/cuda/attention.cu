@@ -26,8 +26,8 @@ extern "C" __global__ void attn_kv_write(View k, View v, View kCache, View vCach
     if (__syncthreads_or(later)) {
         return;
     }
-    copy_cols<true>(kCache, slot, k, t, 0, width);
-    copy_cols<true>(vCache, slot, v, t, 0, width);
+    copy_cols(kCache, slot, k, t, 0, width);
+    copy_cols(vCache, slot, v, t, 0, width);
 }
 
 namespace attn {

@@ -416,9 +416,9 @@ __device__ __forceinline__ float round_act(int dt, float v) {
 }
 
 // dst[drow, j] = src[srow, j] for from <= j < to, the block's threads over j: the bytes when the dtypes
-// agree, else converted (Cast's rule). What a KV-cache write does with a token's row of a head.
-// FLOATS: both are F32, F16 or BF16 (the converting path then has only those three dtypes' code).
-template <bool FLOATS = false>
+// agree, else converted (Cast's rule). What a KV-cache write does with a token's row of a head. Both
+// are F32, F16 or BF16 (the KV-cache writes' callers admit no other dtype), so the conversion has only
+// those three dtypes' code.
 __device__ __forceinline__ void copy_cols(const View& dst, long long drow, const View& src, long long srow, int from,
         int to) {
     const bool same = src.dt == dst.dt;
@@ -426,10 +426,8 @@ __device__ __forceinline__ void copy_cols(const View& dst, long long drow, const
     for (int j = from + threadIdx.x; j < to; j += blockDim.x) {
         if (same) {
             copy_elem(at(dst, drow, j), at(src, srow, j), size);
-        } else if constexpr (FLOATS) {
-            st_act(dst, drow, j, ld_act(src, srow, j));
         } else {
-            st(dst, drow, j, ld(src, srow, j));
+            st_act(dst, drow, j, ld_act(src, srow, j));
         }
     }
 }

@@ -97,7 +97,7 @@ extern "C" __global__ void rot_apply_kv(const int* positions, View q, View k, Vi
     }
     if (part == 2) {
         if (slot != -1) {
-            copy_cols<true>(vCache, slot, v, t, base, base + headSize);
+            copy_cols(vCache, slot, v, t, base, base + headSize);
         }
         return;
     }
@@ -119,6 +119,6 @@ extern "C" __global__ void rot_apply_kv(const int* positions, View q, View k, Vi
                 });
     }
     if (slot != -1) {  // the channels not rotated: past rotaryDim, or all of them at a bad position
-        copy_cols<true>(kCache, slot, k, t, base + (rotate ? rotaryDim : 0), base + headSize);
+        copy_cols(kCache, slot, k, t, base + (rotate ? rotaryDim : 0), base + headSize);
     }
 }
